@@ -1,0 +1,52 @@
+"""The gofer wire protocol: length-prefixed JSON messages over a unix socket.
+
+Request:  [op, mount, path, args...]     (path is relative to the mount root)
+Reply:    {"r": result} or {"e": errno}; an opened host fd rides along by
+          SCM_RIGHTS when the reply says {"fd": 1}.
+JSON keeps the gofer from trusting anything the sentry sends beyond plain data.
+"""
+
+import json
+import socket
+import struct
+
+_LEN = struct.Struct("<I")
+MAX_MSG = 64 << 20
+
+
+def send(sock, obj, fd=None):
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    msg = _LEN.pack(len(data)) + data
+    if fd is None:
+        sock.sendall(msg)
+    else:
+        socket.send_fds(sock, [msg], [fd])
+
+
+def recv(sock):
+    """Return (obj, fd or None); EOFError when the peer is gone."""
+    head, fds, _, _ = socket.recv_fds(sock, 4, 1)
+    if len(head) < 4:
+        if not head:
+            raise EOFError
+        head += _recv_exact(sock, 4 - len(head))
+    (n,) = _LEN.unpack(head)
+    if n > MAX_MSG:
+        raise EOFError
+    data = _recv_exact(sock, n)
+    return json.loads(data), (fds[0] if fds else None)
+
+
+def _recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def stat_tuple(s):
+    return [s.st_mode, s.st_ino, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size,
+            s.st_atime_ns, s.st_mtime_ns, s.st_ctime_ns, s.st_blocks, s.st_rdev]

@@ -1,0 +1,213 @@
+"""The gofer: a separate process that serves the sandbox's host files.
+
+It is the only part of Bastion that opens host files for the app. Each mount
+is a root directory fd; every path is resolved with openat2(RESOLVE_IN_ROOT),
+so nothing the sentry asks can reach outside the mount. Read-only mounts
+refuse every change with EROFS.
+"""
+
+import os
+import signal
+import socket
+
+from .. import hostsys as hs
+from . import protocol as P
+
+_RESOLVE = hs.RESOLVE_IN_ROOT | hs.RESOLVE_NO_MAGICLINKS
+_OPEN_ALLOWED = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_APPEND |
+                 os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _name_ok(name):
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
+class Gofer:
+    def __init__(self, mounts):
+        # mounts: [(host_path, readonly)]
+        self.roots = []
+        for path, ro in mounts:
+            self.roots.append((os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), ro))
+
+    def _open(self, m, path, flags, mode=0):
+        return hs.openat2(self.roots[m][0], path or ".", flags, mode, _RESOLVE)
+
+    def _parent(self, m, path):
+        d, _, name = path.rpartition("/")
+        if not _name_ok(name):
+            raise OSError(22, "bad name")
+        return self._open(m, d, os.O_PATH | os.O_DIRECTORY), name
+
+    def _writable(self, m):
+        if self.roots[m][1]:
+            raise OSError(30, "read-only")
+
+    # --- ops: each returns (result, fd_or_None) ------------------------
+    def op_lstat(self, m, path):
+        fd = self._open(m, path, os.O_PATH | os.O_NOFOLLOW)
+        try:
+            return P.stat_tuple(os.stat(fd)), None
+        finally:
+            os.close(fd)
+
+    def op_readdir(self, m, path):
+        fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            out = []
+            with os.scandir(fd) as it:
+                for e in it:
+                    try:
+                        out.append([e.name, P.stat_tuple(e.stat(follow_symlinks=False))])
+                    except OSError:
+                        pass
+            return out, None
+        finally:
+            os.close(fd)
+
+    def op_readlink(self, m, path):
+        pfd, name = self._parent(m, path)
+        try:
+            return os.fsdecode(os.readlink(name, dir_fd=pfd)), None
+        finally:
+            os.close(pfd)
+
+    def op_open(self, m, path, flags, mode):
+        if flags & _WRITE_FLAGS:
+            self._writable(m)
+        fd = self._open(m, path, (flags & _OPEN_ALLOWED) | os.O_NOCTTY, mode)
+        return P.stat_tuple(os.stat(fd)), fd
+
+    def op_mkdir(self, m, path, mode):
+        self._writable(m)
+        pfd, name = self._parent(m, path)
+        try:
+            os.mkdir(name, mode, dir_fd=pfd)
+            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+        finally:
+            os.close(pfd)
+
+    def op_mknod(self, m, path, mode, rdev):
+        self._writable(m)
+        pfd, name = self._parent(m, path)
+        try:
+            os.mknod(name, mode, rdev, dir_fd=pfd)
+            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+        finally:
+            os.close(pfd)
+
+    def op_symlink(self, m, path, target):
+        self._writable(m)
+        pfd, name = self._parent(m, path)
+        try:
+            os.symlink(target, name, dir_fd=pfd)
+            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+        finally:
+            os.close(pfd)
+
+    def op_unlink(self, m, path, rmdir):
+        self._writable(m)
+        pfd, name = self._parent(m, path)
+        try:
+            if rmdir:
+                os.rmdir(name, dir_fd=pfd)
+            else:
+                os.unlink(name, dir_fd=pfd)
+            return 0, None
+        finally:
+            os.close(pfd)
+
+    def op_rename(self, m, path, newpath):
+        self._writable(m)
+        a, an = self._parent(m, path)
+        try:
+            b, bn = self._parent(m, newpath)
+            try:
+                os.rename(an, bn, src_dir_fd=a, dst_dir_fd=b)
+                return 0, None
+            finally:
+                os.close(b)
+        finally:
+            os.close(a)
+
+    def op_link(self, m, path, newpath):
+        self._writable(m)
+        a, an = self._parent(m, path)
+        try:
+            b, bn = self._parent(m, newpath)
+            try:
+                os.link(an, bn, src_dir_fd=a, dst_dir_fd=b, follow_symlinks=False)
+                return 0, None
+            finally:
+                os.close(b)
+        finally:
+            os.close(a)
+
+    def op_setattr(self, m, path, mode, uid, gid, size, atime, mtime):
+        self._writable(m)
+        fd = self._open(m, path, os.O_PATH | os.O_NOFOLLOW)
+        try:
+            proc = f"/proc/self/fd/{fd}"
+            if mode is not None:
+                os.chmod(proc, mode)
+            if uid is not None or gid is not None:
+                os.chown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            if size is not None:
+                os.truncate(proc, size)
+            if atime is not None or mtime is not None:
+                s = os.stat(fd)
+                os.utime(proc, ns=(s.st_atime_ns if atime is None else atime,
+                                   s.st_mtime_ns if mtime is None else mtime))
+            return P.stat_tuple(os.stat(fd)), None
+        finally:
+            os.close(fd)
+
+    def op_statfs(self, m, path):
+        s = os.statvfs(self.roots[m][0])
+        return [s.f_bsize, s.f_blocks, s.f_bfree, s.f_bavail, s.f_files, s.f_ffree,
+                s.f_namemax, s.f_frsize], None
+
+    def serve(self, sock):
+        while True:
+            try:
+                req, _ = P.recv(sock)
+            except (EOFError, ConnectionError, ValueError):
+                return
+            fd = None
+            try:
+                op = getattr(self, "op_" + str(req[0]))
+                if not isinstance(req[1], int) or not 0 <= req[1] < len(self.roots):
+                    raise OSError(22, "bad mount")
+                res, fd = op(*req[1:])
+                reply = {"r": res}
+                if fd is not None:
+                    reply["fd"] = 1
+            except OSError as e:
+                reply = {"e": e.errno or 5}
+            except (AttributeError, TypeError, ValueError):
+                reply = {"e": 22}
+            P.send(sock, reply, fd)
+            if fd is not None:
+                os.close(fd)
+
+
+def start(mounts):
+    """Fork the gofer; return the sentry's end of its socket and its pid."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            a.close()
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            keep = b.fileno()
+            os.closerange(3, keep)
+            os.closerange(keep + 1, 65536)
+            Gofer(mounts).serve(b)
+        finally:
+            os._exit(0)
+    b.close()
+    return a, pid

@@ -1,0 +1,182 @@
+"""Every raw host system call Bastion makes that Python's os module lacks.
+
+Keeping them in one module makes the sentry's host surface easy to audit and,
+later, to confine with a seccomp allowlist. Everything here is a thin ctypes
+wrapper that raises OSError on failure, like the os module does.
+"""
+
+import ctypes
+import os
+import signal
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+# Host syscall numbers we call through syscall(2).
+_NR_PTRACE = 101
+_NR_PRCTL = 157
+_NR_OPENAT2 = 437
+_NR_FALLOCATE = 285
+_NR_SIGNALFD4 = 289
+_NR_TGKILL = 234
+
+
+def _check(ret):
+    if ret == -1:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return ret
+
+
+class Regs(ctypes.Structure):
+    """struct user_regs_struct (x86-64), the layout PTRACE_GETREGS uses."""
+
+    _fields_ = [(n, ctypes.c_ulonglong) for n in (
+        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
+        "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags",
+        "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")]
+
+    def copy(self):
+        r = Regs()
+        ctypes.memmove(ctypes.byref(r), ctypes.byref(self), ctypes.sizeof(Regs))
+        return r
+
+    def load(self, other):
+        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(Regs))
+
+
+REG_NAMES = [f[0] for f in Regs._fields_]
+FPREGS_SIZE = 512  # struct user_fpregs_struct (fxsave layout)
+
+# ptrace requests (linux/ptrace.h)
+PTRACE_TRACEME = 0
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_GETFPREGS = 14
+PTRACE_SETFPREGS = 15
+PTRACE_SYSCALL = 24
+PTRACE_SYSEMU = 31
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_INTERRUPT = 0x4207
+
+PTRACE_O_TRACESYSGOOD = 1
+PTRACE_O_TRACECLONE = 8
+PTRACE_O_EXITKILL = 0x100000
+PTRACE_EVENT_CLONE = 3
+
+_ptrace = _libc.ptrace
+_ptrace.restype = ctypes.c_long
+_ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def ptrace(req, pid, addr=None, data=None):
+    ret = _ptrace(req, pid, addr, data)
+    if ret == -1:
+        e = ctypes.get_errno()
+        if e:
+            raise OSError(e, os.strerror(e))
+    return ret
+
+
+def ptrace_getregs(tid, regs):
+    if _ptrace(PTRACE_GETREGS, tid, None, ctypes.byref(regs)) == -1:
+        _check(-1)
+
+
+def ptrace_setregs(tid, regs):
+    if _ptrace(PTRACE_SETREGS, tid, None, ctypes.byref(regs)) == -1:
+        _check(-1)
+
+
+def ptrace_getfpregs(tid):
+    buf = ctypes.create_string_buffer(FPREGS_SIZE)
+    _check(_ptrace(PTRACE_GETFPREGS, tid, None, buf))
+    return buf.raw
+
+
+def ptrace_setfpregs(tid, data):
+    buf = ctypes.create_string_buffer(bytes(data), FPREGS_SIZE)
+    _check(_ptrace(PTRACE_SETFPREGS, tid, None, buf))
+
+
+def ptrace_getsiginfo(tid):
+    buf = ctypes.create_string_buffer(128)
+    _check(_ptrace(PTRACE_GETSIGINFO, tid, None, buf))
+    return buf.raw
+
+
+def ptrace_geteventmsg(tid):
+    v = ctypes.c_ulong()
+    _check(_ptrace(PTRACE_GETEVENTMSG, tid, None, ctypes.byref(v)))
+    return v.value
+
+
+def ptrace_resume(req, tid, sig=0):
+    """PTRACE_CONT / PTRACE_SYSEMU / PTRACE_SYSCALL with an injected signal."""
+    if _ptrace(req, tid, None, sig) == -1:
+        _check(-1)
+
+
+def ptrace_traceme():
+    _check(_ptrace(PTRACE_TRACEME, 0, None, None))
+
+
+def ptrace_setoptions(tid, opts):
+    _check(_ptrace(PTRACE_SETOPTIONS, tid, None, opts))
+
+
+def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
+    return _check(_syscall(_NR_PRCTL, ctypes.c_long(option), ctypes.c_ulong(arg2),
+                           ctypes.c_ulong(arg3), ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)))
+
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+FALLOC_FL_KEEP_SIZE = 1
+FALLOC_FL_PUNCH_HOLE = 2
+
+
+def punch_hole(fd, offset, length):
+    """Give the pages of a memory file range back to the host."""
+    _check(_syscall(_NR_FALLOCATE, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    ctypes.c_long(offset), ctypes.c_long(length)))
+
+
+def signalfd(signals, flags=os.O_CLOEXEC | os.O_NONBLOCK):
+    mask = 0
+    for s in signals:
+        mask |= 1 << (int(s) - 1)
+    m = ctypes.c_ulonglong(mask)
+    return _check(_syscall(_NR_SIGNALFD4, -1, ctypes.byref(m), 8, flags))
+
+
+def tgkill(tgid, tid, sig):
+    _check(_syscall(_NR_TGKILL, tgid, tid, sig))
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_ulonglong), ("mode", ctypes.c_ulonglong),
+                ("resolve", ctypes.c_ulonglong)]
+
+
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+
+def openat2(dirfd, path, flags, mode=0, resolve=0):
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    return _check(_syscall(_NR_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how),
+                           ctypes.sizeof(how)))
+
+
+def block_signals(sigs):
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)

@@ -1,0 +1,81 @@
+"""The Platform API: how app code runs, independent of the mechanism.
+
+A Platform makes AddressSpaces (one per app address space) and Contexts (one
+per app thread). The kernel resumes a context and later receives an event
+for it from `wait`. Nothing here assumes ptrace: a seccomp-trap or KVM
+platform implements the same calls.
+
+Register state is a `hostsys.Regs` (user_regs_struct layout); FP state is an
+fxsave image (512 bytes). Both are plain data that a checkpoint can copy.
+"""
+
+# Event kinds returned by Platform.wait.
+SYSCALL = 1  # ctx stopped at a system call; ctx.regs holds it (orig_rax = nr)
+FAULT = 2    # a synchronous host fault: info = (signo, si_code, si_addr)
+EXITED = 3   # the host thread is gone (killed); info = host wait status
+INTERRUPT = 4  # ctx stopped because the kernel asked (Platform.interrupt)
+
+
+class Context:
+    """One app thread's CPU state on the platform. `owner` is the kernel's."""
+
+    __slots__ = ("regs", "owner")
+
+    def fpstate(self):
+        raise NotImplementedError
+
+    def set_fpstate(self, data):
+        raise NotImplementedError
+
+
+class AddressSpace:
+    """Host mappings of one app address space, always ranges of the memory file."""
+
+    def map(self, addr, length, prot, offset):
+        raise NotImplementedError
+
+    def unmap(self, addr, length):
+        raise NotImplementedError
+
+    def protect(self, addr, length, prot):
+        raise NotImplementedError
+
+    def new_context(self, via):
+        """A new thread in this address space; `via` is a stopped context in it."""
+        raise NotImplementedError
+
+    def release(self):
+        raise NotImplementedError
+
+
+class Platform:
+    # Highest app address + 1 (the platform may keep pages above it).
+    max_user_address = 0
+
+    def new_address_space(self):
+        """Return (AddressSpace, its first Context), both stopped and empty."""
+        raise NotImplementedError
+
+    def resume(self, ctx):
+        """Run ctx's app code (with ctx.regs) until its next event."""
+        raise NotImplementedError
+
+    def release_context(self, ctx):
+        """End the host thread behind ctx (the app thread exited)."""
+        raise NotImplementedError
+
+    def fileno(self):
+        """An fd that becomes readable when `wait` has events."""
+        raise NotImplementedError
+
+    def interrupt(self, ctx):
+        """Make a running ctx stop soon with an INTERRUPT event."""
+        raise NotImplementedError
+
+    def wait(self):
+        """Return the ready events as [(ctx, kind, info)] without blocking."""
+        raise NotImplementedError
+
+    def wait_blocking(self):
+        """Like wait, but sleep until at least one event is there."""
+        raise NotImplementedError

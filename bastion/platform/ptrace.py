@@ -1,0 +1,265 @@
+"""The ptrace platform: app threads run in stub processes under PTRACE_SYSEMU.
+
+Every app syscall stops its host thread before the host kernel runs it; the
+sentry serves it and resumes the thread with the result in rax. Faults
+(SIGSEGV, SIGBUS, ...) come back as signal-delivery-stops and are never
+delivered by the host. Changes to host mappings are injected: the thread is
+pointed at the stub's trampoline (`syscall; int3`) with the wanted registers
+and continued until the int3.
+"""
+
+import ctypes
+import os
+import signal
+
+from .. import hostsys as hs
+from . import base, stub
+
+_WALL = 0x40000000
+_SYSCALL_STOP = signal.SIGTRAP | 0x80
+_FAULT_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP}
+_OPTIONS = hs.PTRACE_O_TRACESYSGOOD | hs.PTRACE_O_TRACECLONE | hs.PTRACE_O_EXITKILL
+_CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
+
+_NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE, _NR_EXIT = 9, 10, 11, 56, 60
+_MAP_SHARED_FIXED = 0x01 | 0x10
+_KICK = signal.SIGURG  # host signal used to stop a running thread (interrupt)
+
+
+class PlatformError(Exception):
+    pass
+
+
+class PtraceContext(base.Context):
+    __slots__ = ("tid", "aspace", "alive")
+
+    def __init__(self, tid, aspace):
+        self.tid = tid
+        self.aspace = aspace
+        self.regs = hs.Regs()
+        self.owner = None
+        self.alive = True
+
+    def fpstate(self):
+        return hs.ptrace_getfpregs(self.tid)
+
+    def set_fpstate(self, data):
+        hs.ptrace_setfpregs(self.tid, data)
+
+
+class PtraceAddressSpace(base.AddressSpace):
+    def __init__(self, platform, pid):
+        self.platform = platform
+        self.pid = pid
+        self.contexts = set()
+
+    def _inject(self, ctx, nr, *args):
+        """Run host syscall `nr` in the stub on stopped thread ctx."""
+        tid = ctx.tid
+        saved = ctx.regs
+        r = saved.copy()
+        r.rip = self.platform.trampoline
+        r.rax = nr
+        r.orig_rax = 2**64 - 1
+        a = list(args) + [0] * (6 - len(args))
+        r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = [x & 0xFFFFFFFFFFFFFFFF for x in a]
+        hs.ptrace_setregs(tid, r)
+        hs.ptrace_resume(hs.PTRACE_CONT, tid, 0)
+        event_msg = None
+        while True:
+            pid, status = os.waitpid(tid, _WALL)
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                ctx.alive = False
+                raise PlatformError(f"stub thread {tid} died during injection")
+            sig = os.WSTOPSIG(status)
+            if status >> 16 == hs.PTRACE_EVENT_CLONE:
+                event_msg = hs.ptrace_geteventmsg(tid)
+                hs.ptrace_resume(hs.PTRACE_CONT, tid, 0)
+                continue
+            if sig == signal.SIGTRAP:
+                break
+            if sig == _KICK:  # an interrupt for a thread that is in the sentry anyway
+                hs.ptrace_resume(hs.PTRACE_CONT, tid, 0)
+                continue
+            raise PlatformError(f"stub thread {tid}: unexpected stop {status:#x} in injection")
+        hs.ptrace_getregs(tid, r)
+        hs.ptrace_setregs(tid, saved)
+        ret = r.rax
+        if ret >= 2**64 - 4095:
+            e = 2**64 - ret
+            raise OSError(e, os.strerror(e))
+        return ret if event_msg is None else event_msg
+
+    def _any_ctx(self):
+        for c in self.contexts:
+            if c.alive:
+                return c
+        raise PlatformError("address space has no thread")
+
+    def map(self, addr, length, prot, offset):
+        self._inject(self._any_ctx(), _NR_MMAP, addr, length, prot, _MAP_SHARED_FIXED,
+                     stub.MEMFD_FD, offset)
+
+    def unmap(self, addr, length):
+        self._inject(self._any_ctx(), _NR_MUNMAP, addr, length)
+
+    def protect(self, addr, length, prot):
+        self._inject(self._any_ctx(), _NR_MPROTECT, addr, length, prot)
+
+    def new_context(self, via):
+        tid = self._inject(via, _NR_CLONE, _CLONE_THREAD_FLAGS, 0, 0, 0, 0)
+        pid, status = os.waitpid(tid, _WALL)
+        if not os.WIFSTOPPED(status):
+            raise PlatformError(f"new stub thread {tid} did not stop")
+        ctx = PtraceContext(tid, self)
+        hs.ptrace_getregs(tid, ctx.regs)
+        self.contexts.add(ctx)
+        self.platform.contexts[tid] = ctx
+        return ctx
+
+    def release(self):
+        """Kill the stub; its threads' exits are reaped by wait()."""
+        for c in self.contexts:
+            c.alive = False
+            self.platform.contexts.pop(c.tid, None)
+        self.contexts.clear()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class PtracePlatform(base.Platform):
+    max_user_address = stub.STUB_BASE
+
+    def __init__(self, memfd):
+        self.memfd = memfd
+        elf, self.ready, self.trampoline = stub.build()
+        self.elf_fd = os.memfd_create("bastion-stub", os.MFD_CLOEXEC)
+        os.write(self.elf_fd, elf)
+        self.contexts = {}
+        hs.block_signals([signal.SIGCHLD])
+        self.sigfd = hs.signalfd([signal.SIGCHLD])
+        self.exited_unknown = {}  # host pid -> status for non-stub children
+
+    def fileno(self):
+        return self.sigfd
+
+    def new_address_space(self):
+        pid = os.fork()
+        if pid == 0:  # the stub child: no Python beyond this block
+            try:
+                os.setsid()
+                hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                os.dup2(self.memfd, 100)
+                os.dup2(self.elf_fd, 101)
+                os.dup2(100, stub.MEMFD_FD)
+                os.closerange(0, stub.MEMFD_FD)
+                os.closerange(stub.MEMFD_FD + 1, 101)
+                os.closerange(102, 65536)
+                os.set_inheritable(101, False)
+                hs.ptrace_traceme()
+                os.execve(101, ["bastion-stub"], {})
+            finally:
+                os._exit(127)
+        _, status = os.waitpid(pid, _WALL)  # stopped at exec
+        if not os.WIFSTOPPED(status):
+            raise PlatformError(f"stub did not start: status {status:#x}")
+        hs.ptrace_setoptions(pid, _OPTIONS)
+        hs.ptrace_resume(hs.PTRACE_CONT, pid, 0)
+        _, status = os.waitpid(pid, _WALL)  # the int3 at `ready`
+        if not os.WIFSTOPPED(status) or os.WSTOPSIG(status) != signal.SIGTRAP:
+            raise PlatformError(f"stub failed to set up: status {status:#x}")
+        aspace = PtraceAddressSpace(self, pid)
+        ctx = PtraceContext(pid, aspace)
+        hs.ptrace_getregs(pid, ctx.regs)
+        if ctx.regs.rax != 0:
+            raise PlatformError("stub could not install its seccomp filter")
+        aspace.contexts.add(ctx)
+        self.contexts[pid] = ctx
+        return aspace, ctx
+
+    def resume(self, ctx):
+        hs.ptrace_setregs(ctx.tid, ctx.regs)
+        hs.ptrace_resume(hs.PTRACE_SYSEMU, ctx.tid, 0)
+
+    def release_context(self, ctx):
+        """End one host thread (app thread exit while its process lives on)."""
+        if not ctx.alive:
+            return
+        asp = ctx.aspace
+        asp.contexts.discard(ctx)
+        self.contexts.pop(ctx.tid, None)
+        ctx.alive = False
+        r = ctx.regs
+        r.rip = self.trampoline
+        r.rax = _NR_EXIT
+        r.rdi = 0
+        try:
+            hs.ptrace_setregs(ctx.tid, r)
+            hs.ptrace_resume(hs.PTRACE_CONT, ctx.tid, 0)
+        except OSError:
+            pass
+
+    def interrupt(self, ctx):
+        if ctx.alive:
+            try:
+                hs.tgkill(ctx.aspace.pid, ctx.tid, _KICK)
+            except OSError:
+                pass
+
+    def wait(self):
+        try:
+            os.read(self.sigfd, 1024)
+        except BlockingIOError:
+            pass
+        return self._drain([])
+
+    def wait_blocking(self):
+        events = []
+        while not events:
+            pid, status = os.waitpid(-1, _WALL)
+            self._event(pid, status, events)
+        return self._drain(events)
+
+    def _drain(self, events):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG | _WALL)
+            except ChildProcessError:
+                return events
+            if pid == 0:
+                return events
+            self._event(pid, status, events)
+
+    def _event(self, pid, status, events):
+        ctx = self.contexts.get(pid)
+        if ctx is None:
+            if not os.WIFSTOPPED(status):
+                self.exited_unknown[pid] = status
+            return
+        if os.WIFSTOPPED(status):
+            sig = os.WSTOPSIG(status)
+            if sig == _SYSCALL_STOP:
+                hs.ptrace_getregs(pid, ctx.regs)
+                events.append((ctx, base.SYSCALL, None))
+            elif status >> 16:
+                hs.ptrace_resume(hs.PTRACE_SYSEMU, pid, 0)
+            elif sig in _FAULT_SIGNALS:
+                hs.ptrace_getregs(pid, ctx.regs)
+                si = hs.ptrace_getsiginfo(pid)
+                code = int.from_bytes(si[8:12], "little", signed=True)
+                addr = int.from_bytes(si[16:24], "little")
+                events.append((ctx, base.FAULT, (sig, code, addr)))
+            elif sig == _KICK:
+                hs.ptrace_getregs(pid, ctx.regs)
+                events.append((ctx, base.INTERRUPT, None))
+            else:  # a stray host stop (SIGSTOP, SIGCHLD, ...): ignore it
+                hs.ptrace_resume(hs.PTRACE_SYSEMU, pid, 0)
+        else:
+            self.contexts.pop(pid, None)
+            if ctx.alive:
+                ctx.alive = False
+                ctx.aspace.contexts.discard(ctx)
+                events.append((ctx, base.EXITED, status))

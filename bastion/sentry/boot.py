@@ -1,0 +1,156 @@
+"""Building a sandbox: the gofer, the mount tree, and the first process."""
+
+import fcntl
+import os
+import resource
+
+from ..abi import errno as E
+from ..abi.errno import SyscallError
+from ..gofer import server as gofer_server
+from ..gofer.client import GoferClient
+from ..platform.ptrace import PtracePlatform
+from .kernel import Kernel
+from .syscalls import process
+from .task import Creds, FSContext, SigActions
+from .vfs.devfs import make_devfs
+from .vfs.fdtable import FdTable
+from .vfs.goferfs import GoferFS
+from .vfs.hostfile import HostFile
+from .vfs.inode import S_IFDIR
+from .vfs.memfs import MemFS
+from .vfs.path import Mount, Walker
+from .vfs.procfs import make_procfs
+
+
+class Config:
+    """What `bastion run` (or the Python API) asks for."""
+
+    def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
+                 hostname="bastion", uid=None, gid=None, strace=None, debug_log=None):
+        self.argv = list(argv)
+        self.rootfs = rootfs
+        self.mounts = list(mounts)  # [(src, dst, readonly)]
+        self.tmpfs = list(tmpfs)
+        self.cwd = cwd
+        self.env = dict(os.environ) if env is None else dict(env)
+        self.hostname = hostname
+        self.uid = os.getuid() if uid is None else uid
+        self.gid = os.getgid() if gid is None else gid
+        self.strace = strace
+        self.debug_log = debug_log
+
+
+def _mkdir_p(k, root, path):
+    """Walk to `path`, creating directories in the writable root as needed."""
+    d = root
+    for comp in [c for c in path.split("/") if c]:
+        try:
+            d = Walker(root).walk(d, comp, True)
+        except SyscallError as e:
+            if e.errno != E.ENOENT:
+                raise
+            d.inode.create(comp, S_IFDIR | 0o755, 0, 0)
+            d.forget(comp)
+            d = d.child(comp)
+    return d
+
+
+def mount_at(k, path, fs, root_inode, flags=0, source="none"):
+    mp = _mkdir_p(k, k.root_dentry, path)
+    while mp.mounted is not None:
+        mp = mp.mounted.root
+    m = Mount(fs, root_inode, mp, flags, source)
+    mp.mounted = m
+    k.mounts.append((path, m))
+    return m
+
+
+def boot(cfg):
+    """Start the gofer and the kernel, build the mounts, load the first program."""
+    gofer_mounts = [(cfg.rootfs, True)] + [(src, ro) for src, _, ro in cfg.mounts]
+    sock, gofer_pid = gofer_server.start(gofer_mounts)
+    log = open(cfg.debug_log, "a") if cfg.debug_log else None
+    strace = None
+    if cfg.strace is not None:
+        from .strace import Strace
+        strace = Strace(cfg.strace)
+    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace)
+    k.gofer_pid = gofer_pid
+    k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    client = GoferClient(sock)
+    lower = GoferFS(client, 0, True).root()
+    overlay = MemFS("overlay")
+    root_mount = Mount(overlay, overlay.new_root(lower), None, 0, "overlay")
+    k.root_dentry = root_mount.root
+    k.mounts.append(("/", root_mount))
+    devfs, devroot = make_devfs(k)
+    mount_at(k, "/dev", devfs, devroot, source="devtmpfs")
+    shm = MemFS("tmpfs")
+    mount_at(k, "/dev/shm", shm, shm.new_root(), source="tmpfs")
+    procfs, procroot = make_procfs(k)
+    mount_at(k, "/proc", procfs, procroot, source="proc")
+    tmp = MemFS("tmpfs")
+    mount_at(k, "/tmp", tmp, tmp.new_root(), source="tmpfs")
+    for i, (src, dst, ro) in enumerate(cfg.mounts):
+        fs = GoferFS(client, i + 1, ro, name="9p")
+        mount_at(k, dst, fs, fs.root(), flags=1 if ro else 0, source=src)
+    for dst in cfg.tmpfs:
+        fs = MemFS("tmpfs")
+        mount_at(k, dst, fs, fs.new_root(), source="tmpfs")
+    return k, _start_init(k, cfg)
+
+
+def _host_stdio(k):
+    files = FdTable()
+    for fd in (0, 1, 2):
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        f = HostFile(k, os.dup(fd), flags & ~os.O_NONBLOCK)
+        files.install_at(fd, f)
+        if f.is_tty and k.host_tty_fd is None:
+            k.host_tty_fd = fd
+    return files
+
+
+def _find_program(k, t, name, env):
+    if "/" in name:
+        return name
+    for d in env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+        cand = (d or ".") + "/" + name
+        try:
+            dn = k.lookup(t, cand, True)
+        except SyscallError:
+            continue
+        if dn.inode.is_reg() and dn.inode.mode & 0o111:
+            return cand
+    raise SyscallError(E.ENOENT)
+
+
+def _start_init(k, cfg):
+    rl = [list(resource.getrlimit(r)) for r in range(16)]
+    rl = [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
+    tg = k.new_group(None, SigActions(), Creds(cfg.uid, cfg.gid, [cfg.gid]), rl, pid=k.alloc_pid())
+    k.init = tg
+    files = _host_stdio(k)
+    files.limit = min(rl[7][0], 1 << 20)
+    fs = FSContext(k.root_dentry, k.root_dentry)
+    from .task import Task
+    t = Task(k, tg.pid, tg, None, files, fs)
+    t.on_host = False
+    t.stopped_in_sentry = False
+    tg.tasks.append(t)
+    k.tasks[t.tid] = t
+    if cfg.cwd:
+        fs.cwd = k.lookup(t, cfg.cwd, True)
+        if not fs.cwd.inode.is_dir():
+            raise SyscallError(E.ENOTDIR)
+    env = cfg.env
+    path = _find_program(k, t, cfg.argv[0], env)
+    d = k.lookup(t, path, True)
+    argv = [os.fsencode(a) for a in cfg.argv]
+    envp = [os.fsencode(f"{a}={b}") for a, b in env.items()]
+    process.do_execve(t, d, path, argv, envp)
+    k.return_to_user(t, from_syscall=False)
+    return t

@@ -1,0 +1,147 @@
+"""Futexes (kernel/futex): wait queues keyed by the memory-file offset of the
+futex word, which is unique per private page and shared for shared pages, so
+one key scheme serves FUTEX_PRIVATE_FLAG and shared futexes alike."""
+
+import struct
+
+from ..abi import errno as E
+from ..abi.errno import SyscallError
+from .sched import WaitQueue
+
+FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
+
+
+def key(t, addr):
+    if addr & 3:
+        raise SyscallError(E.EINVAL)
+    v = t.mm.find(addr)
+    if v is None:
+        raise SyscallError(E.EFAULT)
+    return v.off + (addr - v.start)
+
+
+def queue(kernel, k, create=True):
+    q = kernel.futexes.get(k)
+    if q is None and create:
+        q = kernel.futexes[k] = WaitQueue()
+    return q
+
+
+def wait(kernel, t, addr, val, deadline, bitset=FUTEX_BITSET_MATCH_ANY):
+    if t.sys_state == "futex-woken":
+        return 0
+    if bitset == 0:
+        raise SyscallError(E.EINVAL)
+    k = key(t, addr)
+    if t.mm.read_u32(addr) != val & 0xFFFFFFFF:
+        raise SyscallError(E.EAGAIN)
+    t.futex_bitset = bitset
+    t.futex_key = k
+    t.block([queue(kernel, k)], deadline)
+
+
+def wake(kernel, t, addr, n, bitset=FUTEX_BITSET_MATCH_ANY):
+    if bitset == 0:
+        raise SyscallError(E.EINVAL)
+    return _wake_key(kernel, key(t, addr), n, bitset)
+
+
+def _wake_key(kernel, k, n, bitset=FUTEX_BITSET_MATCH_ANY):
+    q = queue(kernel, k, False)
+    if q is None:
+        return 0
+    woken = 0
+    for w in q.waiters[:]:
+        if woken >= n:
+            break
+        if getattr(w, "futex_bitset", FUTEX_BITSET_MATCH_ANY) & bitset:
+            w.sys_state = "futex-woken"
+            w.wake()
+            woken += 1
+    if not q.waiters:
+        kernel.futexes.pop(k, None)
+    return woken
+
+
+def requeue(kernel, t, addr, n_wake, addr2, n_requeue, cmpval=None):
+    k1, k2 = key(t, addr), key(t, addr2)
+    if cmpval is not None and t.mm.read_u32(addr) != cmpval & 0xFFFFFFFF:
+        raise SyscallError(E.EAGAIN)
+    woken = _wake_key(kernel, k1, n_wake)
+    q1 = queue(kernel, k1, False)
+    moved = 0
+    if q1 is not None and n_requeue > 0:
+        q2 = queue(kernel, k2)
+        for w in q1.waiters[:]:
+            if moved >= n_requeue:
+                break
+            q1.waiters.remove(w)
+            w.waiting = [q2 if q is q1 else q for q in w.waiting]
+            q2.waiters.append(w)
+            w.futex_key = k2
+            moved += 1
+        if not q1.waiters:
+            kernel.futexes.pop(k1, None)
+    return woken + moved
+
+
+def wake_op(kernel, t, addr, n, addr2, n2, op):
+    k1, k2 = key(t, addr), key(t, addr2)
+    opcode, cmp = (op >> 28) & 0xF, (op >> 24) & 0xF
+    oparg, cmparg = (op >> 12) & 0xFFF, op & 0xFFF
+    if opcode & 8:
+        opcode &= 7
+        oparg = 1 << oparg
+    old = t.mm.read_u32(addr2)
+    if opcode == 0:
+        new = oparg
+    elif opcode == 1:
+        new = old + oparg
+    elif opcode == 2:
+        new = old | oparg
+    elif opcode == 3:
+        new = old & ~oparg
+    elif opcode == 4:
+        new = old ^ oparg
+    else:
+        raise SyscallError(E.ENOSYS)
+    t.mm.write_u32(addr2, new)
+    so = struct.unpack("<i", struct.pack("<I", old))[0]
+    ca = cmparg if cmparg < 0x800 else cmparg - 0x1000
+    res = {0: so == ca, 1: so != ca, 2: so < ca, 3: so <= ca, 4: so > ca, 5: so >= ca}.get(cmp)
+    if res is None:
+        raise SyscallError(E.ENOSYS)
+    woken = _wake_key(kernel, k1, n)
+    if res:
+        woken += _wake_key(kernel, k2, n2)
+    return woken
+
+
+FUTEX_OWNER_DIED = 0x40000000
+FUTEX_WAITERS = 0x80000000
+FUTEX_TID_MASK = 0x3FFFFFFF
+
+
+def exit_robust_list(kernel, t):
+    """Mark the futexes a dying thread held (kernel/futex/core.c exit_robust_list)."""
+    mm = t.mm
+    try:
+        head = t.robust_list
+        nxt, off, pending = struct.unpack("<QqQ", mm.read(head, 24))
+        seen = 0
+        entries = []
+        while nxt != head and seen < 2048:
+            entries.append(nxt)
+            nxt = mm.read_u64(nxt)
+            seen += 1
+        if pending:
+            entries.append(pending)
+        for e in entries:
+            uaddr = (e + off) & 0xFFFFFFFFFFFFFFFF
+            val = mm.read_u32(uaddr)
+            if val & FUTEX_TID_MASK == t.tid:
+                mm.write_u32(uaddr, (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+                if val & FUTEX_WAITERS:
+                    _wake_key(kernel, key(t, uaddr), 1)
+    except SyscallError:
+        pass

@@ -1,0 +1,616 @@
+"""The Kernel: tasks, the pid namespace, signals, timers and the event loop.
+
+One thread runs everything. The loop takes platform events (a syscall or a
+fault of one app thread), runs the handler from syscalls/table.py and resumes
+the thread; tasks that must wait are parked on wait queues and re-run when
+woken (see sched.py).
+"""
+
+import collections
+import heapq
+import os
+import select
+import signal
+import time
+import traceback
+
+from ..abi import errno as E
+from ..abi import signals as S
+from ..abi.errno import SyscallError
+from ..platform import base as pbase
+from . import signals as frames
+from .mm.memfile import MemoryFile
+from .sched import Blocked, WaitQueue
+from .task import Creds, FSContext, SigActions, Task, ThreadGroup
+from .vfs.path import Walker
+
+MASK64 = 0xFFFFFFFFFFFFFFFF
+_RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
+NR_RESTART_SYSCALL = 219
+PID_MAX = 4194304  # kernel/pid.c PID_MAX_LIMIT
+
+
+class HostSignal(Exception):
+    pass
+
+
+class Kernel:
+    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None):
+        from .syscalls import table
+        self.memfile = MemoryFile()
+        self.platform = platform_cls(self.memfile.fd)
+        self.table = table.build()
+        self.hostname = hostname
+        self.domainname = "(none)"
+        self.log = log
+        self.strace = strace
+        self.tasks = {}  # tid -> Task
+        self.groups = {}  # tgid -> ThreadGroup
+        self.next_pid = 1
+        self.runq = collections.deque()
+        self.timers = []
+        self.timer_seq = 0
+        self.epoll = select.epoll()
+        self.epoll.register(self.platform.fileno(), select.EPOLLIN)
+        self.host_waits = {}  # host fd -> {events: WaitQueue}
+        self.init = None
+        self.done = False
+        self.exit_status = 0
+        self.boot_time = time.time()
+        self.boot_mono = time.monotonic()
+        self.unsupported_logged = set()
+        self.futexes = {}
+        self.root_dentry = None
+        self.mounts = []
+        self.host_signals = []
+        self.in_wait = False
+        self.host_tty_fd = None
+
+    # --- logging --------------------------------------------------------
+    def debug(self, msg):
+        if self.log is not None:
+            self.log.write(msg + "\n")
+            self.log.flush()
+
+    # --- pids -------------------------------------------------------------
+    def alloc_pid(self):
+        pid = self.next_pid
+        while pid in self.tasks or pid in self.groups:
+            pid += 1
+            if pid >= PID_MAX:
+                pid = 2
+        self.next_pid = pid + 1
+        return pid
+
+    # --- timers -------------------------------------------------------
+    def add_timer(self, deadline_ns, fn):
+        self.timer_seq += 1
+        entry = [deadline_ns, self.timer_seq, fn, False]
+        heapq.heappush(self.timers, entry)
+        return entry
+
+    def cancel_timer(self, entry):
+        entry[3] = True
+
+    def _fire_timers(self):
+        """Run expired timers; return the epoll timeout in seconds (or None)."""
+        timers = self.timers
+        if not timers:
+            return None
+        now = time.monotonic_ns()
+        while timers and (timers[0][3] or timers[0][0] <= now):
+            e = heapq.heappop(timers)
+            if not e[3]:
+                e[2]()
+        if timers:
+            return max(0.0, (timers[0][0] - now) / 1e9)
+        return None
+
+    # --- host fds --------------------------------------------------------
+    def host_fd_queue(self, fd, events):
+        waits = self.host_waits.get(fd)
+        if waits is None:
+            waits = self.host_waits[fd] = {}
+        q = waits.get(events)
+        if q is None:
+            q = waits[events] = WaitQueue()
+            mask = 0
+            for ev in waits:
+                mask |= ev
+            try:
+                self.epoll.modify(fd, mask)
+            except FileNotFoundError:
+                self.epoll.register(fd, mask)
+        return q
+
+    def _host_fd_ready(self, fd, ev):
+        waits = self.host_waits.pop(fd, None)
+        try:
+            self.epoll.unregister(fd)
+        except (FileNotFoundError, OSError):
+            pass
+        if waits:
+            for q in waits.values():
+                q.notify()
+
+    # --- paths ----------------------------------------------------------
+    def lookup(self, t, path, follow=True, dirfd_dentry=None):
+        w = Walker(t.fs.root)
+        return w.walk(dirfd_dentry or t.fs.cwd, path, follow, t)
+
+    def lookup_parent(self, t, path, dirfd_dentry=None):
+        w = Walker(t.fs.root)
+        return w.walk_parent(dirfd_dentry or t.fs.cwd, path, t)
+
+    def check_exec(self, t, inode):
+        if inode.is_dir():
+            raise SyscallError(E.EACCES)
+        if not inode.is_reg():
+            raise SyscallError(E.EACCES)
+        if not inode.mode & 0o111:
+            raise SyscallError(E.EACCES)
+
+    # --- the loop ---------------------------------------------------------
+    def _on_host_signal(self, signo, frame):
+        self.host_signals.append(signo)
+        if self.in_wait:
+            raise HostSignal()
+
+    def run(self):
+        plat = self.platform
+        runq = self.runq
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(s, self._on_host_signal)
+        while not self.done:
+            while runq:
+                t = runq.popleft()
+                if not t.dead:
+                    self._syscall(t)
+                if self.done:
+                    break
+            if self.host_signals:
+                self._forward_host_signals()
+            timeout = self._fire_timers()
+            if runq or self.done:
+                continue
+            try:
+                self.in_wait = True
+                if self.host_waits or timeout is not None:
+                    for fd, ev in self.epoll.poll(-1 if timeout is None else timeout):
+                        if fd != plat.fileno():
+                            self._host_fd_ready(fd, ev)
+                    events = plat.wait()
+                else:
+                    events = plat.wait_blocking()
+            except HostSignal:
+                continue
+            finally:
+                self.in_wait = False
+            for ctx, kind, info in events:
+                t = ctx.owner
+                if t is None or t.dead:
+                    if kind != pbase.EXITED:
+                        plat.release_context(ctx)
+                    continue
+                t.on_host = False
+                if kind == pbase.SYSCALL:
+                    self._syscall(t)
+                elif kind == pbase.FAULT:
+                    self._fault(t, info)
+                elif kind == pbase.INTERRUPT:
+                    self.return_to_user(t, from_syscall=False)
+                elif kind == pbase.EXITED:
+                    self.debug(f"task {t.tid}: host thread died (status {info:#x})")
+                    self.exit_group(t, S.SIGKILL)
+        return self.exit_status
+
+    def _forward_host_signals(self):
+        sigs, self.host_signals = self.host_signals, []
+        init = self.init
+        if init is None or init.zombie:
+            return
+        for s in sigs:
+            if s in (signal.SIGINT, signal.SIGQUIT):
+                self.kill_pgrp(init.pgid, s)
+            else:
+                self.send_signal_group(init, s)
+
+    def _syscall(self, t):
+        regs = t.ctx.regs
+        nr = regs.orig_rax
+        handler = self.table[nr] if nr < len(self.table) else None
+        strace = self.strace
+        try:
+            if handler is None:
+                ret = self.unsupported(t, nr)
+            else:
+                if strace is not None:
+                    strace.enter(t, nr, regs)
+                ret = handler(t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        except SyscallError as e:
+            ret = -e.errno
+        except Blocked:
+            return
+        except Exception:
+            self.debug(f"kernel error in syscall {nr} of task {t.tid}:\n{traceback.format_exc()}")
+            ret = -E.EINVAL
+        if ret is None or t.dead:  # the task exited, stopped, or resumed itself
+            return
+        t.deadline = None
+        t.sys_state = None
+        regs = t.ctx.regs
+        regs.rax = ret & MASK64
+        if strace is not None:
+            strace.exit(t, nr, regs, ret)
+        self.return_to_user(t)
+
+    def unsupported(self, t, nr):
+        if nr not in self.unsupported_logged:
+            self.unsupported_logged.add(nr)
+            from ..abi.sysno import NAMES
+            self.debug(f"unsupported syscall {NAMES.get(nr, nr)} ({nr}): ENOSYS")
+        return -E.ENOSYS
+
+    def _fault(self, t, info):
+        sig, code, addr = info
+        si = S.siginfo(sig, code, addr=addr)
+        self.force_signal(t, sig, si)
+        self.return_to_user(t, from_syscall=False)
+
+    def return_to_user(self, t, from_syscall=True):
+        regs = t.ctx.regs
+        if (t.pending | t.tg.shared_pending) & ~t.sigmask or t.tg.stopped or t.tg.exiting \
+                or (from_syscall and _RESTART_LO <= regs.rax <= _RESTART_HI):
+            if not self._handle_signals(t, from_syscall):
+                return
+        elif t.saved_sigmask is not None and from_syscall:
+            t.sigmask = t.saved_sigmask
+            t.saved_sigmask = None
+        t.on_host = True
+        self.platform.resume(t.ctx)
+
+    # --- signals ------------------------------------------------------------
+    def _dequeue(self, t):
+        allowed = ~t.sigmask
+        p = t.pending & allowed
+        src = t
+        if not p:
+            p = t.tg.shared_pending & allowed
+            src = None
+            if not p:
+                return 0, None
+        sync = p & 0x4000E5C  # SIGILL TRAP BUS FPE SEGV SYS first
+        if sync:
+            p = sync
+        sig = (p & -p).bit_length()
+        if src is t:
+            infos = t.pending_info[sig]
+            info = infos.pop(0)
+            if not infos:
+                t.pending &= ~S.bit(sig)
+        else:
+            infos = t.tg.shared_info[sig]
+            info = infos.pop(0)
+            if not infos:
+                t.tg.shared_pending &= ~S.bit(sig)
+        return sig, info
+
+    def _handle_signals(self, t, from_syscall):
+        """Deliver pending signals; False if the task must not be resumed."""
+        regs = t.ctx.regs
+        tg = t.tg
+        if tg.exiting:
+            self._exit_now(t)
+            return False
+        restart = 0
+        if from_syscall and _RESTART_LO <= regs.rax <= _RESTART_HI:
+            restart = 2**64 - regs.rax
+        while True:
+            if tg.stopped:
+                if restart:
+                    self._restart(regs, restart)
+                t.stopped_in_sentry = True
+                return False
+            sig, info = self._dequeue(t)
+            if not sig:
+                break
+            act = tg.sigactions.actions[sig]
+            handler = act[0]
+            if handler == S.SIG_IGN:
+                continue
+            if handler == S.SIG_DFL:
+                d = S.default_action(sig)
+                if d in (S.IGNORE, S.CONT):
+                    continue
+                if d == S.STOP:
+                    self.group_stop(tg, sig)
+                    continue
+                core = d == S.CORE and tg.rlimits[4][0] != 0
+                self.exit_group(t, sig | (0x80 if core else 0))
+                return False
+            if restart:
+                if restart == E.ERESTARTNOINTR or (restart == E.ERESTARTSYS and act[1] & S.SA_RESTART):
+                    self._restart(regs, restart)
+                else:
+                    regs.rax = (-E.EINTR) & MASK64
+                restart = 0
+            fp = t.ctx.fpstate()
+            if not act[1] & S.SA_RESTORER or not frames.setup_frame(t, sig, info, act, regs, fp):
+                self.exit_group(t, S.SIGSEGV)
+                return False
+            if act[1] & S.SA_RESETHAND:
+                tg.sigactions.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+            break
+        if restart:
+            self._restart(regs, restart)
+        if t.saved_sigmask is not None:
+            t.sigmask = t.saved_sigmask
+            t.saved_sigmask = None
+        return True
+
+    def _restart(self, regs, code):
+        if code == E.ERESTART_RESTARTBLOCK:
+            regs.rax = NR_RESTART_SYSCALL
+        else:
+            regs.rax = regs.orig_rax
+        regs.rip -= 2
+
+    def force_signal(self, t, sig, info):
+        """A synchronous fault: unblock and un-ignore it, as force_sig does."""
+        acts = t.tg.sigactions.actions
+        if t.sigmask & S.bit(sig) or acts[sig][0] == S.SIG_IGN:
+            acts[sig] = (S.SIG_DFL, 0, 0, 0)
+            t.sigmask &= ~S.bit(sig)
+        t.pending |= S.bit(sig)
+        t.pending_info.setdefault(sig, []).append(info)
+
+    def _ignored(self, tg, sig):
+        h = tg.sigactions.actions[sig][0]
+        return h == S.SIG_IGN or (h == S.SIG_DFL and S.default_action(sig) == S.IGNORE)
+
+    def _prepare(self, tg, sig):
+        """Generation-time effects (kernel/signal.c prepare_signal)."""
+        if tg.zombie or tg.exiting:
+            return False
+        if sig == S.SIGKILL:
+            self.exit_group(tg.tasks[0], S.SIGKILL)
+            return False
+        if S.default_action(sig) == S.STOP:
+            self._flush(tg, S.bit(S.SIGCONT))
+        if sig == S.SIGCONT:
+            self._flush(tg, S.bit(S.SIGSTOP) | S.bit(S.SIGTSTP) | S.bit(S.SIGTTIN) | S.bit(S.SIGTTOU))
+            if tg.stopped:
+                self.group_continue(tg)
+        return True
+
+    def _flush(self, tg, mask):
+        tg.shared_pending &= ~mask
+        for t in tg.tasks:
+            t.pending &= ~mask
+
+    def send_signal_task(self, t, sig, info=None):
+        tg = t.tg
+        if not sig or not self._prepare(tg, sig):
+            return
+        if self._ignored(tg, sig) and not t.sigmask & S.bit(sig):
+            return
+        b = S.bit(sig)
+        if sig < S.SIGRTMIN and t.pending & b:
+            return
+        t.pending |= b
+        t.pending_info.setdefault(sig, []).append(info or S.siginfo(sig, S.SI_KERNEL))
+        if not t.sigmask & b:
+            self._signal_wake(t)
+
+    def send_signal_group(self, tg, sig, info=None):
+        if not sig or not self._prepare(tg, sig):
+            return
+        if self._ignored(tg, sig):
+            return
+        b = S.bit(sig)
+        if sig < S.SIGRTMIN and tg.shared_pending & b:
+            return
+        tg.shared_pending |= b
+        tg.shared_info.setdefault(sig, []).append(info or S.siginfo(sig, S.SI_KERNEL))
+        for t in tg.tasks:
+            if not t.sigmask & b:
+                self._signal_wake(t)
+                break
+
+    def _signal_wake(self, t):
+        if t.blocked:
+            t.wake()
+        elif t.on_host:
+            self.platform.interrupt(t.ctx)
+
+    def kill_pgrp(self, pgid, sig, info=None):
+        found = False
+        for tg in list(self.groups.values()):
+            if tg.pgid == pgid and not tg.zombie:
+                self.send_signal_group(tg, sig, info)
+                found = True
+        return found
+
+    def group_stop(self, tg, sig):
+        if tg.stopped:
+            return
+        tg.stopped = True
+        tg.stop_report = ("stopped", sig)
+        for t in tg.tasks:
+            if t.on_host:
+                self.platform.interrupt(t.ctx)
+        parent = tg.parent
+        if parent is not None and not parent.sigactions.actions[S.SIGCHLD][1] & S.SA_NOCLDSTOP:
+            self.send_signal_group(parent, S.SIGCHLD, S.siginfo(
+                S.SIGCHLD, S.CLD_STOPPED, pid=tg.pid, uid=tg.creds.ruid, status=sig))
+        if parent is not None:
+            parent.child_wait.notify()
+
+    def group_continue(self, tg):
+        tg.stopped = False
+        tg.stop_report = ("continued", S.SIGCONT)
+        for t in tg.tasks:
+            if getattr(t, "stopped_in_sentry", False):
+                t.stopped_in_sentry = False
+                self.return_to_user(t, from_syscall=False)
+        parent = tg.parent
+        if parent is not None:
+            if not parent.sigactions.actions[S.SIGCHLD][1] & S.SA_NOCLDSTOP:
+                self.send_signal_group(parent, S.SIGCHLD, S.siginfo(
+                    S.SIGCHLD, S.CLD_CONTINUED, pid=tg.pid, uid=tg.creds.ruid, status=S.SIGCONT))
+            parent.child_wait.notify()
+
+    # --- task lifecycle --------------------------------------------------
+    def new_group(self, parent, sigactions, creds, rlimits, pid=None):
+        pid = pid or self.alloc_pid()
+        tg = ThreadGroup(self, pid, parent, sigactions, creds, rlimits)
+        self.groups[pid] = tg
+        if parent is not None:
+            parent.children.append(tg)
+            tg.pgid, tg.sid = parent.pgid, parent.sid
+        return tg
+
+    def new_task(self, tg, mm, files, fs, ctx, tid=None):
+        tid = tid or self.alloc_pid()
+        t = Task(self, tid, tg, mm, files, fs)
+        t.on_host = False
+        t.stopped_in_sentry = False
+        t.ctx = ctx
+        ctx.owner = t
+        tg.tasks.append(t)
+        self.tasks[tid] = t
+        return t
+
+    def exit_group(self, t, status):
+        """End the whole process with wait status `status`."""
+        tg = t.tg
+        if tg.exit_status is None:
+            tg.exit_status = status
+        tg.exiting = True
+        for other in list(tg.tasks):
+            if other is not t and not other.dead:
+                self._exit_now(other)
+        if not t.dead:
+            self._exit_now(t)
+
+    def exit_thread(self, t, status):
+        tg = t.tg
+        if len([x for x in tg.tasks if not x.dead]) <= 1:
+            self.exit_group(t, status)
+        else:
+            self._exit_now(t)
+
+    def _exit_now(self, t):
+        if t.dead:
+            return
+        t.dead = True
+        tg = t.tg
+        if t.blocked:
+            t.wake()
+            try:
+                self.runq.remove(t)
+            except ValueError:
+                pass
+        if t.clear_child_tid and not tg.exiting:
+            try:
+                t.mm.write_u32(t.clear_child_tid, 0)
+                from .futex import wake
+                wake(self, t, t.clear_child_tid, 1)
+            except SyscallError:
+                pass
+        if t.robust_list:
+            from .futex import exit_robust_list
+            exit_robust_list(self, t)
+        if t.vfork_parent is not None:
+            self.vfork_done(t)
+        mm = t.mm
+        mm.users -= 1
+        if mm.users <= 0:
+            mm.release()
+        elif not t.on_host:
+            self.platform.release_context(t.ctx)
+        else:
+            self.platform.interrupt(t.ctx)  # its exit is finished by the next event
+        t.ctx.owner = None
+        t.files.users -= 1
+        if t.files.users <= 0:
+            t.files.close_all()
+        self.tasks.pop(t.tid, None)
+        tg.tasks.remove(t)
+        if not tg.tasks:
+            self._group_dead(tg)
+
+    def vfork_done(self, t):
+        p = t.vfork_parent
+        t.vfork_parent = None
+        if p is not None and p.sys_state is not None:
+            p.sys_state["vfork_done"] = True
+            p.wake()
+
+    def _group_dead(self, tg):
+        if tg.exit_status is None:
+            tg.exit_status = 0
+        if tg.itimer_real is not None:
+            self.cancel_timer(tg.itimer_real)
+        init = self.init
+        for c in tg.children:
+            c.parent = init if init is not tg else None
+            if init is not None and init is not tg:
+                init.children.append(c)
+                if c.zombie:
+                    init.child_wait.notify()
+        tg.children = []
+        tg.zombie = True
+        if tg is init:
+            self.shutdown(tg.exit_status)
+            return
+        parent = tg.parent
+        if parent is None:
+            self.reap(tg)
+            return
+        st = tg.exit_status
+        if st & 0x7F:
+            code, val = (S.CLD_DUMPED if st & 0x80 else S.CLD_KILLED), st & 0x7F
+        else:
+            code, val = S.CLD_EXITED, st >> 8
+        act = parent.sigactions.actions[S.SIGCHLD]
+        autoreap = tg.exit_signal == S.SIGCHLD and (act[0] == S.SIG_IGN or act[1] & S.SA_NOCLDWAIT)
+        if tg.exit_signal:
+            self.send_signal_group(parent, tg.exit_signal, S.siginfo(
+                tg.exit_signal, code, pid=tg.pid, uid=tg.creds.ruid, status=val))
+        if autoreap:
+            self.reap(tg)
+        parent.child_wait.notify()
+
+    def reap(self, tg):
+        if tg.parent is not None:
+            try:
+                tg.parent.children.remove(tg)
+            except ValueError:
+                pass
+            tg.parent.cutime += tg.utime + tg.cutime
+            tg.parent.cstime += tg.stime + tg.cstime
+        self.groups.pop(tg.pid, None)
+
+    def shutdown(self, status):
+        """The first process is gone: the sandbox ends, every task with it."""
+        if self.done:
+            return
+        self.done = True
+        self.exit_status = status
+        for tg in list(self.groups.values()):
+            for t in list(tg.tasks):
+                if not t.dead:
+                    t.dead = True
+                    try:
+                        t.mm.users = 0
+                        t.mm.release()
+                    except Exception:
+                        pass
+
+    # --- host terminal ------------------------------------------------------
+    def open_host_tty(self, flags):
+        if self.host_tty_fd is None:
+            return None
+        from .vfs.hostfile import HostFile
+        return HostFile(self, os.dup(self.host_tty_fd), flags)

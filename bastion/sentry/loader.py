@@ -1,0 +1,213 @@
+"""execve: load an ELF (static, static-PIE, dynamic, PIE) or a #! script into a
+fresh address space and build the initial stack (fs/binfmt_elf.c)."""
+
+import os
+import struct
+
+from ..abi import errno as E
+from ..abi.errno import SyscallError
+from .mm.memfile import PAGE
+from .mm.mm import MM, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
+
+PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
+ET_EXEC, ET_DYN = 2, 3
+ELF_ET_DYN_BASE = 0x555555554000
+STACK_SIZE = 8 << 20
+MAX_ARG_STRLEN = 32 * PAGE        # include/uapi/linux/binfmts.h
+ARG_MAX = 2 * 1024 * 1024 // 4 * 4  # a quarter of the 8 MiB stack rlimit
+BINPRM_BUF_SIZE = 256
+
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+
+AT = dict(NULL=0, PHDR=3, PHENT=4, PHNUM=5, PAGESZ=6, BASE=7, FLAGS=8, ENTRY=9, UID=11,
+          EUID=12, GID=13, EGID=14, PLATFORM=15, HWCAP=16, CLKTCK=17, SECURE=23,
+          RANDOM=25, HWCAP2=26, EXECFN=31, MINSIGSTKSZ=51)
+
+
+def _host_auxv():
+    """HWCAP values of this CPU, read once from the sentry's own auxv."""
+    vals = {}
+    try:
+        with open("/proc/self/auxv", "rb") as f:
+            data = f.read()
+        for i in range(0, len(data), 16):
+            k, v = struct.unpack_from("<QQ", data, i)
+            vals[k] = v
+    except OSError:
+        pass
+    return vals
+
+
+HOST_AUXV = _host_auxv()
+
+
+class Image:
+    """What exec needs to know about the loaded program."""
+
+    def __init__(self):
+        self.entry = 0
+        self.phdr = 0
+        self.phnum = 0
+        self.base = 0
+        self.interp_entry = 0
+        self.end = 0
+
+
+def parse_shebang(head):
+    line = head[2:].split(b"\n", 1)[0] if b"\n" in head[:BINPRM_BUF_SIZE] else head[2:BINPRM_BUF_SIZE]
+    line = line.replace(b"\t", b" ").strip()
+    if not line:
+        raise SyscallError(E.ENOEXEC)
+    interp, _, arg = line.partition(b" ")
+    arg = arg.strip()
+    return interp, (arg or None)
+
+
+def _read_phdrs(inode, head):
+    if len(head) < 64 or head[:4] != b"\x7fELF":
+        raise SyscallError(E.ENOEXEC)
+    eh = _EHDR.unpack_from(head)
+    ident, etype, machine = eh[0], eh[1], eh[2]
+    if ident[4] != 2 or ident[5] != 1 or machine != 62 or etype not in (ET_EXEC, ET_DYN):
+        raise SyscallError(E.ENOEXEC)
+    phoff, phentsize, phnum = eh[5], eh[9], eh[10]
+    if phentsize != 56 or phnum == 0 or phnum > 128:
+        raise SyscallError(E.ENOEXEC)
+    raw = inode.read_at(phoff, 56 * phnum)
+    if len(raw) < 56 * phnum:
+        raise SyscallError(E.ENOEXEC)
+    phdrs = [_PHDR.unpack_from(raw, i * 56) for i in range(phnum)]
+    return etype, eh[4], phoff, phdrs
+
+
+def _map_elf(mm, inode, etype, phdrs, name, bias_hint):
+    loads = [p for p in phdrs if p[0] == PT_LOAD]
+    if not loads:
+        raise SyscallError(E.ENOEXEC)
+    lo = min(p[3] for p in loads) & ~(PAGE - 1)
+    hi = page_up(max(p[3] + p[6] for p in loads))
+    if etype == ET_DYN:
+        bias = mm.find_free(hi - lo, bias_hint) - lo if bias_hint is not None else \
+            mm.find_free(hi - lo) - lo
+    else:
+        bias = 0
+    fsize = inode.size
+    for p in loads:
+        _, flags, off, vaddr, _, filesz, memsz, _ = p
+        prot = (PROT_READ if flags & 4 else 0) | (PROT_WRITE if flags & 2 else 0) | \
+            (PROT_EXEC if flags & 1 else 0)
+        start = (vaddr + bias) & ~(PAGE - 1)
+        delta = (vaddr + bias) - start
+        end = page_up(vaddr + bias + memsz)
+        mm.map_anon(start, end - start, prot, name=name)
+        v = mm.find(start)
+        v.file_off = off - delta
+        v.ino = inode.ino
+        fstart = off - delta
+        fend = min(off + filesz, fsize)
+        if fend > fstart:
+            data = inode.read_at(fstart, fend - fstart)
+            mm.write(start, data, force=True)
+    return bias, hi + bias
+
+
+def load(kernel, t, dentry, path, argv, envp, depth=0):
+    """Build a new MM for `dentry`'s program. Returns (mm, regs-setup dict)."""
+    inode = dentry.inode
+    head = inode.read_at(0, BINPRM_BUF_SIZE)
+    if head[:2] == b"#!":
+        if depth > 4:
+            raise SyscallError(E.ELOOP)
+        interp, arg = parse_shebang(head)
+        ipath = os.fsdecode(interp)
+        idn = kernel.lookup(t, ipath, follow=True)
+        kernel.check_exec(t, idn.inode)
+        new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(path)] + argv[1:]
+        return load(kernel, t, idn, ipath, new_argv, envp, depth + 1)
+    etype, entry, phoff, phdrs = _read_phdrs(inode, head)
+    size = sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp)
+    if size > ARG_MAX:
+        raise SyscallError(E.E2BIG)
+    aspace, ctx = kernel.platform.new_address_space()
+    mm = MM(kernel.memfile, aspace, kernel.platform.max_user_address)
+    mm.aspace_ctx = ctx
+    try:
+        stack_top = mm.top - 0x10000
+        mm.mmap_base = stack_top - STACK_SIZE - (128 << 20)
+        img = Image()
+        bias, end = _map_elf(mm, inode, etype, phdrs, path, ELF_ET_DYN_BASE if etype == ET_DYN else None)
+        img.entry = entry + bias
+        img.phnum = len(phdrs)
+        phdr_vaddr = None
+        for p in phdrs:
+            if p[0] == PT_PHDR:
+                phdr_vaddr = p[3]
+        if phdr_vaddr is None:
+            for p in phdrs:
+                if p[0] == PT_LOAD and p[2] <= phoff < p[2] + p[5]:
+                    phdr_vaddr = p[3] + (phoff - p[2])
+        img.phdr = (phdr_vaddr or 0) + bias
+        interp = None
+        for p in phdrs:
+            if p[0] == PT_INTERP:
+                interp = inode.read_at(p[2], p[5]).rstrip(b"\0")
+        start_ip = img.entry
+        if interp:
+            idn = kernel.lookup(t, os.fsdecode(interp), follow=True)
+            ihead = idn.inode.read_at(0, BINPRM_BUF_SIZE)
+            ietype, ientry, _, iphdrs = _read_phdrs(idn.inode, ihead)
+            ibias, _ = _map_elf(mm, idn.inode, ietype, iphdrs, os.fsdecode(interp), None)
+            img.base = ibias
+            start_ip = ientry + ibias
+        mm.brk_start = mm.brk = end
+        mm.map_anon(stack_top - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, name="[stack]",
+                    growsdown=True)
+        sp = _build_stack(t, mm, stack_top, argv, envp, path, img)
+        mm.exe_path = dentry.path(kernel.root_dentry)
+        return mm, ctx, start_ip, sp
+    except BaseException:
+        mm.release()
+        raise
+
+
+def _build_stack(t, mm, top, argv, envp, execfn, img):
+    creds = t.tg.creds
+    strings = bytearray()
+    sp = top
+    def push_str(b):
+        nonlocal sp
+        sp -= len(b) + 1
+        mm.write(sp, b + b"\0")
+        return sp
+    execfn_addr = push_str(os.fsencode(execfn))
+    env_addrs = [push_str(e) for e in reversed(envp)][::-1]
+    env_end = top
+    arg_addrs = [push_str(a) for a in reversed(argv)][::-1]
+    mm.arg_start = arg_addrs[0] if arg_addrs else sp
+    mm.arg_end = env_addrs[0] if env_addrs else execfn_addr
+    mm.env_start = env_addrs[0] if env_addrs else execfn_addr
+    mm.env_end = execfn_addr
+    plat_addr = push_str(b"x86_64")
+    sp -= 16
+    rand_addr = sp
+    mm.write(rand_addr, os.urandom(16))
+    sp &= ~15
+    auxv = [
+        (AT["PHDR"], img.phdr), (AT["PHENT"], 56), (AT["PHNUM"], img.phnum),
+        (AT["PAGESZ"], PAGE), (AT["BASE"], img.base), (AT["FLAGS"], 0), (AT["ENTRY"], img.entry),
+        (AT["UID"], creds.ruid), (AT["EUID"], creds.euid), (AT["GID"], creds.rgid),
+        (AT["EGID"], creds.egid), (AT["PLATFORM"], plat_addr),
+        (AT["HWCAP"], HOST_AUXV.get(16, 0)), (AT["CLKTCK"], 100), (AT["SECURE"], 0),
+        (AT["RANDOM"], rand_addr), (AT["HWCAP2"], HOST_AUXV.get(26, 0)),
+        (AT["EXECFN"], execfn_addr), (AT["MINSIGSTKSZ"], HOST_AUXV.get(51, 2048)), (0, 0)]
+    words = [len(argv)] + arg_addrs + [0] + env_addrs + [0]
+    for k, v in auxv:
+        words += [k, v]
+    if len(words) % 2:
+        sp -= 8
+    sp -= 8 * len(words)
+    mm.write(sp, struct.pack(f"<{len(words)}Q", *words))
+    mm.auxv = struct.pack(f"<{2 * len(auxv)}Q", *[x for kv in auxv for x in kv])
+    del strings, env_end
+    return sp

@@ -1,0 +1,82 @@
+"""The memory file: one sparse memfd that holds every page of app memory.
+
+The sentry maps the whole file once; app memory is reached as slices of that
+mapping (no host syscall per copy). Stubs map ranges of it at app addresses.
+Ranges are handed out in whole pages; freed ranges are punched out so the
+host gets the memory back.
+"""
+
+import bisect
+import mmap
+import os
+
+from ... import hostsys
+
+PAGE = 4096
+# Address space of the file (sparse: costs nothing until pages are touched).
+FILE_SIZE = 1 << 40
+
+
+class MemoryFile:
+    def __init__(self, size=FILE_SIZE):
+        self.fd = os.memfd_create("bastion-memory", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, size)
+        self.size = size
+        self.map = mmap.mmap(self.fd, size)
+        self.view = memoryview(self.map)
+        self._bump = PAGE  # offset 0 stays unused so 0 means "none"
+        self._free_starts = []  # sorted free extents below _bump
+        self._free = {}  # start -> length
+
+    def alloc(self, length):
+        """Reserve `length` bytes (page multiple) of file offsets."""
+        for i, start in enumerate(self._free_starts):
+            flen = self._free[start]
+            if flen >= length:
+                del self._free_starts[i]
+                del self._free[start]
+                if flen > length:
+                    self._insert_free(start + length, flen - length)
+                return start
+        start = self._bump
+        if start + length > self.size:
+            raise MemoryError("memory file exhausted")
+        self._bump += length
+        return start
+
+    def _insert_free(self, start, length):
+        bisect.insort(self._free_starts, start)
+        self._free[start] = length
+
+    def free(self, start, length):
+        """Drop the pages and make the offsets reusable."""
+        hostsys.punch_hole(self.fd, start, length)
+        if start + length == self._bump:
+            self._bump = start
+            return
+        self._insert_free(start, length)
+
+    def populated(self, start, length):
+        """Yield (offset, length) of the pages in [start, start+length) that hold data."""
+        end = start + length
+        off = start
+        while off < end:
+            try:
+                data = os.lseek(self.fd, off, os.SEEK_DATA)
+            except OSError:
+                return
+            if data >= end:
+                return
+            hole = min(os.lseek(self.fd, data, os.SEEK_HOLE), end)
+            yield data, hole - data
+            off = hole
+
+    def copy(self, dst, src, length):
+        """Copy populated pages of one range into another (fork, mremap)."""
+        v = self.view
+        for off, n in self.populated(src, length):
+            d = dst + (off - src)
+            v[d:d + n] = v[off:off + n]
+
+    def zero(self, start, length):
+        hostsys.punch_hole(self.fd, start, length)

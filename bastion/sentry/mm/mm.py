@@ -1,0 +1,299 @@
+"""Address spaces: the VMA set of one app process, over the memory file.
+
+The VMA set here is the truth; the platform's host mappings follow it (every
+change is pushed to `self.aspace`). Each VMA covers a contiguous range of the
+memory file, so an app address translates to a file offset with one bisect.
+Private VMAs own their range; shared anonymous ranges are reference-counted
+so they outlive munmap in one process while another still maps them.
+"""
+
+import bisect
+
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+from .memfile import PAGE
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
+
+
+def page_up(n):
+    return (n + PAGE - 1) & ~(PAGE - 1)
+
+
+class SharedRange:
+    """A memory-file range mapped MAP_SHARED by one or more VMAs."""
+
+    __slots__ = ("off", "length", "refs")
+
+    def __init__(self, off, length):
+        self.off, self.length, self.refs = off, length, 0
+
+
+class VMA:
+    __slots__ = ("start", "end", "prot", "shared", "off", "name", "share",
+                 "file_off", "dev", "ino", "growsdown")
+
+    def __init__(self, start, end, prot, shared, off, name="", share=None,
+                 file_off=0, dev=0, ino=0, growsdown=False):
+        self.start, self.end, self.prot, self.shared, self.off = start, end, prot, shared, off
+        self.name, self.share, self.file_off, self.dev, self.ino = name, share, file_off, dev, ino
+        self.growsdown = growsdown
+
+    def part(self, start, end):
+        """A copy of this VMA restricted to [start, end)."""
+        d = start - self.start
+        v = VMA(start, end, self.prot, self.shared, self.off + d, self.name, self.share,
+                self.file_off + d, self.dev, self.ino, self.growsdown)
+        if v.share is not None:
+            v.share.refs += 1
+        return v
+
+
+class MM:
+    """One app address space."""
+
+    def __init__(self, memfile, aspace, top):
+        self.memfile = memfile
+        self.view = memfile.view
+        self.aspace = aspace
+        self.top = top  # first address the app may not use
+        self.vmas = []
+        self.starts = []
+        self.brk_start = self.brk = 0
+        self.mmap_base = top - (1 << 30)  # below the stack area
+        self.users = 1  # tasks (threads, vfork children) using it
+        self.exe_path = ""
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.auxv = b""
+
+    # --- lookup ---------------------------------------------------------
+
+    def find(self, addr):
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            if addr < v.end:
+                return v
+        return None
+
+    def _insert(self, v):
+        i = bisect.bisect_left(self.starts, v.start)
+        self.starts.insert(i, v.start)
+        self.vmas.insert(i, v)
+
+    def _remove_at(self, i):
+        del self.starts[i]
+        return self.vmas.pop(i)
+
+    # --- app memory access ----------------------------------------------
+
+    def _span(self, addr, n, need):
+        """Yield (file_offset, length) pieces for [addr, addr+n) or raise EFAULT."""
+        end = addr + n
+        while addr < end:
+            v = self.find(addr)
+            if v is None or not (v.prot & need):
+                raise SyscallError(E.EFAULT)
+            k = min(end, v.end) - addr
+            yield v.off + (addr - v.start), k
+            addr += k
+
+    def read(self, addr, n):
+        if n <= 0:
+            return b""
+        v = self.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & PROT_READ:
+            o = v.off + (addr - v.start)
+            return self.view[o:o + n].tobytes()
+        return b"".join(self.view[o:o + k].tobytes() for o, k in self._span(addr, n, PROT_READ))
+
+    def write(self, addr, data, force=False):
+        n = len(data)
+        if n == 0:
+            return
+        need = PROT_READ | PROT_WRITE | PROT_EXEC if force else PROT_WRITE
+        v = self.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & need:
+            o = v.off + (addr - v.start)
+            self.view[o:o + n] = data
+            return
+        pos = 0
+        for o, k in list(self._span(addr, n, need)):
+            self.view[o:o + k] = data[pos:pos + k]
+            pos += k
+
+    def check(self, addr, n, write=False):
+        for _ in self._span(addr, n, PROT_WRITE if write else PROT_READ):
+            pass
+
+    def read_cstr(self, addr, limit=4096):
+        """A NUL-terminated string; ENAMETOOLONG past `limit` bytes."""
+        out = b""
+        while True:
+            v = self.find(addr)
+            if v is None or not v.prot & PROT_READ:
+                raise SyscallError(E.EFAULT)
+            o = v.off + (addr - v.start)
+            chunk_end = v.off + (v.end - v.start)
+            # search in steps so a string at the start of a big VMA stays cheap
+            step = 256
+            while o < chunk_end:
+                e = min(o + step, chunk_end)
+                i = self.map_find(o, e)
+                if i >= 0:
+                    out += self.view[o:i].tobytes()
+                    if len(out) >= limit:
+                        raise SyscallError(E.ENAMETOOLONG)
+                    return out
+                out += self.view[o:e].tobytes()
+                if len(out) >= limit:
+                    raise SyscallError(E.ENAMETOOLONG)
+                o = e
+                step = min(step * 4, 65536)
+            addr = v.end
+
+    def map_find(self, start, end):
+        return self.memfile.map.find(b"\0", start, end)
+
+    def read_u64(self, addr):
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def write_u64(self, addr, val):
+        self.write(addr, (val & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
+
+    def read_u32(self, addr):
+        return int.from_bytes(self.read(addr, 4), "little")
+
+    def write_u32(self, addr, val):
+        self.write(addr, (val & 0xFFFFFFFF).to_bytes(4, "little"))
+
+    # --- address space layout ---------------------------------------------
+
+    def find_free(self, length, hint=0):
+        """Top-down search for a gap of `length` bytes, near `hint` if possible."""
+        if hint and hint + length <= self.top and self._is_free(hint, length):
+            return hint
+        end = self.mmap_base
+        for i in range(len(self.vmas) - 1, -1, -1):
+            v = self.vmas[i]
+            if v.start >= end:
+                continue
+            if v.end <= end - length:
+                return end - length
+            end = v.start
+        if end - length >= 0x10000:
+            return end - length
+        raise SyscallError(E.ENOMEM)
+
+    def _is_free(self, addr, length):
+        i = bisect.bisect_left(self.starts, addr + length)
+        return i == 0 or self.vmas[i - 1].end <= addr
+
+    def _drop(self, v):
+        if v.share is not None:
+            v.share.refs -= 1
+            if v.share.refs == 0:
+                self.memfile.free(v.share.off, v.share.length)
+        else:
+            self.memfile.free(v.off, v.end - v.start)
+
+    def _carve(self, start, end):
+        """Remove [start, end) from the VMA set; return the removed pieces."""
+        removed = []
+        i = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        while i < len(self.vmas):
+            v = self.vmas[i]
+            if v.start >= end:
+                break
+            if v.end <= start:
+                i += 1
+                continue
+            self._remove_at(i)
+            if v.start < start:
+                self._insert(v.part(v.start, start))
+                i += 1
+            if v.end > end:
+                self._insert(v.part(end, v.end))
+            mid = v.part(max(v.start, start), min(v.end, end))
+            if v.share is not None:
+                v.share.refs -= 1
+            removed.append(mid)
+        return removed
+
+    def unmap(self, start, length):
+        end = start + length
+        for v in self._carve(start, end):
+            self._drop(v)
+        self.aspace.unmap(start, length)
+
+    def map_anon(self, addr, length, prot, shared=False, name="", growsdown=False):
+        """Map fresh zero pages at addr (which the caller has chosen)."""
+        if not self._is_free(addr, length):
+            for v in self._carve(addr, addr + length):
+                self._drop(v)
+        off = self.memfile.alloc(length)
+        share = None
+        if shared:
+            share = SharedRange(off, length)
+            share.refs = 1
+        v = VMA(addr, addr + length, prot, shared, off, name, share, growsdown=growsdown)
+        self._insert(v)
+        self.aspace.map(addr, length, prot, off)
+        return v
+
+    def protect(self, start, length, prot):
+        end = start + length
+        # Linux: ENOMEM if any part of the range is unmapped
+        a = start
+        while a < end:
+            v = self.find(a)
+            if v is None:
+                raise SyscallError(E.ENOMEM)
+            a = v.end
+        for v in self._carve(start, end):
+            v.prot = prot
+            self._insert(v)
+        self.aspace.protect(start, length, prot)
+
+    def set_brk(self, new):
+        if new < self.brk_start:
+            return self.brk
+        old_top = page_up(self.brk)
+        new_top = page_up(new)
+        if new_top > old_top:
+            if not self._is_free(old_top, new_top - old_top):
+                return self.brk
+            self.map_anon(old_top, new_top - old_top, PROT_READ | PROT_WRITE, name="[heap]")
+        elif new_top < old_top:
+            self.unmap(new_top, old_top - new_top)
+        self.brk = new
+        return new
+
+    def fork(self, memfile, aspace):
+        """A copy of this address space for a forked child."""
+        child = MM(memfile, aspace, self.top)
+        for name in ("brk_start", "brk", "mmap_base", "exe_path", "arg_start", "arg_end",
+                     "env_start", "env_end", "auxv"):
+            setattr(child, name, getattr(self, name))
+        for v in self.vmas:
+            length = v.end - v.start
+            if v.shared:
+                c = v.part(v.start, v.end)
+            else:
+                off = memfile.alloc(length)
+                memfile.copy(off, v.off, length)
+                c = VMA(v.start, v.end, v.prot, False, off, v.name, None, v.file_off,
+                        v.dev, v.ino, v.growsdown)
+            child.vmas.append(c)
+            child.starts.append(c.start)
+            aspace.map(c.start, length, c.prot, c.off)
+        return child
+
+    def release(self):
+        """Drop every VMA and the host address space (last user gone)."""
+        for v in self.vmas:
+            self._drop(v)
+        self.vmas = []
+        self.starts = []
+        self.aspace.release()

@@ -1,0 +1,214 @@
+"""Clocks, sleeps and interval timers."""
+
+import struct
+import time
+
+from ...abi import errno as E
+from ...abi import signals as S
+from ...abi.errno import SyscallError
+from .util import read_timespec, s32, write_timespec
+
+CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
+CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 4, 5, 6, 7
+CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, CLOCK_TAI = 8, 9, 11
+TIMER_ABSTIME = 1
+
+
+def clock_ns(t, clk):
+    if clk in (CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_REALTIME_ALARM, CLOCK_TAI):
+        return time.time_ns()
+    if clk in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
+               CLOCK_BOOTTIME_ALARM):
+        return time.monotonic_ns()
+    if clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        return int((time.monotonic() - t.tg.start_time) * 1e9)
+    if s32(clk) < 0:  # CPU clocks of other tasks (clockid encodes a pid)
+        return int((time.monotonic() - t.tg.start_time) * 1e9)
+    raise SyscallError(E.EINVAL)
+
+
+def sys_clock_gettime(t, clk, tp, *_):
+    write_timespec(t, tp, clock_ns(t, clk))
+    return 0
+
+
+def sys_clock_getres(t, clk, tp, *_):
+    clock_ns(t, clk)
+    if tp:
+        res = 4000000 if clk in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE) else 1
+        write_timespec(t, tp, res)
+    return 0
+
+
+def sys_clock_settime(t, clk, tp, *_):
+    clock_ns(t, clk)
+    raise SyscallError(E.EPERM)
+
+
+def sys_gettimeofday(t, tv, tz, *_):
+    if tv:
+        ns = time.time_ns()
+        t.mm.write(tv, struct.pack("<qq", ns // 10**9, (ns // 1000) % 10**6))
+    if tz:
+        t.mm.write(tz, bytes(8))
+    return 0
+
+
+def sys_time(t, tloc, *_):
+    now = time.time_ns() // 10**9
+    if tloc:
+        t.mm.write_u64(tloc, now)
+    return now
+
+
+def _sleep(t, clk, deadline_clock_ns, rem):
+    """Sleep until clock `clk` reaches the deadline; the kernel's timers run
+    on the monotonic clock, so a realtime deadline is converted once."""
+    if clk in (CLOCK_REALTIME, CLOCK_TAI, CLOCK_REALTIME_ALARM):
+        mono = time.monotonic_ns() + (deadline_clock_ns - time.time_ns())
+    else:
+        mono = deadline_clock_ns
+    if t.deadline is None:
+        t.deadline = mono
+    try:
+        t.block([], t.deadline)
+    except SyscallError as e:
+        if e.errno == E.ETIMEDOUT:
+            return 0
+        left = max(0, t.deadline - time.monotonic_ns())
+        if rem:
+            write_timespec(t, rem, left)
+        t.restart_block = (_restart_sleep, (t.deadline, rem))
+        raise SyscallError(E.ERESTART_RESTARTBLOCK)
+
+
+def _restart_sleep(t, deadline, rem):
+    return _sleep(t, CLOCK_MONOTONIC, deadline, rem)
+
+
+def sys_nanosleep(t, req, rem, *_):
+    if t.deadline is None:
+        ns = read_timespec(t, req)
+        t.deadline = time.monotonic_ns() + ns
+    return _sleep(t, CLOCK_MONOTONIC, t.deadline, rem)
+
+
+def sys_clock_nanosleep(t, clk, flags, req, rem, *_):
+    if clk in (CLOCK_THREAD_CPUTIME_ID,):
+        raise SyscallError(E.EINVAL)
+    clock_ns(t, clk)
+    if t.deadline is None:
+        ns = read_timespec(t, req)
+        if flags & TIMER_ABSTIME:
+            if clk in (CLOCK_REALTIME, CLOCK_TAI):
+                t.deadline = time.monotonic_ns() + (ns - time.time_ns())
+            else:
+                t.deadline = ns
+            rem = 0
+        else:
+            t.deadline = time.monotonic_ns() + ns
+    try:
+        return _sleep(t, CLOCK_MONOTONIC, t.deadline, rem)
+    except SyscallError as e:
+        if e.errno == E.ERESTART_RESTARTBLOCK and flags & TIMER_ABSTIME:
+            raise SyscallError(E.ERESTARTNOHAND)
+        raise
+
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+
+
+def _itimer_fire(k, tg):
+    tg.itimer_real = None
+    if tg.zombie:
+        return
+    deadline, interval = tg.itimer_spec
+    k.send_signal_group(tg, S.SIGALRM, S.siginfo(S.SIGALRM, S.SI_KERNEL))
+    if interval:
+        nd = deadline + interval
+        now = time.monotonic_ns()
+        if nd < now:
+            nd = now + interval
+        tg.itimer_spec = (nd, interval)
+        tg.itimer_real = k.add_timer(nd, lambda: _itimer_fire(k, tg))
+    else:
+        tg.itimer_spec = (0, 0)
+
+
+def _itimer_get(tg):
+    spec = getattr(tg, "itimer_spec", (0, 0))
+    if tg.itimer_real is None:
+        return 0, spec[1] if tg.itimer_real else 0
+    return max(1000, spec[0] - time.monotonic_ns()), spec[1]
+
+
+def _set_real(t, value_ns, interval_ns):
+    k, tg = t.kernel, t.tg
+    old = _itimer_get(tg)
+    if tg.itimer_real is not None:
+        k.cancel_timer(tg.itimer_real)
+        tg.itimer_real = None
+    tg.itimer_spec = (0, 0)
+    if value_ns:
+        d = time.monotonic_ns() + value_ns
+        tg.itimer_spec = (d, interval_ns)
+        tg.itimer_real = k.add_timer(d, lambda: _itimer_fire(k, tg))
+    return old
+
+
+_TV = struct.Struct("<qqqq")
+
+
+def sys_setitimer(t, which, new, old, *_):
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise SyscallError(E.EINVAL)
+    isec, iusec, vsec, vusec = _TV.unpack(t.mm.read(new, 32)) if new else (0, 0, 0, 0)
+    if not (0 <= iusec < 10**6 and 0 <= vusec < 10**6):
+        raise SyscallError(E.EINVAL)
+    if which == ITIMER_REAL:
+        ov, oi = _set_real(t, vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000)
+    else:
+        ov = oi = 0  # virtual/prof timers: accepted, never fire (no CPU accounting yet)
+    if old:
+        t.mm.write(old, _TV.pack(oi // 10**9, (oi // 1000) % 10**6, ov // 10**9, (ov // 1000) % 10**6))
+    return 0
+
+
+def sys_getitimer(t, which, cur, *_):
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise SyscallError(E.EINVAL)
+    v, i = _itimer_get(t.tg) if which == ITIMER_REAL else (0, 0)
+    t.mm.write(cur, _TV.pack(i // 10**9, (i // 1000) % 10**6, v // 10**9, (v // 1000) % 10**6))
+    return 0
+
+
+def sys_alarm(t, seconds, *_):
+    ov, _ = _set_real(t, (seconds & 0xFFFFFFFF) * 10**9, 0)
+    return (ov + 999999999) // 10**9 if ov else 0
+
+
+def _rusage_times(t):
+    """(user, system) seconds. CPU time of app threads is not accounted yet."""
+    return t.tg.utime, t.tg.stime
+
+
+def sys_times(t, buf, *_):
+    u, s = _rusage_times(t)
+    if buf:
+        t.mm.write(buf, struct.pack("<qqqq", int(u * 100), int(s * 100),
+                                    int(t.tg.cutime * 100), int(t.tg.cstime * 100)))
+    return int((time.monotonic() - t.kernel.boot_mono) * 100) + 1
+
+
+def sys_getrusage(t, who, buf, *_):
+    who = s32(who)
+    if who not in (0, -1, 1):
+        raise SyscallError(E.EINVAL)
+    if who == -1:
+        u, s = t.tg.cutime, t.tg.cstime
+    else:
+        u, s = _rusage_times(t)
+    out = struct.pack("<qqqq", int(u), int(u * 1e6) % 10**6, int(s), int(s * 1e6) % 10**6)
+    out += struct.pack("<q", 20000) + bytes(13 * 8)
+    t.mm.write(buf, out)
+    return 0

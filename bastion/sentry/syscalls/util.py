@@ -1,0 +1,84 @@
+"""Small helpers shared by syscall handlers: argument conversion and
+struct copies to and from app memory."""
+
+import os
+import struct
+
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_REMOVEDIR = 0x200
+AT_SYMLINK_FOLLOW = 0x400
+AT_NO_AUTOMOUNT = 0x800
+AT_EMPTY_PATH = 0x1000
+AT_EACCESS = 0x200
+PATH_MAX = 4096
+
+
+def s32(x):
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def s64(x):
+    return x - (1 << 64) if x & (1 << 63) else x
+
+
+def path_arg(t, addr):
+    """A pathname argument as str (surrogateescape)."""
+    if addr == 0:
+        raise SyscallError(E.EFAULT)
+    return os.fsdecode(t.mm.read_cstr(addr, PATH_MAX))
+
+
+def dir_dentry(t, dirfd):
+    """The dentry a *at() call starts from."""
+    dirfd = s32(dirfd)
+    if dirfd == AT_FDCWD:
+        return t.fs.cwd
+    f = t.files.get(dirfd)
+    if f.dentry is None:
+        raise SyscallError(E.ENOTDIR)
+    return f.dentry
+
+
+def resolve_at(t, dirfd, pathaddr, flags=0, follow=True):
+    """Resolve (dirfd, path) honoring AT_EMPTY_PATH; returns a dentry or File."""
+    path = path_arg(t, pathaddr)
+    if not path:
+        if flags & AT_EMPTY_PATH:
+            dirfd = s32(dirfd)
+            if dirfd == AT_FDCWD:
+                return t.fs.cwd
+            f = t.files.get(dirfd)
+            return f.dentry if f.dentry is not None else f
+        raise SyscallError(E.ENOENT)
+    return t.kernel.lookup(t, path, follow, dir_dentry(t, dirfd) if path[0] != "/" else None)
+
+
+def read_timespec(t, addr):
+    sec, nsec = struct.unpack("<qq", t.mm.read(addr, 16))
+    if nsec < 0 or nsec >= 10**9 or sec < 0:
+        raise SyscallError(E.EINVAL)
+    return sec * 10**9 + nsec
+
+
+def write_timespec(t, addr, ns):
+    t.mm.write(addr, struct.pack("<qq", ns // 10**9, ns % 10**9))
+
+
+def read_ptr_array(t, addr, limit=1 << 17):
+    """A NULL-terminated array of C strings (argv, envp)."""
+    out = []
+    if addr == 0:
+        return out
+    while True:
+        p = t.mm.read_u64(addr)
+        if p == 0:
+            return out
+        out.append(t.mm.read_cstr(p, 32 * 4096))
+        addr += 8
+        if len(out) > limit:
+            raise SyscallError(E.E2BIG)

@@ -1,0 +1,165 @@
+"""Tasks (threads) and thread groups (processes) and what they share.
+
+Plain objects: a checkpoint can pickle them. The only host link is
+`Task.ctx`, the platform context that runs the thread's code; it is re-made on
+restore.
+"""
+
+import time
+
+from ..abi import errno as E
+from ..abi import signals as S
+from ..abi.errno import SyscallError
+from .sched import Blocked, WaitQueue
+
+RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+                "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"]
+RLIM_INFINITY = 2**64 - 1
+
+
+class SigActions:
+    """The signal handler table; shared by CLONE_SIGHAND."""
+
+    def __init__(self):
+        # sig -> (handler, flags, restorer, mask)
+        self.actions = [(S.SIG_DFL, 0, 0, 0)] * (S.NSIG + 1)
+
+    def copy(self):
+        c = SigActions()
+        c.actions = list(self.actions)
+        return c
+
+
+class FSContext:
+    """cwd, root and umask; shared by CLONE_FS."""
+
+    def __init__(self, root, cwd, umask=0o022):
+        self.root, self.cwd, self.umask = root, cwd, umask
+
+    def copy(self):
+        return FSContext(self.root, self.cwd, self.umask)
+
+
+class Creds:
+    def __init__(self, uid=0, gid=0, groups=()):
+        self.ruid = self.euid = self.suid = self.fsuid = uid
+        self.rgid = self.egid = self.sgid = self.fsgid = gid
+        self.groups = list(groups)
+
+    def copy(self):
+        c = Creds()
+        c.__dict__.update(self.__dict__)
+        c.groups = list(self.groups)
+        return c
+
+
+class ThreadGroup:
+    """A process: pid, parent/children, exit status, shared signal state."""
+
+    def __init__(self, kernel, pid, parent, sigactions, creds, rlimits):
+        self.kernel = kernel
+        self.pid = pid
+        self.parent = parent
+        self.children = []
+        self.tasks = []
+        self.pgid = pid
+        self.sid = pid
+        self.sigactions = sigactions
+        self.shared_pending = 0  # bitmask
+        self.shared_info = {}  # sig -> [siginfo bytes]
+        self.creds = creds
+        self.rlimits = rlimits
+        self.exit_signal = S.SIGCHLD
+        self.exiting = False
+        self.exit_status = None  # wait status once dead
+        self.zombie = False
+        self.child_wait = WaitQueue()
+        self.stopped = False
+        self.stop_report = None  # "stopped"/"continued" pending for wait
+        self.start_time = time.monotonic()
+        self.itimer_real = None  # (deadline, interval) in ns
+        self.itimer_seq = 0
+        self.vfork_done = None
+        self.subreaper = False
+        self.pdeathsig = 0
+        self.no_new_privs = 0
+        self.utime = self.stime = 0.0
+        self.cutime = self.cstime = 0.0
+
+    @property
+    def leader(self):
+        return self.tasks[0] if self.tasks else None
+
+
+class Task:
+    """One app thread."""
+
+    def __init__(self, kernel, tid, tg, mm, files, fs):
+        self.kernel = kernel
+        self.tid = tid
+        self.tg = tg
+        self.mm = mm
+        self.files = files
+        self.fs = fs
+        self.ctx = None
+        self.comm = b""
+        self.sigmask = 0
+        self.pending = 0
+        self.pending_info = {}
+        self.saved_sigmask = None  # restored after a handler runs (sigsuspend, pselect)
+        self.altstack = (0, S.SS_DISABLE, 0)
+        self.clear_child_tid = 0
+        self.robust_list = 0
+        self.dead = False
+        self.waiting = []  # wait queues this task sits on
+        self.blocked = False
+        self.deadline = None  # monotonic ns of the current wait, kept across retries
+        self.timer = None
+        self.sys_state = None  # partial progress of a retried syscall
+        self.woken_by_timer = False
+        self.vfork_parent = None
+        self.restart_block = None  # (fn, args) for restart_syscall
+        self.in_syscall = False
+
+    # --- blocking -------------------------------------------------------
+
+    def signal_pending(self):
+        return bool((self.pending | self.tg.shared_pending) & ~self.sigmask) or self.tg.exiting
+
+    def block(self, queues=(), deadline=None):
+        """Park this task until a queue is notified, `deadline` (monotonic ns)
+        passes or a signal arrives. Never returns: raises Blocked, or
+        SyscallError(ERESTARTSYS) / SyscallError(ETIMEDOUT)."""
+        if self.signal_pending():
+            raise SyscallError(E.ERESTARTSYS)
+        if deadline is not None:
+            self.deadline = deadline
+            if time.monotonic_ns() >= deadline:
+                raise SyscallError(E.ETIMEDOUT)
+            self.timer = self.kernel.add_timer(deadline, self.wake)
+        for q in queues:
+            q.waiters.append(self)
+        self.waiting = list(queues)
+        self.blocked = True
+        raise Blocked()
+
+    def wake(self):
+        if not self.blocked:
+            return
+        self.blocked = False
+        for q in self.waiting:
+            try:
+                q.waiters.remove(self)
+            except ValueError:
+                pass
+        self.waiting = []
+        if self.timer is not None:
+            self.kernel.cancel_timer(self.timer)
+            self.timer = None
+        self.kernel.runq.append(self)
+
+    def deadline_after(self, ns):
+        """The absolute deadline for a relative timeout, stable across retries."""
+        if self.deadline is None:
+            self.deadline = time.monotonic_ns() + ns
+        return self.deadline

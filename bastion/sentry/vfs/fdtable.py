@@ -1,0 +1,75 @@
+"""The fd table: fd number -> (open file description, close-on-exec)."""
+
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+
+NR_OPEN = 1 << 20  # fs/file.c sysctl_nr_open default
+
+
+class FdTable:
+    def __init__(self):
+        self.fds = {}
+        self.limit = 1024  # RLIMIT_NOFILE soft, kept in step by the kernel
+        self.users = 1  # tasks sharing this table (CLONE_FILES)
+
+    def get(self, fd):
+        e = self.fds.get(fd)
+        if e is None:
+            raise SyscallError(E.EBADF)
+        return e[0]
+
+    def install(self, f, cloexec=False, lowest=0):
+        fd = lowest
+        fds = self.fds
+        while fd in fds:
+            fd += 1
+        if fd >= self.limit:
+            raise SyscallError(E.EMFILE)
+        f.refs += 1
+        fds[fd] = (f, cloexec)
+        return fd
+
+    def install_at(self, fd, f, cloexec=False):
+        if fd < 0 or fd >= self.limit:
+            raise SyscallError(E.EBADF)
+        old = self.fds.get(fd)
+        f.refs += 1
+        self.fds[fd] = (f, cloexec)
+        if old is not None:
+            drop(old[0])
+
+    def close(self, fd):
+        e = self.fds.pop(fd, None)
+        if e is None:
+            raise SyscallError(E.EBADF)
+        drop(e[0])
+
+    def set_cloexec(self, fd, on):
+        f = self.get(fd)
+        self.fds[fd] = (f, on)
+
+    def cloexec(self, fd):
+        self.get(fd)
+        return self.fds[fd][1]
+
+    def copy(self):
+        c = FdTable()
+        c.limit = self.limit
+        for fd, (f, ce) in self.fds.items():
+            f.refs += 1
+            c.fds[fd] = (f, ce)
+        return c
+
+    def close_on_exec(self):
+        for fd in [fd for fd, (f, ce) in self.fds.items() if ce]:
+            self.close(fd)
+
+    def close_all(self):
+        for fd in list(self.fds):
+            self.close(fd)
+
+
+def drop(f):
+    f.refs -= 1
+    if f.refs <= 0:
+        f.release()

@@ -1,0 +1,202 @@
+"""Files served by the gofer: the overlay's lower layer and bind mounts.
+
+Inodes carry their mount-relative path; lookups and directory listings are
+cached (a listing primes the attributes of every entry, so `find` costs one
+round trip per directory). Reads go straight to a host fd the gofer opened.
+"""
+
+import os
+
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+from .files import DirFile, RegularFile
+from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
+
+
+class GoferFS(FileSystem):
+    def __init__(self, client, mount, readonly, name="9p"):
+        super().__init__()
+        self.client = client
+        self.mount = mount
+        self.readonly = readonly
+        self.name = name
+
+    def call(self, op, path, *args):
+        return self.client.call(op, self.mount, path, *args)
+
+    def root(self):
+        st, _ = self.call("lstat", "")
+        return GoferInode(self, "", st)
+
+
+class GoferInode(Inode):
+    def __init__(self, fs, path, st):
+        self.fs = fs
+        self.path = path
+        self._children = None  # name -> GoferInode, complete after a listing
+        self._cache = {}
+        self._rfd = None
+        self._set(st)
+
+    def _set(self, st):
+        (self.mode, self.ino, _dev, self.nlink, self.uid, self.gid, self._size,
+         self.atime, self.mtime, self.ctime, self._blocks, self.rdev) = st
+
+    @property
+    def size(self):
+        return self._size
+
+    def blocks(self):
+        return self._blocks
+
+    def _sub(self, name):
+        return name if not self.path else self.path + "/" + name
+
+    def refresh(self):
+        st, _ = self.fs.call("lstat", self.path)
+        self._set(st)
+
+    def lookup(self, name):
+        if self.mode & S_IFMT != S_IFDIR:
+            raise SyscallError(E.ENOTDIR)
+        n = self._cache.get(name)
+        if n is not None:
+            return n
+        if self._children is not None:
+            raise SyscallError(E.ENOENT)
+        st, _ = self.fs.call("lstat", self._sub(name))
+        n = GoferInode(self.fs, self._sub(name), st)
+        self._cache[name] = n
+        return n
+
+    def children(self):
+        if self._children is None:
+            res, _ = self.fs.call("readdir", self.path)
+            for name, st in res:
+                if name not in self._cache:
+                    self._cache[name] = GoferInode(self.fs, self._sub(name), st)
+            self._children = True
+        return list(self._cache.items())
+
+    def readdir(self):
+        return [(name, n.ino, (n.mode & S_IFMT) >> 12) for name, n in self.children()]
+
+    def readlink(self):
+        res, _ = self.fs.call("readlink", self.path)
+        return res
+
+    def _host_fd(self):
+        if self._rfd is None:
+            _, self._rfd = self.fs.call("open", self.path, os.O_RDONLY, 0)
+        return self._rfd
+
+    def read_at(self, off, n):
+        if n <= 0:
+            return b""
+        return os.pread(self._host_fd(), n, off)
+
+    def write_at(self, off, data):
+        raise SyscallError(E.EBADF)
+
+    def open(self, flags):
+        kind = self.mode & S_IFMT
+        if kind == S_IFDIR:
+            return DirFile(self, flags)
+        if kind != S_IFREG:
+            raise SyscallError(E.ENXIO)
+        if flags & O_ACCMODE == O_RDONLY:
+            return RegularFile(self, flags)
+        st, fd = self.fs.call("open", self.path, flags & ~0o100, 0)
+        self._set(st)
+        return HostBackedFile(self, flags, fd)
+
+    # --- changes (rw bind mounts) -----------------------------------------
+    def _new(self, name, st):
+        n = GoferInode(self.fs, self._sub(name), st)
+        self._cache[name] = n
+        return n
+
+    def create(self, name, mode, uid, gid, rdev=0):
+        kind = mode & S_IFMT
+        if kind == S_IFDIR:
+            st, _ = self.fs.call("mkdir", self._sub(name), mode & 0o7777)
+        elif kind == S_IFREG:
+            st, fd = self.fs.call("open", self._sub(name), os.O_CREAT | os.O_EXCL | os.O_WRONLY,
+                                  mode & 0o7777)
+            os.close(fd)
+        else:
+            st, _ = self.fs.call("mknod", self._sub(name), mode, rdev)
+        return self._new(name, st)
+
+    def symlink(self, name, target, uid, gid):
+        st, _ = self.fs.call("symlink", self._sub(name), target)
+        return self._new(name, st)
+
+    def link(self, name, inode):
+        if inode.fs is not self.fs:
+            raise SyscallError(E.EXDEV)
+        self.fs.call("link", inode.path, self._sub(name))
+        inode.refresh()
+        self._cache[name] = inode
+
+    def unlink(self, name, rmdir=False):
+        self.fs.call("unlink", self._sub(name), rmdir)
+        self._cache.pop(name, None)
+
+    def rename(self, name, newdir, newname, flags=0):
+        if not isinstance(newdir, GoferInode) or newdir.fs is not self.fs:
+            raise SyscallError(E.EXDEV)
+        if flags:
+            raise SyscallError(E.EINVAL)
+        self.fs.call("rename", self._sub(name), newdir._sub(newname))
+        n = self._cache.pop(name, None)
+        newdir._cache.pop(newname, None)
+        if n is not None:
+            n.path = newdir._sub(newname)
+            n._cache = {}
+            n._children = None
+            newdir._cache[newname] = n
+
+    def setattr(self, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
+        self.fs.check_writable()
+        st, _ = self.fs.call("setattr", self.path, mode, uid, gid, size, atime, mtime)
+        self._set(st)
+
+    def truncate(self, size):
+        self.setattr(size=size)
+
+
+class HostBackedFile(RegularFile):
+    """A writable gofer file: reads and writes go to the host fd."""
+
+    def __init__(self, inode, flags, fd):
+        super().__init__(inode, flags)
+        self.fd = fd
+
+    def read(self, t, n):
+        data = os.pread(self.fd, n, self.pos)
+        self.pos += len(data)
+        return data
+
+    def pread(self, t, n, off):
+        return os.pread(self.fd, n, off)
+
+    def write(self, t, data):
+        if self.flags & 0o2000:
+            self.pos = os.fstat(self.fd).st_size
+        n = os.pwrite(self.fd, data, self.pos)
+        self.pos += n
+        self.inode._size = max(self.inode._size, self.pos)
+        return n
+
+    def pwrite(self, t, data, off):
+        n = os.pwrite(self.fd, data, off)
+        self.inode._size = max(self.inode._size, off + n)
+        return n
+
+    def lseek(self, off, whence):
+        self.inode._size = os.fstat(self.fd).st_size
+        return super().lseek(off, whence)
+
+    def release(self):
+        os.close(self.fd)

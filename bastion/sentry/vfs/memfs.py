@@ -1,0 +1,255 @@
+"""In-memory filesystem: tmpfs, and the writable upper half of the overlay root.
+
+A MemNode may have a `lower` inode (from the gofer). Until it is changed it
+shows the lower's attributes and bytes; the first change copies it up (data
+into memory, directory entries merged lazily). Removing a name that the lower
+directory has leaves a whiteout. Directory nodes keep their lower by object,
+not by path, so renaming a lower-backed directory needs no copying.
+So tmpfs is just a MemFS whose nodes have no lower.
+"""
+
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+from .files import DirFile, RegularFile
+from .inode import (S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, FileSystem, Inode, dtype, now_ns)
+
+WHITEOUT = None  # entry value that hides a lower name
+
+
+class MemFS(FileSystem):
+    def __init__(self, name="tmpfs", readonly=False):
+        super().__init__()
+        self.name = name
+        self.readonly = readonly
+
+    def new_root(self, lower=None, mode=S_IFDIR | 0o1777):
+        if lower is not None:
+            return MemNode.from_lower(self, lower)
+        n = MemNode(self, mode)
+        return n
+
+
+class MemNode(Inode):
+    def __init__(self, fs, mode, uid=0, gid=0, rdev=0, ino=None):
+        super().__init__(mode, uid, gid, ino=ino, rdev=rdev)
+        self.fs = fs
+        self.lower = None
+        self.data = bytearray() if mode & S_IFMT == S_IFREG else None
+        self.entries = {} if mode & S_IFMT == S_IFDIR else None
+        self.merged = True  # directory: lower listing already folded into entries
+        self.target = None
+        self.special = None  # an object that opens device/fifo/socket nodes
+
+    @classmethod
+    def from_lower(cls, fs, lower):
+        n = cls.__new__(cls)
+        n.fs = fs
+        n.lower = lower
+        n.ino, n.mode, n.uid, n.gid = lower.ino, lower.mode, lower.uid, lower.gid
+        n.nlink, n.rdev = lower.nlink, lower.rdev
+        n.atime, n.mtime, n.ctime = lower.atime, lower.mtime, lower.ctime
+        n.data = None
+        n.entries = {} if lower.is_dir() else None
+        n.merged = False
+        n.target = None
+        n.special = None
+        return n
+
+    # --- attributes -----------------------------------------------------
+    @property
+    def size(self):
+        if self.data is not None:
+            return len(self.data)
+        if self.lower is not None:
+            return self.lower.size
+        if self.target is not None:
+            return len(self.target)
+        if self.entries is not None:
+            return 4096 if self.fs.name != "tmpfs" else 40 + 20 * len(self.entries)
+        return 0
+
+    def blocks(self):
+        if self.lower is not None and self.data is None:
+            return self.lower.blocks()
+        return (self.size + 4095) // 4096 * 8
+
+    def _copy_up(self):
+        if self.data is None and self.mode & S_IFMT == S_IFREG:
+            self.data = bytearray(self.lower.read_at(0, self.lower.size)) if self.lower else bytearray()
+
+    def truncate(self, size):
+        if self.is_dir():
+            raise SyscallError(E.EISDIR)
+        if not self.is_reg():
+            raise SyscallError(E.EINVAL)
+        self._copy_up()
+        if size < len(self.data):
+            del self.data[size:]
+        else:
+            self.data.extend(bytes(size - len(self.data)))
+        self.mtime = self.ctime = now_ns()
+
+    # --- file data ------------------------------------------------------
+    def read_at(self, off, n):
+        if self.data is None:
+            return self.lower.read_at(off, n) if self.lower is not None else b""
+        return bytes(self.data[off:off + n])
+
+    def write_at(self, off, data):
+        self.fs.check_writable()
+        self._copy_up()
+        d = self.data
+        end = off + len(data)
+        if off > len(d):
+            d.extend(bytes(off - len(d)))
+        d[off:end] = data
+        self.mtime = self.ctime = now_ns()
+        return len(data)
+
+    def readlink(self):
+        if self.mode & S_IFMT != S_IFLNK:
+            raise SyscallError(E.EINVAL)
+        if self.target is None and self.lower is not None:
+            return self.lower.readlink()
+        return self.target
+
+    def open(self, flags):
+        kind = self.mode & S_IFMT
+        if kind == S_IFREG:
+            return RegularFile(self, flags)
+        if kind == S_IFDIR:
+            return DirFile(self, flags)
+        if self.special is not None:
+            return self.special.open(self, flags)
+        raise SyscallError(E.ENXIO)
+
+    # --- directories ----------------------------------------------------
+    def lookup(self, name):
+        ents = self.entries
+        if ents is None:
+            raise SyscallError(E.ENOTDIR)
+        if name in ents:
+            n = ents[name]
+            if n is WHITEOUT:
+                raise SyscallError(E.ENOENT)
+            return n
+        if self.lower is None or self.merged:
+            raise SyscallError(E.ENOENT)
+        n = MemNode.from_lower(self.fs, self.lower.lookup(name))
+        ents[name] = n
+        return n
+
+    def _merge(self):
+        if not self.merged:
+            for name, low in self.lower.children():
+                if name not in self.entries:
+                    self.entries[name] = MemNode.from_lower(self.fs, low)
+            self.merged = True
+
+    def readdir(self):
+        if self.entries is None:
+            raise SyscallError(E.ENOTDIR)
+        self._merge()
+        return [(k, v.ino, dtype(v.mode)) for k, v in self.entries.items() if v is not WHITEOUT]
+
+    def _exists(self, name):
+        try:
+            self.lookup(name)
+            return True
+        except SyscallError:
+            return False
+
+    def _add(self, name, node):
+        self.fs.check_writable()
+        if self.entries is None:
+            raise SyscallError(E.ENOTDIR)
+        if self._exists(name):
+            raise SyscallError(E.EEXIST)
+        self.entries[name] = node
+        self.mtime = self.ctime = now_ns()
+        if node.is_dir():
+            self.nlink += 1
+        return node
+
+    def create(self, name, mode, uid, gid, rdev=0):
+        return self._add(name, MemNode(self.fs, mode, uid, gid, rdev))
+
+    def symlink(self, name, target, uid, gid):
+        n = MemNode(self.fs, S_IFLNK | 0o777, uid, gid)
+        n.target = target
+        return self._add(name, n)
+
+    def link(self, name, inode):
+        if inode.fs is not self.fs:
+            raise SyscallError(E.EXDEV)
+        if inode.is_dir():
+            raise SyscallError(E.EPERM)
+        self._add(name, inode)
+        inode.nlink += 1
+        inode.ctime = now_ns()
+
+    def _lower_has(self, name):
+        if self.lower is None:
+            return False
+        try:
+            self.lower.lookup(name)
+            return True
+        except SyscallError:
+            return False
+
+    def _remove(self, name):
+        if self._lower_has(name):
+            self.entries[name] = WHITEOUT
+        else:
+            self.entries.pop(name, None)
+        self.mtime = self.ctime = now_ns()
+
+    def unlink(self, name, rmdir=False):
+        self.fs.check_writable()
+        node = self.lookup(name)
+        if rmdir:
+            if not node.is_dir():
+                raise SyscallError(E.ENOTDIR)
+            if node.readdir():
+                raise SyscallError(E.ENOTEMPTY)
+            self.nlink -= 1
+        elif node.is_dir():
+            raise SyscallError(E.EISDIR)
+        self._remove(name)
+        node.nlink -= 1 if not rmdir else node.nlink
+        node.ctime = now_ns()
+
+    def rename(self, name, newdir, newname, flags=0):
+        self.fs.check_writable()
+        if not isinstance(newdir, MemNode) or newdir.fs is not self.fs:
+            raise SyscallError(E.EXDEV)
+        node = self.lookup(name)
+        try:
+            old = newdir.lookup(newname)
+        except SyscallError:
+            old = None
+        if flags & 1 and old is not None:  # RENAME_NOREPLACE
+            raise SyscallError(E.EEXIST)
+        if flags & 2:  # RENAME_EXCHANGE
+            if old is None:
+                raise SyscallError(E.ENOENT)
+            self.entries[name], newdir.entries[newname] = old, node
+            return
+        if old is node:
+            return
+        if old is not None:
+            if node.is_dir():
+                if not old.is_dir():
+                    raise SyscallError(E.ENOTDIR)
+                if old.readdir():
+                    raise SyscallError(E.ENOTEMPTY)
+                newdir.nlink -= 1
+            elif old.is_dir():
+                raise SyscallError(E.EISDIR)
+            old.nlink -= 1
+        self._remove(name)
+        newdir.entries[newname] = node
+        if node.is_dir() and newdir is not self:
+            self.nlink -= 1
+            newdir.nlink += 1
+        newdir.mtime = newdir.ctime = node.ctime = now_ns()
