@@ -23,6 +23,8 @@ _CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
 
 _NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE, _NR_EXIT = 9, 10, 11, 56, 60
 _MAP_SHARED_FIXED = 0x01 | 0x10
+_ptrace = hs._ptrace
+_GETREGS, _SETREGS, _SYSEMU = hs.PTRACE_GETREGS, hs.PTRACE_SETREGS, hs.PTRACE_SYSEMU
 _KICK = signal.SIGURG  # host signal used to stop a running thread (interrupt)
 
 
@@ -31,12 +33,13 @@ class PlatformError(Exception):
 
 
 class PtraceContext(base.Context):
-    __slots__ = ("tid", "aspace", "alive")
+    __slots__ = ("tid", "aspace", "alive", "regs_ref")
 
     def __init__(self, tid, aspace):
         self.tid = tid
         self.aspace = aspace
         self.regs = hs.Regs()
+        self.regs_ref = ctypes.byref(self.regs)  # made once: the hot path reuses it
         self.owner = None
         self.alive = True
 
@@ -181,8 +184,11 @@ class PtracePlatform(base.Platform):
         return aspace, ctx
 
     def resume(self, ctx):
-        hs.ptrace_setregs(ctx.tid, ctx.regs)
-        hs.ptrace_resume(hs.PTRACE_SYSEMU, ctx.tid, 0)
+        tid = ctx.tid
+        if _ptrace(_SETREGS, tid, None, ctx.regs_ref) == -1 or \
+                _ptrace(_SYSEMU, tid, None, None) == -1:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
 
     def release_context(self, ctx):
         """End one host thread (app thread exit while its process lives on)."""
@@ -217,11 +223,13 @@ class PtracePlatform(base.Platform):
         return self._drain([])
 
     def wait_blocking(self):
+        # One event at a time: the next call returns at once if more are queued,
+        # which saves a WNOHANG waitpid per syscall on the hot path.
         events = []
         while not events:
             pid, status = os.waitpid(-1, _WALL)
             self._event(pid, status, events)
-        return self._drain(events)
+        return events
 
     def _drain(self, events):
         while True:
@@ -239,10 +247,12 @@ class PtracePlatform(base.Platform):
             if not os.WIFSTOPPED(status):
                 self.exited_unknown[pid] = status
             return
-        if os.WIFSTOPPED(status):
-            sig = os.WSTOPSIG(status)
-            if sig == _SYSCALL_STOP:
-                hs.ptrace_getregs(pid, ctx.regs)
+        if status & 0xFF == 0x7F:  # stopped
+            sig = (status >> 8) & 0xFF
+            if sig == _SYSCALL_STOP and status >> 16 == 0:
+                if _ptrace(_GETREGS, pid, None, ctx.regs_ref) == -1:
+                    ctypes.get_errno()
+                    return  # the thread vanished (killed); its exit event follows
                 events.append((ctx, base.SYSCALL, None))
             elif status >> 16:
                 hs.ptrace_resume(hs.PTRACE_SYSEMU, pid, 0)

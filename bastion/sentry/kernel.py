@@ -608,6 +608,11 @@ class Kernel:
                     except Exception:
                         pass
 
+    def memory_used(self):
+        """Bytes of app memory the sandbox holds (pages allocated in the memory file)."""
+        mf = self.memfile
+        return os.fstat(mf.fd).st_blocks * 512
+
     # --- host terminal ------------------------------------------------------
     def open_host_tty(self, flags):
         if self.host_tty_fd is None:

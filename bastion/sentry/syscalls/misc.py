@@ -168,8 +168,11 @@ def sys_sysinfo(t, buf, *_):
     k = t.kernel
     up = int(time.monotonic() - k.boot_mono)
     total = k.mem_total
-    out = struct.pack("<qQQQQQQQQHH4xQQI", up, 0, 0, 0, total, total // 2, 0, 0, 0, 0,
-                      len(k.groups), 0, 0, 1)
+    free = max(total - k.memory_used(), 0)
+    # struct sysinfo: uptime, loads[3], total/free/shared/buffer ram, total/free swap,
+    # procs, pad, totalhigh, freehigh, mem_unit
+    out = struct.pack("<q3Q6QHH4xQQI", up, 0, 0, 0, total, free, 0, 0, 0, 0,
+                      len(k.groups), 0, 0, 0, 1)
     t.mm.write(buf, out.ljust(112, b"\0"))
     return 0
 

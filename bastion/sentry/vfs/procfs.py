@@ -380,7 +380,7 @@ def _mountinfo(k):
 
 def _meminfo(k):
     total = k.mem_total // 1024
-    used = (k.memfile_used() if hasattr(k, "memfile_used") else 0) // 1024
+    used = k.memory_used() // 1024
     free = max(total - used, 0)
     rows = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0),
             ("Cached", 0), ("SwapCached", 0), ("Active", used), ("Inactive", 0),
