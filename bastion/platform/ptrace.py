@@ -33,7 +33,10 @@ class PlatformError(Exception):
 
 
 class PtraceContext(base.Context):
-    __slots__ = ("tid", "aspace", "alive", "regs_ref")
+    """One host thread of a stub. `stopped` is True only while the sentry holds
+    it in a ptrace-stop whose event it has taken: only then may it inject."""
+
+    __slots__ = ("tid", "aspace", "alive", "regs_ref", "stopped")
 
     def __init__(self, tid, aspace):
         self.tid = tid
@@ -42,6 +45,7 @@ class PtraceContext(base.Context):
         self.regs_ref = ctypes.byref(self.regs)  # made once: the hot path reuses it
         self.owner = None
         self.alive = True
+        self.stopped = True
 
     def fpstate(self):
         return hs.ptrace_getfpregs(self.tid)
@@ -95,9 +99,9 @@ class PtraceAddressSpace(base.AddressSpace):
 
     def _any_ctx(self):
         for c in self.contexts:
-            if c.alive:
+            if c.alive and c.stopped:
                 return c
-        raise PlatformError("address space has no thread")
+        raise PlatformError("address space has no stopped thread to inject through")
 
     def map(self, addr, length, prot, offset):
         self._inject(self._any_ctx(), _NR_MMAP, addr, length, prot, _MAP_SHARED_FIXED,
@@ -185,6 +189,7 @@ class PtracePlatform(base.Platform):
 
     def resume(self, ctx):
         tid = ctx.tid
+        ctx.stopped = False
         if _ptrace(_SETREGS, tid, None, ctx.regs_ref) == -1 or \
                 _ptrace(_SYSEMU, tid, None, None) == -1:
             err = ctypes.get_errno()
@@ -248,6 +253,7 @@ class PtracePlatform(base.Platform):
                 self.exited_unknown[pid] = status
             return
         if status & 0xFF == 0x7F:  # stopped
+            ctx.stopped = True
             sig = (status >> 8) & 0xFF
             if sig == _SYSCALL_STOP and status >> 16 == 0:
                 if _ptrace(_GETREGS, pid, None, ctx.regs_ref) == -1:
@@ -255,6 +261,7 @@ class PtracePlatform(base.Platform):
                     return  # the thread vanished (killed); its exit event follows
                 events.append((ctx, base.SYSCALL, None))
             elif status >> 16:
+                ctx.stopped = False
                 hs.ptrace_resume(hs.PTRACE_SYSEMU, pid, 0)
             elif sig in _FAULT_SIGNALS:
                 hs.ptrace_getregs(pid, ctx.regs)
@@ -266,6 +273,7 @@ class PtracePlatform(base.Platform):
                 hs.ptrace_getregs(pid, ctx.regs)
                 events.append((ctx, base.INTERRUPT, None))
             else:  # a stray host stop (SIGSTOP, SIGCHLD, ...): ignore it
+                ctx.stopped = False
                 hs.ptrace_resume(hs.PTRACE_SYSEMU, pid, 0)
         else:
             self.contexts.pop(pid, None)
