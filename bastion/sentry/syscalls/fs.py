@@ -510,12 +510,14 @@ def sys_statx(t, dirfd, pathaddr, flags, mask, buf, _a6):
 
 
 def _statfs_bytes(inode):
+    """struct statfs (x86-64, 120 bytes): type, bsize, blocks, bfree, bavail, files,
+    ffree, fsid, namelen, frsize, flags, spare[4]."""
     fs = inode.fs
     name = getattr(fs, "name", "")
     magic = {"tmpfs": 0x01021994, "proc": 0x9FA0, "devtmpfs": 0x01021994, "overlay": 0x794C7630,
              "sysfs": 0x62656572, "pipefs": 0x50495045}.get(name, 0x01021997)
-    return struct.pack("<qqQQQQQ8sqqq5q", magic, 4096, 1 << 20, 1 << 19, 1 << 19, 1 << 20,
-                       1 << 19, b"", 255, 4096, 0x20, 0, 0, 0, 0, 0)
+    return struct.pack("<qqQQQQQ8sqqq4q", magic, 4096, 1 << 20, 1 << 19, 1 << 19, 1 << 20,
+                       1 << 19, b"", 255, 4096, 0x20, 0, 0, 0, 0)
 
 
 def sys_statfs(t, pathaddr, buf, *_):
