@@ -52,13 +52,25 @@ class Gofer:
             os.close(fd)
 
     def op_readdir(self, m, path):
+        """[name, ino, d_type, stat-or-null]: attributes only for directories,
+        which the sentry is about to walk into; files are stat'ed on demand."""
         fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             out = []
             with os.scandir(fd) as it:
                 for e in it:
                     try:
-                        out.append([e.name, P.stat_tuple(e.stat(follow_symlinks=False))])
+                        if e.is_dir(follow_symlinks=False):
+                            out.append([e.name, e.inode(), 4,
+                                        P.stat_tuple(e.stat(follow_symlinks=False))])
+                        elif e.is_symlink():
+                            out.append([e.name, e.inode(), 10, None])
+                        elif e.is_file(follow_symlinks=False):
+                            out.append([e.name, e.inode(), 8, None])
+                        else:
+                            st = e.stat(follow_symlinks=False)
+                            out.append([e.name, e.inode(), (st.st_mode >> 12) & 15,
+                                        P.stat_tuple(st)])
                     except OSError:
                         pass
             return out, None

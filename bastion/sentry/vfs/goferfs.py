@@ -13,6 +13,13 @@ from .files import DirFile, RegularFile
 from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
 
 
+_LAZY = frozenset(("mode", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
+                   "_blocks", "rdev"))
+# After this many single-name lookups in one directory, fetch its whole listing
+# (names and attributes in one round trip); later lookups, and misses, are local.
+LIST_AFTER_MISSES = 3
+
+
 class GoferFS(FileSystem):
     def __init__(self, client, mount, readonly, name="9p"):
         super().__init__()
@@ -30,17 +37,32 @@ class GoferFS(FileSystem):
 
 
 class GoferInode(Inode):
-    def __init__(self, fs, path, st):
+    """A host file. Made from a directory listing it knows only its name, inode
+    number and type; the other attributes are fetched on first use
+    (__getattr__), so listing a directory costs one round trip, not one per entry."""
+
+    def __init__(self, fs, path, st, ino=0, dtype=0):
         self.fs = fs
         self.path = path
-        self._children = None  # name -> GoferInode, complete after a listing
+        self._children = None  # True once a listing filled _cache completely
         self._cache = {}
+        self._misses = 0
         self._rfd = None
-        self._set(st)
+        self.ino = ino
+        self._dtype = dtype
+        if st is not None:
+            self._set(st)
 
     def _set(self, st):
         (self.mode, self.ino, _dev, self.nlink, self.uid, self.gid, self._size,
          self.atime, self.mtime, self.ctime, self._blocks, self.rdev) = st
+        self._dtype = (self.mode >> 12) & 15
+
+    def __getattr__(self, name):
+        if name in _LAZY:
+            self.refresh()
+            return self.__dict__[name]
+        raise AttributeError(name)
 
     @property
     def size(self):
@@ -64,6 +86,13 @@ class GoferInode(Inode):
             return n
         if self._children is not None:
             raise SyscallError(E.ENOENT)
+        self._misses += 1
+        if self._misses >= LIST_AFTER_MISSES:  # a busy directory: one listing answers the rest
+            self.children()
+            n = self._cache.get(name)
+            if n is None:
+                raise SyscallError(E.ENOENT)
+            return n
         st, _ = self.fs.call("lstat", self._sub(name))
         n = GoferInode(self.fs, self._sub(name), st)
         self._cache[name] = n
@@ -72,14 +101,14 @@ class GoferInode(Inode):
     def children(self):
         if self._children is None:
             res, _ = self.fs.call("readdir", self.path)
-            for name, st in res:
+            for name, ino, dt, st in res:
                 if name not in self._cache:
-                    self._cache[name] = GoferInode(self.fs, self._sub(name), st)
+                    self._cache[name] = GoferInode(self.fs, self._sub(name), st, ino, dt)
             self._children = True
         return list(self._cache.items())
 
     def readdir(self):
-        return [(name, n.ino, (n.mode & S_IFMT) >> 12) for name, n in self.children()]
+        return [(name, n.ino, n._dtype) for name, n in self.children()]
 
     def readlink(self):
         res, _ = self.fs.call("readlink", self.path)

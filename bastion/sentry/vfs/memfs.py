@@ -36,7 +36,6 @@ class MemNode(Inode):
         self.lower = None
         self.data = bytearray() if mode & S_IFMT == S_IFREG else None
         self.entries = {} if mode & S_IFMT == S_IFDIR else None
-        self.merged = True  # directory: lower listing already folded into entries
         self.target = None
         self.special = None  # an object that opens device/fifo/socket nodes
 
@@ -50,7 +49,6 @@ class MemNode(Inode):
         n.atime, n.mtime, n.ctime = lower.atime, lower.mtime, lower.ctime
         n.data = None
         n.entries = {} if lower.is_dir() else None
-        n.merged = False
         n.target = None
         n.special = None
         return n
@@ -133,24 +131,22 @@ class MemNode(Inode):
             if n is WHITEOUT:
                 raise SyscallError(E.ENOENT)
             return n
-        if self.lower is None or self.merged:
+        if self.lower is None:
             raise SyscallError(E.ENOENT)
         n = MemNode.from_lower(self.fs, self.lower.lookup(name))
         ents[name] = n
         return n
 
-    def _merge(self):
-        if not self.merged:
-            for name, low in self.lower.children():
-                if name not in self.entries:
-                    self.entries[name] = MemNode.from_lower(self.fs, low)
-            self.merged = True
-
     def readdir(self):
-        if self.entries is None:
+        """Our entries, then the lower's that we neither hide nor replace
+        (lower names are listed without wrapping them: no attribute fetches)."""
+        ents = self.entries
+        if ents is None:
             raise SyscallError(E.ENOTDIR)
-        self._merge()
-        return [(k, v.ino, dtype(v.mode)) for k, v in self.entries.items() if v is not WHITEOUT]
+        out = [(k, v.ino, dtype(v.mode)) for k, v in ents.items() if v is not WHITEOUT]
+        if self.lower is not None:
+            out += [e for e in self.lower.readdir() if e[0] not in ents]
+        return out
 
     def _exists(self, name):
         try:
