@@ -576,13 +576,7 @@ def sys_readlinkat(t, dirfd, pathaddr, buf, size, *_):
     get = getattr(ino, "get_link", None)
     if not ino.is_link():
         raise SyscallError(E.EINVAL)
-    if get is not None:
-        target = get(t)
-        if not isinstance(target, str):
-            target = target.path(t.fs.root) if hasattr(target, "path") else str(target)
-        target = getattr(ino, "link_text", lambda t: target)(t)
-    else:
-        target = ino.readlink()
+    target = ino.link_text(t) if get is not None else ino.readlink()
     data = os.fsencode(target)[:size]
     t.mm.write(buf, data)
     return len(data)
@@ -997,3 +991,27 @@ def sys_setxattr(t, *_):
 def sys_removexattr(t, *_):
     raise SyscallError(E.ENODATA)
 
+
+
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+F_SEAL_SEAL = 1
+_memfd_fs = None
+
+
+def sys_memfd_create(t, nameaddr, flags, *_):
+    """memfd_create: an unnamed tmpfs file. Seals are recorded; only F_SEAL_SEAL
+    (set when sealing is not allowed) is enforced."""
+    global _memfd_fs
+    from ..vfs.memfs import MemFS, MemNode
+    if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC):
+        raise SyscallError(E.EINVAL)
+    name = t.mm.read_cstr(nameaddr, 250)
+    if _memfd_fs is None:
+        _memfd_fs = MemFS("tmpfs")
+    c = t.tg.creds
+    node = MemNode(_memfd_fs, I.S_IFREG | 0o777, c.fsuid, c.fsgid)
+    node.seals = 0 if flags & MFD_ALLOW_SEALING else F_SEAL_SEAL
+    f = node.open(I.O_RDWR)
+    f.flags = I.O_RDWR | I.O_LARGEFILE
+    f.link_name = "/memfd:" + os.fsdecode(name) + " (deleted)"
+    return t.files.install(f, bool(flags & MFD_CLOEXEC))

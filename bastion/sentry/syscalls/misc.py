@@ -366,6 +366,3 @@ def sys_syslog(t, typ, buf, length, *_):
         return 0
     raise SyscallError(E.EPERM)
 
-
-def sys_umount2(t, *_):
-    raise SyscallError(E.EPERM)

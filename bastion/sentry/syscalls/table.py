@@ -6,7 +6,7 @@ it differs. A syscall not listed returns ENOSYS and is logged once by name.
 """
 
 from ...abi.sysno import MAX, NUMBERS
-from . import fs, misc, mm, process, signal, time
+from . import fs, misc, mm, mount, process, signal, time
 
 FULL, PARTIAL = "full", "partial"
 
@@ -104,6 +104,9 @@ ENTRIES = [
     ("removexattr", fs.sys_removexattr, PARTIAL),
     ("lremovexattr", fs.sys_removexattr, PARTIAL),
     ("fremovexattr", fs.sys_removexattr, PARTIAL),
+    ("memfd_create", fs.sys_memfd_create, PARTIAL),
+    ("mount", mount.sys_mount, PARTIAL),
+    ("umount2", mount.sys_umount2, PARTIAL),
     # memory
     ("mmap", mm.sys_mmap, PARTIAL),
     ("munmap", mm.sys_munmap, FULL),

@@ -34,11 +34,20 @@ class HostInode(Inode):
             mode = S_IFIFO | 0o600
         super().__init__(mode, s.st_uid, s.st_gid, ino=s.st_ino, rdev=s.st_rdev)
         self.fs = _hostfs
+        self.kernel = None
+        self.fd = fd
+
+    def open(self, flags):
+        """Reopening (/dev/stdin, /proc/self/fd/0) shares the caller's stream."""
+        return HostFile(self.kernel, os.dup(self.fd), flags, self)
 
 
 class HostFile(File):
-    def __init__(self, kernel, fd, flags):
-        super().__init__(HostInode(fd), flags)
+    def __init__(self, kernel, fd, flags, inode=None):
+        if inode is None:
+            inode = HostInode(fd)
+            inode.kernel = kernel
+        super().__init__(inode, flags)
         self.kernel = kernel
         self.fd = fd
         self.is_tty = os.isatty(fd)
@@ -80,6 +89,12 @@ class HostFile(File):
         p.register(self.fd, select.POLLIN | select.POLLOUT)
         r = p.poll(0)
         return r[0][1] if r else 0
+
+    def wait_queue(self, events=select.POLLIN | select.POLLOUT):
+        # EPOLLIN/EPOLLOUT have the POLLIN/POLLOUT values; the host epoll
+        # entry is one-shot, so waiters re-arm by asking again
+        return self.kernel.host_fd_queue(self.fd, (events & (select.POLLIN | select.POLLOUT))
+                                         or select.POLLIN)
 
     def ioctl(self, t, req, arg):
         if req in (TCGETS, TIOCGWINSZ, TIOCGPGRP) and self.is_tty:

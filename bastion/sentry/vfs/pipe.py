@@ -32,6 +32,12 @@ class Pipe(Inode):
     def size(self):
         return 0
 
+    def open(self, flags):
+        """Reopening through /proc/self/fd gives a new end of the same pipe."""
+        f = PipeFile(self, flags)
+        self.queue.notify()
+        return f
+
     def ends(self, flags=0):
         r = PipeFile(self, O_RDONLY | (flags & O_NONBLOCK))
         w = PipeFile(self, O_WRONLY | (flags & O_NONBLOCK))
@@ -57,7 +63,7 @@ class PipeFile(File):
             t.block([p.queue])
         data = bytes(p.buf[:n])
         del p.buf[:n]
-        p.queue.notify()
+        p.queue.notify(POLLOUT)
         return data
 
     def write(self, t, data):
@@ -76,7 +82,7 @@ class PipeFile(File):
                 k = min(space, rest)
                 p.buf += data[done:done + k]
                 done += k
-                p.queue.notify()
+                p.queue.notify(POLLIN)
                 if done == total:
                     return done
             if self.flags & O_NONBLOCK:
@@ -106,7 +112,7 @@ class PipeFile(File):
                 ev |= POLLERR
         return ev
 
-    def wait_queue(self):
+    def wait_queue(self, events=POLLIN | POLLOUT):
         return self.pipe.queue
 
     def ioctl(self, t, req, arg):
@@ -121,4 +127,4 @@ class PipeFile(File):
             p.readers -= 1
         if self.writable:
             p.writers -= 1
-        p.queue.notify()
+        p.queue.notify(POLLIN | POLLOUT | POLLERR | POLLHUP)

@@ -9,8 +9,9 @@ import time
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from .files import RegularFile
+from .files import DirFile, RegularFile
 from .inode import S_IFDIR, S_IFLNK, S_IFREG, FileSystem, Inode, dtype
+from .path import Mount
 
 CLK_TCK = 100
 
@@ -82,23 +83,28 @@ class ProcOpen(SnapshotFile):
 
 
 class ProcLink(Inode):
-    def __init__(self, fs, target):
+    """A symlink whose target is computed: a path, or for magic links a
+    dentry to jump to (target) with the text readlink shows (text)."""
+
+    def __init__(self, fs, target, text=None):
         super().__init__(S_IFLNK | 0o777)
         self.fs = fs
-        self.target = target  # fn(t) -> str path, or a Dentry for magic links
+        self.target = target  # fn(t) -> str path or Dentry
+        self.text = text
 
     def readlink(self):
-        v = self.target(None)
-        return v if isinstance(v, str) else "?"
+        return self.link_text(None)
 
     def get_link(self, t):
         return self.target(t)
 
     def link_text(self, t):
+        if self.text is not None:
+            return self.text(t)
         v = self.target(t)
         if isinstance(v, str):
             return v
-        return v.path(t.fs.root) if hasattr(v, "path") else str(v)
+        return v.path(t.fs.root if t is not None else None)
 
 
 class ProcDir(Inode):
@@ -112,6 +118,9 @@ class ProcDir(Inode):
         if make is None:
             raise SyscallError(E.ENOENT)
         return make()
+
+    def open(self, flags):
+        return DirFile(self, flags)
 
     def readdir(self):
         out = []
@@ -175,17 +184,29 @@ def make_procfs(kernel):
         return out
 
     def _fd_link(f):
+        """/proc/[pid]/fd/N: readlink names the file; opening it reopens the
+        same file, even a pipe or a deleted one (Linux's magic links)."""
         def target(t):
             if f.dentry is not None:
                 return f.dentry
+            return Mount(f.inode.fs, f.inode).root
+
+        def text(t):
+            if f.dentry is not None:
+                return f.dentry.path(t.fs.root if t is not None else None)
+            name = getattr(f, "link_name", None)
+            if name:
+                return name
             ino = f.inode
             kind = getattr(ino.fs, "name", "")
-            if kind == "pipefs":
+            if kind == "host" and getattr(f, "is_tty", False):
+                return "/dev/pts/0"
+            if kind in ("pipefs", "host"):
                 return f"pipe:[{ino.ino}]"
-            if kind == "host":
-                return f"/dev/pts/0" if getattr(f, "is_tty", False) else f"pipe:[{ino.ino}]"
+            if kind == "sockfs":
+                return f"socket:[{ino.ino}]"
             return f"anon_inode:[{kind}]"
-        return lambda: ProcLink(fs, target)
+        return lambda: ProcLink(fs, target, text)
 
     def _fdinfo_entries(t):
         if t is None:
