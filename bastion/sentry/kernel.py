@@ -193,15 +193,22 @@ class Kernel:
                         plat.release_context(ctx)
                     continue
                 t.on_host = False
-                if kind == pbase.SYSCALL:
-                    self._syscall(t)
-                elif kind == pbase.FAULT:
-                    self._fault(t, info)
-                elif kind == pbase.INTERRUPT:
-                    self.return_to_user(t, from_syscall=False)
-                elif kind == pbase.EXITED:
-                    self.debug(f"task {t.tid}: host thread died (status {info:#x})")
-                    self.exit_group(t, S.SIGKILL)
+                try:
+                    if kind == pbase.SYSCALL:
+                        self._syscall(t)
+                    elif kind == pbase.FAULT:
+                        self._fault(t, info)
+                    elif kind == pbase.INTERRUPT:
+                        self.return_to_user(t, from_syscall=False)
+                    elif kind == pbase.EXITED:
+                        self.debug(f"task {t.tid}: host thread died (status {info:#x})")
+                        self.exit_group(t, S.SIGKILL)
+                except Exception:
+                    # a platform failure (a stub killed from outside, ...) ends
+                    # that process, never the sandbox
+                    self.debug(f"kernel error for task {t.tid}:\n{traceback.format_exc()}")
+                    if not t.dead:
+                        self.exit_group(t, S.SIGKILL)
         return self.exit_status
 
     def _forward_host_signals(self):

@@ -13,16 +13,23 @@ class Blocked(Exception):
     """The current syscall parked its task; the loop moves on."""
 
 
+ALL_EVENTS = 0xFFFFFFFF
+
+
 class WaitQueue:
+    """Waiters are tasks or any object with `wake(events)` (an epoll item
+    stays on its file's queue for the file's lifetime). `events` is the poll
+    mask the notifier reports (Linux's wake-up key); tasks ignore it."""
+
     __slots__ = ("waiters",)
 
     def __init__(self):
         self.waiters = []
 
-    def notify(self):
+    def notify(self, events=ALL_EVENTS):
         if self.waiters:
             for t in self.waiters[:]:
-                t.wake()
+                t.wake(events)
 
     def __getstate__(self):  # waiters are runtime links, rebuilt on restore
         return {}

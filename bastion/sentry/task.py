@@ -143,7 +143,7 @@ class Task:
         self.blocked = True
         raise Blocked()
 
-    def wake(self):
+    def wake(self, events=None):
         if not self.blocked:
             return
         self.blocked = False

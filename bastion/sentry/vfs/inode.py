@@ -176,7 +176,9 @@ class File:
         """Ready events (POLLIN=1, POLLOUT=4, POLLERR=8, POLLHUP=0x10)."""
         return 0x5
 
-    def wait_queue(self):
+    def wait_queue(self, events=0x5):
+        """The WaitQueue notified when poll() may change for `events`, or None
+        if readiness never changes (then poll/epoll never wait on it)."""
         return None
 
     def release(self):
