@@ -104,6 +104,29 @@ def ptrace_setfpregs(tid, data):
     _check(_ptrace(PTRACE_SETFPREGS, tid, None, buf))
 
 
+PTRACE_GETREGSET, PTRACE_SETREGSET = 0x4204, 0x4205
+NT_X86_XSTATE = 0x202
+XSTATE_MAX = 16384
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+def ptrace_getxstate(tid):
+    """The thread's whole XSAVE area (x87, SSE, AVX, ...), as the CPU saves it."""
+    buf = ctypes.create_string_buffer(XSTATE_MAX)
+    iov = _IoVec(ctypes.cast(buf, ctypes.c_void_p), XSTATE_MAX)
+    _check(_ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, ctypes.byref(iov)))
+    return buf.raw[:iov.len]
+
+
+def ptrace_setxstate(tid, data):
+    buf = ctypes.create_string_buffer(bytes(data), len(data))
+    iov = _IoVec(ctypes.cast(buf, ctypes.c_void_p), len(data))
+    _check(_ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, ctypes.byref(iov)))
+
+
 def ptrace_getsiginfo(tid):
     buf = ctypes.create_string_buffer(128)
     _check(_ptrace(PTRACE_GETSIGINFO, tid, None, buf))

@@ -5,8 +5,9 @@ per app thread). The kernel resumes a context and later receives an event
 for it from `wait`. Nothing here assumes ptrace: a seccomp-trap or KVM
 platform implements the same calls.
 
-Register state is a `hostsys.Regs` (user_regs_struct layout); FP state is an
-fxsave image (512 bytes). Both are plain data that a checkpoint can copy.
+Register state is a `hostsys.Regs` (user_regs_struct layout); FP state is the
+XSAVE image of the CPU (legacy fxsave area first). Both are plain data that a
+checkpoint can copy.
 """
 
 # Event kinds returned by Platform.wait.

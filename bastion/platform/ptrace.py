@@ -48,10 +48,10 @@ class PtraceContext(base.Context):
         self.stopped = True
 
     def fpstate(self):
-        return hs.ptrace_getfpregs(self.tid)
+        return hs.ptrace_getxstate(self.tid)
 
     def set_fpstate(self, data):
-        hs.ptrace_setfpregs(self.tid, data)
+        hs.ptrace_setxstate(self.tid, data)
 
 
 class PtraceAddressSpace(base.AddressSpace):

@@ -20,8 +20,10 @@ MCTX_OFF = UC_OFF + 40
 SIGMASK_OFF = UC_OFF + 296
 INFO_OFF = UC_OFF + 304
 FRAME_SIZE = INFO_OFF + 128
-FP_SIZE = 512
-UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS = 2, 4
+FXSAVE_SIZE = 512
+UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS = 1, 2, 4
+FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2 = 0x46505853, 0x46505845
+_SW_BYTES = struct.Struct("<IIQI")  # struct _fpx_sw_bytes at fxsave offset 464
 REDZONE = 128
 
 
@@ -35,8 +37,14 @@ def setup_frame(t, sig, info, action, regs, fpstate):
         sp = ss_sp + ss_size
     else:
         sp -= REDZONE
-    fp_addr = (sp - FP_SIZE) & ~63
+    xsize = len(fpstate)
+    fp_addr = (sp - xsize - 4) & ~63
     frame = ((fp_addr - FRAME_SIZE + 8) & ~15) - 8
+    # the xsave image with the software bytes that say so (arch/x86/kernel/fpu/signal.c)
+    xfeatures = int.from_bytes(fpstate[512:520], "little") if xsize > 520 else 3
+    fp = bytearray(fpstate)
+    fp[464:464 + _SW_BYTES.size] = _SW_BYTES.pack(FP_XSTATE_MAGIC1, xsize + 4, xfeatures, xsize)
+    fp += FP_XSTATE_MAGIC2.to_bytes(4, "little")
     mm = t.mm
     gr = [getattr(regs, n) for n in _SC_REGS]
     sc = _SC.pack(*gr, regs.cs & 0xFFFF, 0, 0, regs.ss & 0xFFFF, 0, 0,
@@ -44,11 +52,12 @@ def setup_frame(t, sig, info, action, regs, fpstate):
     oldmask = t.saved_sigmask if t.saved_sigmask is not None else t.sigmask
     t.saved_sigmask = None
     alt_flags = S.SS_DISABLE if ss_flags & S.SS_DISABLE or not ss_size else (S.SS_ONSTACK if on_alt else 0)
-    uc = struct.pack("<QQQi4xQ", UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0, ss_sp, alt_flags, ss_size)
+    uc = struct.pack("<QQQi4xQ", UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0,
+                     ss_sp, alt_flags, ss_size)
     buf = (struct.pack("<Q", restorer) + uc + sc + struct.pack("<Q", oldmask) + info)
     try:
         mm.write(frame, buf)
-        mm.write(fp_addr, fpstate)
+        mm.write(fp_addr, bytes(fp))
     except SyscallError:
         return False
     regs.rsp = frame
@@ -67,7 +76,8 @@ def setup_frame(t, sig, info, action, regs, fpstate):
 
 def sigreturn(t, regs):
     """rt_sigreturn: restore registers, FP state and mask from the frame.
-    Returns the fxsave image to load."""
+    Returns the FP image to load: a whole xsave area if the frame has one,
+    else the legacy 512-byte fxsave part."""
     frame = regs.rsp - 8
     mm = t.mm
     raw = mm.read(frame + MCTX_OFF, _SC.size)
@@ -82,9 +92,10 @@ def sigreturn(t, regs):
     if not t.altstack[1] & S.SS_ONSTACK:
         t.altstack = (ss_sp, ss_flags & ~S.SS_ONSTACK, ss_size) if ss_size or ss_flags & S.SS_DISABLE else t.altstack
     regs.orig_rax = 2**64 - 1
-    if fp_addr:
-        try:
-            return mm.read(fp_addr, FP_SIZE)
-        except SyscallError:
-            raise SyscallError(E.EFAULT)
-    return None
+    if not fp_addr:
+        return None
+    head = mm.read(fp_addr, FXSAVE_SIZE)
+    magic1, ext, _, xsize = _SW_BYTES.unpack_from(head, 464)
+    if magic1 == FP_XSTATE_MAGIC1 and ext == xsize + 4 and FXSAVE_SIZE < xsize <= 65536:
+        return mm.read(fp_addr, xsize)
+    return head

@@ -98,7 +98,10 @@ def sys_rt_sigreturn(t, *_):
     regs = t.ctx.regs
     fp = frames.sigreturn(t, regs)
     if fp is not None:
-        t.ctx.set_fpstate(fp)
+        cur = t.ctx.fpstate()
+        if len(fp) < len(cur):  # a legacy frame: keep the extended state as it is
+            fp = fp + cur[len(fp):]
+        t.ctx.set_fpstate(fp[:len(cur)])
     return regs.rax if regs.rax < 2**63 else regs.rax - 2**64
 
 
