@@ -69,6 +69,10 @@ class Platform:
         """An fd that becomes readable when `wait` has events."""
         raise NotImplementedError
 
+    def thread_times(self, ctx):
+        """(user, system) CPU seconds used by ctx's host thread."""
+        raise NotImplementedError
+
     def interrupt(self, ctx):
         """Make a running ctx stop soon with an INTERRUPT event."""
         raise NotImplementedError

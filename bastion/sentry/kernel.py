@@ -530,6 +530,7 @@ class Kernel:
             exit_robust_list(self, t)
         if t.vfork_parent is not None:
             self.vfork_done(t)
+        self.account_times(t)
         mm = t.mm
         mm.users -= 1
         if mm.users <= 0:
@@ -546,6 +547,23 @@ class Kernel:
         tg.tasks.remove(t)
         if not tg.tasks:
             self._group_dead(tg)
+
+    def account_times(self, t):
+        """Fold a host thread's CPU time into its process before the thread goes."""
+        if t.ctx is not None:
+            u, s = self.platform.thread_times(t.ctx)
+            t.tg.utime += u
+            t.tg.stime += s
+
+    def cpu_times(self, tg):
+        """(user, system) seconds of a live process: ended threads plus running ones."""
+        u, s = tg.utime, tg.stime
+        for t in tg.tasks:
+            if t.ctx is not None and not t.dead:
+                a, b = self.platform.thread_times(t.ctx)
+                u += a
+                s += b
+        return u, s
 
     def vfork_done(self, t):
         p = t.vfork_parent

@@ -167,6 +167,7 @@ def do_execve(t, dentry, path, argv, envp):
             k._exit_now(other)
     old_mm, old_ctx = t.mm, t.ctx
     if old_mm is not None:  # None only for the first process
+        k.account_times(t)
         old_ctx.owner = None
         old_mm.users -= 1
         if old_mm.users <= 0:
@@ -283,7 +284,8 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
     if statusp:
         t.mm.write_u32(statusp, status)
     if rusage:
-        t.mm.write(rusage, bytes(144))
+        from .time import rusage_bytes
+        t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime))
     if kind == "exit":
         t.kernel.reap(c)
     else:

@@ -20,10 +20,12 @@ def clock_ns(t, clk):
     if clk in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
                CLOCK_BOOTTIME_ALARM):
         return time.monotonic_ns()
-    if clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        return int((time.monotonic() - t.tg.start_time) * 1e9)
+    if clk == CLOCK_PROCESS_CPUTIME_ID:
+        return int(sum(t.kernel.cpu_times(t.tg)) * 1e9)
+    if clk == CLOCK_THREAD_CPUTIME_ID:
+        return int(sum(t.kernel.platform.thread_times(t.ctx)) * 1e9)
     if s32(clk) < 0:  # CPU clocks of other tasks (clockid encodes a pid)
-        return int((time.monotonic() - t.tg.start_time) * 1e9)
+        return int(sum(t.kernel.cpu_times(t.tg)) * 1e9)
     raise SyscallError(E.EINVAL)
 
 
@@ -187,28 +189,33 @@ def sys_alarm(t, seconds, *_):
     return (ov + 999999999) // 10**9 if ov else 0
 
 
-def _rusage_times(t):
-    """(user, system) seconds. CPU time of app threads is not accounted yet."""
-    return t.tg.utime, t.tg.stime
-
-
 def sys_times(t, buf, *_):
-    u, s = _rusage_times(t)
+    u, s = t.kernel.cpu_times(t.tg)
     if buf:
+        tg = t.tg
         t.mm.write(buf, struct.pack("<qqqq", int(u * 100), int(s * 100),
-                                    int(t.tg.cutime * 100), int(t.tg.cstime * 100)))
+                                    int(tg.cutime * 100), int(tg.cstime * 100)))
     return int((time.monotonic() - t.kernel.boot_mono) * 100) + 1
+
+
+def rusage_bytes(u, s):
+    """struct rusage: utime, stime as timevals, then 14 longs (maxrss first)."""
+    out = struct.pack("<qqqq", int(u), int(u * 1e6) % 10**6, int(s), int(s * 1e6) % 10**6)
+    return out + struct.pack("<q", 0) + bytes(13 * 8)
+
+
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 
 
 def sys_getrusage(t, who, buf, *_):
     who = s32(who)
-    if who not in (0, -1, 1):
-        raise SyscallError(E.EINVAL)
-    if who == -1:
+    if who == RUSAGE_CHILDREN:
         u, s = t.tg.cutime, t.tg.cstime
+    elif who == RUSAGE_SELF:
+        u, s = t.kernel.cpu_times(t.tg)
+    elif who == RUSAGE_THREAD:
+        u, s = t.kernel.platform.thread_times(t.ctx)
     else:
-        u, s = _rusage_times(t)
-    out = struct.pack("<qqqq", int(u), int(u * 1e6) % 10**6, int(s), int(s * 1e6) % 10**6)
-    out += struct.pack("<q", 20000) + bytes(13 * 8)
-    t.mm.write(buf, out)
+        raise SyscallError(E.EINVAL)
+    t.mm.write(buf, rusage_bytes(u, s))
     return 0
