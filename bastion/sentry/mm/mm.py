@@ -22,12 +22,13 @@ def page_up(n):
 
 
 class SharedRange:
-    """A memory-file range mapped MAP_SHARED by one or more VMAs."""
+    """A memory-file range mapped MAP_SHARED by one or more VMAs. `owner` is
+    set when the range belongs to a tmpfs file, which then frees it itself."""
 
-    __slots__ = ("off", "length", "refs")
+    __slots__ = ("off", "length", "refs", "owner")
 
-    def __init__(self, off, length):
-        self.off, self.length, self.refs = off, length, 0
+    def __init__(self, off, length, owner=None):
+        self.off, self.length, self.refs, self.owner = off, length, 0, owner
 
 
 class VMA:
@@ -193,7 +194,7 @@ class MM:
     def _drop(self, v):
         if v.share is not None:
             v.share.refs -= 1
-            if v.share.refs == 0:
+            if v.share.refs == 0 and v.share.owner is None:
                 self.memfile.free(v.share.off, v.share.length)
         else:
             self.memfile.free(v.off, v.end - v.start)
@@ -238,6 +239,19 @@ class MM:
             share = SharedRange(off, length)
             share.refs = 1
         v = VMA(addr, addr + length, prot, shared, off, name, share, growsdown=growsdown)
+        self._insert(v)
+        self.aspace.map(addr, length, prot, off)
+        return v
+
+    def map_file_shared(self, addr, length, prot, off, owner, name):
+        """Map a tmpfs file's pages (memory-file offset `off`) MAP_SHARED:
+        every mapping and read/write of the file see the same bytes."""
+        if not self._is_free(addr, length):
+            for v in self._carve(addr, addr + length):
+                self._drop(v)
+        share = SharedRange(off, length, owner)
+        share.refs = 1
+        v = VMA(addr, addr + length, prot, True, off, name, share)
         self._insert(v)
         self.aspace.map(addr, length, prot, off)
         return v

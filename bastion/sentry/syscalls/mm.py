@@ -56,6 +56,12 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
     name = ""
     if f is not None and f.dentry is not None:
         name = f.dentry.path(t.fs.root)
+    if f is not None and shared and hasattr(inode, "shared_extent"):
+        base = inode.shared_extent(mm.memfile, off + length)
+        v = mm.map_file_shared(addr, length, prot, base + off, inode, name)
+        v.file_off, v.ino = off, inode.ino
+        v.dev = inode.fs.dev if inode.fs is not None else 0
+        return addr
     v = mm.map_anon(addr, length, prot, shared=shared and f is None, name=name,
                     growsdown=bool(flags & MAP_GROWSDOWN))
     if f is not None:

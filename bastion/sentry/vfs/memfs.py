@@ -14,6 +14,13 @@ from .files import DirFile, RegularFile
 from .inode import (S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, FileSystem, Inode, dtype, now_ns)
 
 WHITEOUT = None  # entry value that hides a lower name
+PAGE = 4096
+
+
+def _capacity(n):
+    """Memory-file bytes reserved for a shared-mapped file of n bytes
+    (offsets are free until touched, so reserve room to grow)."""
+    return max(1 << 20, 1 << (max(n, 1) - 1).bit_length())
 
 
 class MemFS(FileSystem):
@@ -38,6 +45,7 @@ class MemNode(Inode):
         self.entries = {} if mode & S_IFMT == S_IFDIR else None
         self.target = None
         self.special = None  # an object that opens device/fifo/socket nodes
+        self.extent = None  # (memfile, offset, capacity) once mapped MAP_SHARED
 
     @classmethod
     def from_lower(cls, fs, lower):
@@ -51,11 +59,14 @@ class MemNode(Inode):
         n.entries = {} if lower.is_dir() else None
         n.target = None
         n.special = None
+        n.extent = None
         return n
 
     # --- attributes -----------------------------------------------------
     @property
     def size(self):
+        if self.extent is not None:
+            return self.ext_size
         if self.data is not None:
             return len(self.data)
         if self.lower is not None:
@@ -80,6 +91,16 @@ class MemNode(Inode):
             raise SyscallError(E.EISDIR)
         if not self.is_reg():
             raise SyscallError(E.EINVAL)
+        if self.extent is not None:
+            mf, off, cap = self.extent
+            if size > cap:
+                self._grow(size)
+                mf, off, cap = self.extent
+            if size < self.ext_size:
+                mf.view[off + size:off + self.ext_size] = bytes(self.ext_size - size)
+            self.ext_size = size
+            self.mtime = self.ctime = now_ns()
+            return
         self._copy_up()
         if size < len(self.data):
             del self.data[size:]
@@ -89,12 +110,25 @@ class MemNode(Inode):
 
     # --- file data ------------------------------------------------------
     def read_at(self, off, n):
+        if self.extent is not None:
+            mf, base, _ = self.extent
+            end = min(off + n, self.ext_size)
+            return mf.view[base + off:base + end].tobytes() if end > off else b""
         if self.data is None:
             return self.lower.read_at(off, n) if self.lower is not None else b""
         return bytes(self.data[off:off + n])
 
     def write_at(self, off, data):
         self.fs.check_writable()
+        if self.extent is not None:
+            end = off + len(data)
+            if end > self.extent[2]:
+                self._grow(end)
+            mf, base, _ = self.extent
+            mf.view[base + off:base + end] = data
+            self.ext_size = max(self.ext_size, end)
+            self.mtime = self.ctime = now_ns()
+            return len(data)
         self._copy_up()
         d = self.data
         end = off + len(data)
@@ -103,6 +137,40 @@ class MemNode(Inode):
         d[off:end] = data
         self.mtime = self.ctime = now_ns()
         return len(data)
+
+    # --- shared mappings: the file's bytes move into the memory file --------
+    def shared_extent(self, memfile, length):
+        """The memory-file offset of byte 0, with at least `length` bytes
+        reserved. Later reads, writes and every MAP_SHARED mapping use it."""
+        if self.extent is None:
+            self._copy_up()
+            data = self.data
+            cap = _capacity(max(len(data), length))
+            off = memfile.alloc(cap)
+            memfile.view[off:off + len(data)] = data
+            self.extent = (memfile, off, cap)
+            self.ext_size = len(data)
+            self.data = None
+        elif length > self.extent[2]:
+            self._grow(length)
+        return self.extent[1]
+
+    def _grow(self, need):
+        """Move to a bigger extent. Mappings made before keep the old pages:
+        a file grown past its reservation while mapped loses coherence."""
+        mf, off, cap = self.extent
+        ncap = _capacity(need)
+        noff = mf.alloc(ncap)
+        mf.copy(noff, off, cap)
+        self.extent = (mf, noff, ncap)
+
+    def __del__(self):  # the last name, open file and mapping are gone
+        ext = getattr(self, "extent", None)
+        if ext is not None:
+            try:
+                ext[0].free(ext[1], ext[2])
+            except (OSError, ValueError):
+                pass  # the memory file is already closed (sentry exit)
 
     def readlink(self):
         if self.mode & S_IFMT != S_IFLNK:
