@@ -6,7 +6,8 @@ it differs. A syscall not listed returns ENOSYS and is logged once by name.
 """
 
 from ...abi.sysno import MAX, NUMBERS
-from . import fs, misc, mm, mount, process, signal, time
+from ..fd import epoll, eventfd
+from . import fs, misc, mm, mount, poll, process, signal, time
 
 FULL, PARTIAL = "full", "partial"
 
@@ -107,6 +108,19 @@ ENTRIES = [
     ("memfd_create", fs.sys_memfd_create, PARTIAL),
     ("mount", mount.sys_mount, PARTIAL),
     ("umount2", mount.sys_umount2, PARTIAL),
+    # polling and event files
+    ("poll", poll.sys_poll, FULL),
+    ("ppoll", poll.sys_ppoll, FULL),
+    ("select", poll.sys_select, FULL),
+    ("pselect6", poll.sys_pselect6, FULL),
+    ("epoll_create", epoll.sys_epoll_create, FULL),
+    ("epoll_create1", epoll.sys_epoll_create1, FULL),
+    ("epoll_ctl", epoll.sys_epoll_ctl, FULL),
+    ("epoll_wait", epoll.sys_epoll_wait, FULL),
+    ("epoll_pwait", epoll.sys_epoll_pwait, FULL),
+    ("epoll_pwait2", epoll.sys_epoll_pwait2, FULL),
+    ("eventfd", eventfd.sys_eventfd, FULL),
+    ("eventfd2", eventfd.sys_eventfd2, FULL),
     # memory
     ("mmap", mm.sys_mmap, PARTIAL),
     ("munmap", mm.sys_munmap, FULL),

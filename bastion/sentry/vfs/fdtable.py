@@ -72,4 +72,6 @@ class FdTable:
 def drop(f):
     f.refs -= 1
     if f.refs <= 0:
+        for fn in f.release_hooks or ():
+            fn(f)
         f.release()

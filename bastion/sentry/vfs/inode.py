@@ -134,6 +134,7 @@ class File:
     """An open file description."""
 
     seekable = False
+    release_hooks = None  # [fn(file)] run before release(), e.g. to leave epoll sets
 
     def __init__(self, inode, flags, dentry=None):
         self.inode = inode
