@@ -148,7 +148,6 @@ class PtracePlatform(base.Platform):
         self.contexts = {}
         hs.block_signals([signal.SIGCHLD])
         self.sigfd = hs.signalfd([signal.SIGCHLD])
-        self.exited_unknown = {}  # host pid -> status for non-stub children
 
     def fileno(self):
         return self.sigfd
@@ -258,9 +257,7 @@ class PtracePlatform(base.Platform):
 
     def _event(self, pid, status, events):
         ctx = self.contexts.get(pid)
-        if ctx is None:
-            if not os.WIFSTOPPED(status):
-                self.exited_unknown[pid] = status
+        if ctx is None:  # a released thread's exit, or the gofer
             return
         if status & 0xFF == 0x7F:  # stopped
             ctx.stopped = True

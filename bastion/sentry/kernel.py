@@ -579,6 +579,8 @@ class Kernel:
             self.cancel_timer(tg.itimer_real)
         init = self.init
         for c in tg.children:
+            if c.pdeathsig and not c.zombie:
+                self.send_signal_group(c, c.pdeathsig)
             c.parent = init if init is not tg else None
             if init is not None and init is not tg:
                 init.children.append(c)

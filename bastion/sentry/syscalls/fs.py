@@ -100,7 +100,7 @@ def do_open(t, dirfd, path, flags, mode):
         raise SyscallError(E.EROFS)
     if flags & I.O_TRUNC and inode.is_reg() and acc != I.O_RDONLY:
         inode.truncate(0)
-    f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC))
+    f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC), t)
     if f.dentry is None:
         f.dentry = d
     f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)

@@ -53,7 +53,7 @@ class _Driver:
     def __init__(self, cls):
         self.cls = cls
 
-    def open(self, node, flags):
+    def open(self, node, flags, t=None):
         return self.cls(node, flags)
 
 
@@ -63,7 +63,7 @@ class _TtyDriver:
     def __init__(self, kernel):
         self.kernel = kernel
 
-    def open(self, node, flags):
+    def open(self, node, flags, t=None):
         f = self.kernel.open_host_tty(flags)
         if f is None:
             raise SyscallError(E.ENXIO)

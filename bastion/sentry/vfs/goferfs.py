@@ -127,7 +127,7 @@ class GoferInode(Inode):
     def write_at(self, off, data):
         raise SyscallError(E.EBADF)
 
-    def open(self, flags):
+    def open(self, flags, t=None):
         kind = self.mode & S_IFMT
         if kind == S_IFDIR:
             return DirFile(self, flags)

@@ -37,7 +37,7 @@ class HostInode(Inode):
         self.kernel = None
         self.fd = fd
 
-    def open(self, flags):
+    def open(self, flags, t=None):
         """Reopening (/dev/stdin, /proc/self/fd/0) shares the caller's stream."""
         return HostFile(self.kernel, os.dup(self.fd), flags, self)
 

@@ -122,7 +122,9 @@ class Inode:
     def readlink(self):
         raise SyscallError(E.EINVAL)
 
-    def open(self, flags):
+    def open(self, flags, t=None):
+        """A new open file description; `t` is the opening task, for opens
+        that may block (FIFOs)."""
         raise SyscallError(E.ENXIO)
 
     def read_at(self, off, n):

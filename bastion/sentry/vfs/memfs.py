@@ -179,14 +179,14 @@ class MemNode(Inode):
             return self.lower.readlink()
         return self.target
 
-    def open(self, flags):
+    def open(self, flags, t=None):
         kind = self.mode & S_IFMT
         if kind == S_IFREG:
             return RegularFile(self, flags)
         if kind == S_IFDIR:
             return DirFile(self, flags)
         if self.special is not None:
-            return self.special.open(self, flags)
+            return self.special.open(self, flags, t)
         raise SyscallError(E.ENXIO)
 
     # --- directories ----------------------------------------------------

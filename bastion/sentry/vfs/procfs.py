@@ -57,7 +57,7 @@ class ProcFile(Inode):
     def read_at(self, off, n):
         return self.gen(None)[off:off + n]
 
-    def open(self, flags):
+    def open(self, flags, t=None):
         return ProcOpen(self, flags)
 
 
@@ -119,7 +119,7 @@ class ProcDir(Inode):
             raise SyscallError(E.ENOENT)
         return make()
 
-    def open(self, flags):
+    def open(self, flags, t=None):
         return DirFile(self, flags)
 
     def readdir(self):
