@@ -8,6 +8,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
 from ..vfs.inode import File, pack_stat
+from ..vfs.path import Dentry
 from ..vfs.pipe import Pipe
 from .util import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
                    AT_SYMLINK_NOFOLLOW, dir_dentry, path_arg, resolve_at, s32, s64)
@@ -54,9 +55,9 @@ def _mount_ro(d):
 
 def do_open(t, dirfd, path, flags, mode):
     k = t.kernel
-    if flags & I.O_TMPFILE == I.O_TMPFILE:
-        raise SyscallError(E.EOPNOTSUPP)
     acc = flags & I.O_ACCMODE
+    if flags & I.O_TMPFILE == I.O_TMPFILE:
+        return _open_tmpfile(t, dirfd, path, flags, mode)
     if acc == 3 and not flags & I.O_PATH:
         raise SyscallError(E.EINVAL)
     start = _start(t, dirfd, path)
@@ -104,6 +105,29 @@ def do_open(t, dirfd, path, flags, mode):
     if f.dentry is None:
         f.dentry = d
     f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)
+    return t.files.install(f, bool(flags & I.O_CLOEXEC))
+
+
+def _open_tmpfile(t, dirfd, path, flags, mode):
+    """O_TMPFILE: an unnamed file in a tmpfs directory; linkat(AT_EMPTY_PATH)
+    may name it later."""
+    if flags & I.O_ACCMODE not in (I.O_WRONLY, I.O_RDWR) or flags & I.O_CREAT:
+        raise SyscallError(E.EINVAL)
+    d = t.kernel.lookup(t, path, True, _start(t, dirfd, path))
+    if not d.inode.is_dir():
+        raise SyscallError(E.ENOTDIR)
+    if _mount_ro(d):
+        raise SyscallError(E.EROFS)
+    from ..vfs.memfs import MemNode
+    if not isinstance(d.inode, MemNode):
+        raise SyscallError(E.EOPNOTSUPP)
+    c = t.tg.creds
+    node = MemNode(d.inode.fs, I.S_IFREG | (mode & 0o7777 & ~t.fs.umask), c.fsuid, c.fsgid)
+    node.nlink = 0
+    node.tmpfile = not flags & I.O_EXCL  # O_EXCL: may never be linked
+    f = node.open(flags & I.O_ACCMODE, t)
+    f.flags = flags & ~(I.O_TMPFILE | I.O_CLOEXEC) | I.O_LARGEFILE
+    f.dentry = Dentry(f"#{node.ino} (deleted)", d, node, d.mount)  # not in d's cache
     return t.files.install(f, bool(flags & I.O_CLOEXEC))
 
 
@@ -762,6 +786,9 @@ def do_link(t, olddir, oldaddr, newdir, newaddr, flags):
     np_, nn = _parent_for_change(t, newdir, path_arg(t, newaddr))
     if src.mount is not np_.mount:
         raise SyscallError(E.EXDEV)
+    if src.inode.nlink == 0 and not getattr(src.inode, "tmpfile", False):
+        raise SyscallError(E.ENOENT)  # a deleted file cannot get a name back
+    src.inode.tmpfile = False
     np_.inode.link(nn, src.inode)
     np_.forget(nn)
     return 0
