@@ -52,6 +52,8 @@ class AddressSpace:
 class Platform:
     # Highest app address + 1 (the platform may keep pages above it).
     max_user_address = 0
+    # FP/vector state of a new thread (exec resets to it).
+    initial_fpstate = None
 
     def new_address_space(self):
         """Return (AddressSpace, its first Context), both stopped and empty."""

@@ -18,10 +18,11 @@ from . import base, stub
 _WALL = 0x40000000
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 _FAULT_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP}
-_OPTIONS = hs.PTRACE_O_TRACESYSGOOD | hs.PTRACE_O_TRACECLONE | hs.PTRACE_O_EXITKILL
+_OPTIONS = (hs.PTRACE_O_TRACESYSGOOD | hs.PTRACE_O_TRACECLONE | hs.PTRACE_O_TRACEFORK |
+            hs.PTRACE_O_EXITKILL)
 _CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
 
-_NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE, _NR_EXIT = 9, 10, 11, 56, 60
+_NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_RT_SIGACTION, _NR_CLONE, _NR_EXIT = 9, 10, 11, 13, 56, 60
 _MAP_SHARED_FIXED = 0x01 | 0x10
 _ptrace = hs._ptrace
 _GETREGS, _SETREGS, _SYSEMU = hs.PTRACE_GETREGS, hs.PTRACE_SETREGS, hs.PTRACE_SYSEMU
@@ -80,7 +81,7 @@ class PtraceAddressSpace(base.AddressSpace):
                 ctx.alive = False
                 raise PlatformError(f"stub thread {tid} died during injection")
             sig = os.WSTOPSIG(status)
-            if status >> 16 == hs.PTRACE_EVENT_CLONE:
+            if status >> 16 in (hs.PTRACE_EVENT_CLONE, hs.PTRACE_EVENT_FORK):
                 event_msg = hs.ptrace_geteventmsg(tid)
                 hs.ptrace_resume(hs.PTRACE_CONT, tid, 0)
                 continue
@@ -146,13 +147,18 @@ class PtracePlatform(base.Platform):
         self.elf_fd = os.memfd_create("bastion-stub", os.MFD_CLOEXEC)
         os.write(self.elf_fd, elf)
         self.contexts = {}
+        self.initial_fpstate = None  # a fresh thread's FP state, for exec
+        self.zygote = None
+        import mmap as _mmap
+        self._memmap = _mmap.mmap(memfd, 4096)  # page 0 of the memory file (never app memory)
         hs.block_signals([signal.SIGCHLD])
         self.sigfd = hs.signalfd([signal.SIGCHLD])
 
     def fileno(self):
         return self.sigfd
 
-    def new_address_space(self):
+    def _spawn_stub(self):
+        """Fork the sentry and exec the stub ELF in the child (slow: ~ms)."""
         pid = os.fork()
         if pid == 0:  # the stub child: no Python beyond this block
             try:
@@ -178,14 +184,45 @@ class PtracePlatform(base.Platform):
         _, status = os.waitpid(pid, _WALL)  # the int3 at `ready`
         if not os.WIFSTOPPED(status) or os.WSTOPSIG(status) != signal.SIGTRAP:
             raise PlatformError(f"stub failed to set up: status {status:#x}")
+        return self._adopt(pid, check_seccomp=True)
+
+    def _adopt(self, pid, check_seccomp=False):
         aspace = PtraceAddressSpace(self, pid)
         ctx = PtraceContext(pid, aspace)
         hs.ptrace_getregs(pid, ctx.regs)
-        if ctx.regs.rax != 0:
+        if check_seccomp and ctx.regs.rax != 0:
             raise PlatformError("stub could not install its seccomp filter")
         aspace.contexts.add(ctx)
         self.contexts[pid] = ctx
         return aspace, ctx
+
+    def _make_zygote(self):
+        """A pristine stub that new stubs are forked from (an injected fork
+        costs one ptrace round trip instead of a fork+exec of the sentry).
+        Its SIGCHLD is set to SIG_IGN so the stubs it parents never linger as
+        zombies; the sigaction struct is passed in memory-file page 0, mapped
+        only for that one call."""
+        aspace, ctx = self._spawn_stub()
+        self.contexts.pop(ctx.tid, None)  # never runs app code
+        scratch = 0x10000
+        mv = memoryview(self._memmap)
+        mv[0:32] = (1).to_bytes(8, "little") + bytes(24)  # sa_handler = SIG_IGN
+        aspace._inject(ctx, _NR_MMAP, scratch, 4096, 1, _MAP_SHARED_FIXED, stub.MEMFD_FD, 0)
+        aspace._inject(ctx, _NR_RT_SIGACTION, signal.SIGCHLD, scratch, 0, 8)
+        aspace._inject(ctx, _NR_MUNMAP, scratch, 4096)
+        mv[0:32] = bytes(32)
+        self.initial_fpstate = ctx.fpstate()
+        self.zygote = (aspace, ctx)
+
+    def new_address_space(self):
+        if self.zygote is None:
+            self._make_zygote()
+        zaspace, zctx = self.zygote
+        pid = zaspace._inject(zctx, _NR_CLONE, signal.SIGCHLD, 0, 0, 0, 0)
+        _, status = os.waitpid(pid, _WALL)  # its first stop, auto-attached
+        if not os.WIFSTOPPED(status):
+            raise PlatformError(f"forked stub {pid} did not stop: status {status:#x}")
+        return self._adopt(pid)
 
     def resume(self, ctx):
         tid = ctx.tid

@@ -100,15 +100,15 @@ def _map_elf(mm, inode, etype, phdrs, name, bias_hint):
         start = (vaddr + bias) & ~(PAGE - 1)
         delta = (vaddr + bias) - start
         end = page_up(vaddr + bias + memsz)
-        mm.map_anon(start, end - start, prot, name=name)
-        v = mm.find(start)
-        v.file_off = off - delta
-        v.ino = inode.ino
         fstart = off - delta
-        fend = min(off + filesz, fsize)
-        if fend > fstart:
-            data = inode.read_at(fstart, fend - fstart)
-            mm.write(start, data, force=True)
+        valid = max(0, min(off + filesz, fsize) - fstart)
+        if memsz > filesz:  # bss: file bytes end at filesz, zeros after
+            mm.map_file_private(start, end - start, prot | PROT_WRITE, inode, fstart, valid, name)
+            if not prot & PROT_WRITE:
+                mm.protect(start, end - start, prot)
+        else:
+            mm.map_file_private(start, end - start, prot, inode, fstart,
+                                min(end - start, max(0, fsize - fstart)), name)
     return bias, hi + bias
 
 
@@ -129,9 +129,24 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
     size = sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp)
     if size > ARG_MAX:
         raise SyscallError(E.E2BIG)
-    aspace, ctx = kernel.platform.new_address_space()
+    interp = None
+    for p in phdrs:
+        if p[0] == PT_INTERP:
+            interp = inode.read_at(p[2], p[5]).rstrip(b"\0")
+    if interp:
+        idn = kernel.lookup(t, os.fsdecode(interp), follow=True)
+        iphdrs = _read_phdrs(idn.inode, idn.inode.read_at(0, BINPRM_BUF_SIZE))
+    # the point of no return: a process that is the only user of its address
+    # space gets it emptied and reused (no new stub); otherwise a new one
+    old = t.mm
+    if old is not None and old.users == 1 and len(t.tg.tasks) == 1:
+        old.clear()
+        aspace, ctx = old.aspace, t.ctx
+        aspace.unmap(0, kernel.platform.max_user_address)
+        ctx.set_fpstate(kernel.platform.initial_fpstate)
+    else:
+        aspace, ctx = kernel.platform.new_address_space()
     mm = MM(kernel.memfile, aspace, kernel.platform.max_user_address)
-    mm.aspace_ctx = ctx
     try:
         stack_top = mm.top - 0x10000
         mm.mmap_base = stack_top - STACK_SIZE - (128 << 20)
@@ -148,16 +163,10 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
                 if p[0] == PT_LOAD and p[2] <= phoff < p[2] + p[5]:
                     phdr_vaddr = p[3] + (phoff - p[2])
         img.phdr = (phdr_vaddr or 0) + bias
-        interp = None
-        for p in phdrs:
-            if p[0] == PT_INTERP:
-                interp = inode.read_at(p[2], p[5]).rstrip(b"\0")
         start_ip = img.entry
         if interp:
-            idn = kernel.lookup(t, os.fsdecode(interp), follow=True)
-            ihead = idn.inode.read_at(0, BINPRM_BUF_SIZE)
-            ietype, ientry, _, iphdrs = _read_phdrs(idn.inode, ihead)
-            ibias, _ = _map_elf(mm, idn.inode, ietype, iphdrs, os.fsdecode(interp), None)
+            ietype, ientry, _, iph = iphdrs
+            ibias, _ = _map_elf(mm, idn.inode, ietype, iph, os.fsdecode(interp), None)
             img.base = ibias
             start_ip = ientry + ibias
         mm.brk_start = mm.brk = end
@@ -167,7 +176,10 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         mm.exe_path = dentry.path(kernel.root_dentry)
         return mm, ctx, start_ip, sp
     except BaseException:
-        mm.release()
+        if ctx is t.ctx:  # past the point of no return: the caller kills the process
+            mm.clear()
+        else:
+            mm.release()
         raise
 
 

@@ -256,6 +256,46 @@ class MM:
         self.aspace.map(addr, length, prot, off)
         return v
 
+    def map_file_private(self, addr, length, prot, inode, off, valid, name):
+        """A MAP_PRIVATE file mapping: file bytes [off, off+valid), zeros after.
+        A read-only mapping of a cacheable file borrows the page-cache pages
+        (no copy, shared by every process; made private on mprotect(WRITE))."""
+        dev = inode.fs.dev if inode.fs is not None else 0
+        size = inode.size
+        cache = getattr(inode, "page_cache", None)
+        base = None
+        if cache is not None and off + length <= page_up(size) and \
+                (not prot & PROT_WRITE or valid > 0):
+            base = cache(self.memfile)
+        if base is not None and not prot & PROT_WRITE and valid >= min(length, size - off):
+            if not self._is_free(addr, length):
+                for v in self._carve(addr, addr + length):
+                    self._drop(v)
+            share = SharedRange(base + off, length, inode)
+            share.refs = 1
+            v = VMA(addr, addr + length, prot, False, base + off, name, share, off, dev, inode.ino)
+            self._insert(v)
+            self.aspace.map(addr, length, prot, v.off)
+            return v
+        v = self.map_anon(addr, length, prot, name=name)
+        v.file_off, v.dev, v.ino = off, dev, inode.ino
+        if valid > 0:
+            if base is not None:
+                self.memfile.view[v.off:v.off + valid] = self.memfile.view[base + off:base + off + valid]
+            else:
+                data = inode.read_at(off, valid)
+                self.memfile.view[v.off:v.off + len(data)] = data
+        return v
+
+    def _unborrow(self, v):
+        """Give a VMA that borrows page-cache pages its own copy."""
+        length = v.end - v.start
+        off = self.memfile.alloc(length)
+        self.memfile.view[off:off + length] = self.memfile.view[v.off:v.off + length]
+        v.share.refs -= 1
+        v.share = None
+        v.off = off
+
     def protect(self, start, length, prot):
         end = start + length
         # Linux: ENOMEM if any part of the range is unmapped
@@ -265,10 +305,16 @@ class MM:
             if v is None:
                 raise SyscallError(E.ENOMEM)
             a = v.end
+        remap = []
         for v in self._carve(start, end):
+            if prot & PROT_WRITE and not v.shared and v.share is not None:
+                self._unborrow(v)
+                remap.append(v)
             v.prot = prot
             self._insert(v)
         self.aspace.protect(start, length, prot)
+        for v in remap:
+            self.aspace.map(v.start, v.end - v.start, prot, v.off)
 
     def set_brk(self, new):
         if new < self.brk_start:
@@ -292,7 +338,7 @@ class MM:
             setattr(child, name, getattr(self, name))
         for v in self.vmas:
             length = v.end - v.start
-            if v.shared:
+            if v.share is not None:  # shared memory, or borrowed page-cache pages
                 c = v.part(v.start, v.end)
             else:
                 off = memfile.alloc(length)
@@ -304,10 +350,14 @@ class MM:
             aspace.map(c.start, length, c.prot, c.off)
         return child
 
-    def release(self):
-        """Drop every VMA and the host address space (last user gone)."""
+    def clear(self):
+        """Drop every VMA (exec reusing this address space)."""
         for v in self.vmas:
             self._drop(v)
         self.vmas = []
         self.starts = []
+
+    def release(self):
+        """Drop every VMA and the host address space (last user gone)."""
+        self.clear()
         self.aspace.release()

@@ -96,10 +96,11 @@ def do_open(t, dirfd, path, flags, mode):
     if inode.is_dir() and (acc != I.O_RDONLY or flags & I.O_CREAT):
         raise SyscallError(E.EISDIR)
     if not created:
-        may_access(t, inode, (4 if acc != I.O_WRONLY else 0) | (2 if acc != I.O_RDONLY else 0))
+        may_access(t, inode, (4 if acc != I.O_WRONLY else 0) |
+                   (2 if acc != I.O_RDONLY or flags & I.O_TRUNC else 0))
     if writing and (inode.is_reg() or inode.is_dir()) and _mount_ro(d):
         raise SyscallError(E.EROFS)
-    if flags & I.O_TRUNC and inode.is_reg() and acc != I.O_RDONLY:
+    if flags & I.O_TRUNC and inode.is_reg():  # Linux truncates even for O_RDONLY
         inode.truncate(0)
     f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC), t)
     if f.dentry is None:

@@ -62,18 +62,12 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
         v.file_off, v.ino = off, inode.ino
         v.dev = inode.fs.dev if inode.fs is not None else 0
         return addr
-    v = mm.map_anon(addr, length, prot, shared=shared and f is None, name=name,
+    if f is None:
+        mm.map_anon(addr, length, prot, shared=shared, name=name,
                     growsdown=bool(flags & MAP_GROWSDOWN))
-    if f is not None:
-        v.file_off = off
-        v.ino = inode.ino
-        v.dev = inode.fs.dev if inode.fs is not None else 0
-        size = inode.size
-        if off < size:
-            data = inode.read_at(off, min(length, size - off))
-            if data:
-                o = v.off
-                mm.view[o:o + len(data)] = data
+    else:
+        valid = max(0, min(length, inode.size - off))
+        mm.map_file_private(addr, length, prot, inode, off, valid, name)
     return addr
 
 
@@ -159,7 +153,7 @@ def sys_madvise(t, addr, length, advice, *_):
             if v is None:
                 raise SyscallError(E.ENOMEM)
             k = min(end, v.end) - a
-            if not v.shared:
+            if v.share is None:  # private pages; borrowed file pages already read as the file
                 mm.memfile.zero(v.off + (a - v.start), k)
             a += k
         return 0

@@ -159,14 +159,23 @@ def do_execve(t, dentry, path, argv, envp):
     k.check_exec(t, dentry.inode)
     if not argv:
         argv = []
-    mm, ctx, ip, sp = loader.load(k, t, dentry, path, argv, envp)
+    reusing = t.mm is not None and t.mm.users == 1 and len(t.tg.tasks) == 1
+    try:
+        mm, ctx, ip, sp = loader.load(k, t, dentry, path, argv, envp)
+    except SyscallError:
+        if reusing and not t.mm.vmas:  # the old image is gone: nothing to return to
+            k.exit_group(t, S.SIGSEGV)
+            return None
+        raise
     tg = t.tg
     # de_thread: every other thread of the process dies
     for other in list(tg.tasks):
         if other is not t:
             k._exit_now(other)
     old_mm, old_ctx = t.mm, t.ctx
-    if old_mm is not None:  # None only for the first process
+    if old_ctx is ctx:  # the address space was reused
+        old_mm = None
+    if old_mm is not None:  # None for the first process and for reuse
         k.account_times(t)
         old_ctx.owner = None
         old_mm.users -= 1

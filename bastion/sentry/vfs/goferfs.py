@@ -13,6 +13,7 @@ from .files import DirFile, RegularFile
 from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
 
 
+PAGE = 4096
 _LAZY = frozenset(("mode", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
                    "_blocks", "rdev"))
 # After this many single-name lookups in one directory, fetch its whole listing
@@ -123,6 +124,25 @@ class GoferInode(Inode):
         if n <= 0:
             return b""
         return os.pread(self._host_fd(), n, off)
+
+    def page_cache(self, memfile):
+        """Memory-file offset of a copy of the whole file (read-only mounts
+        only: their files never change), made on first use; None otherwise."""
+        if not self.fs.readonly:
+            return None
+        off = self.__dict__.get("_cache_off")
+        if off is None:
+            size = self._size
+            length = max(PAGE, (size + PAGE - 1) & ~(PAGE - 1))
+            off = memfile.alloc(length)
+            fd, pos = self._host_fd(), 0
+            while pos < size:
+                n = os.preadv(fd, [memfile.view[off + pos:off + size]], pos)
+                if n <= 0:
+                    break
+                pos += n
+            self._cache_off = off
+        return off
 
     def write_at(self, off, data):
         raise SyscallError(E.EBADF)

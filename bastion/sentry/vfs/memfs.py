@@ -138,6 +138,13 @@ class MemNode(Inode):
         self.mtime = self.ctime = now_ns()
         return len(data)
 
+    def page_cache(self, memfile):
+        """Unchanged lower files map their lower's cached pages."""
+        if self.data is None and self.extent is None and self.lower is not None:
+            pc = getattr(self.lower, "page_cache", None)
+            return pc(memfile) if pc is not None else None
+        return None
+
     # --- shared mappings: the file's bytes move into the memory file --------
     def shared_extent(self, memfile, length):
         """The memory-file offset of byte 0, with at least `length` bytes
