@@ -1,0 +1,81 @@
+"""The command line: options reach the sandbox; user errors are one line."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_bastion
+
+
+def bastion(*args, timeout=60):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", "bastion", *args], capture_output=True,
+                          timeout=timeout, env=env, cwd="/tmp")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--rootfs", "/no/such/dir", "--", "/bin/true"], b"rootfs"),
+    (["run", "--mount", "nocolon", "--", "/bin/true"], b"--mount"),
+    (["run", "--mount", "/no/such:/x", "--", "/bin/true"], b"does not exist"),
+    (["run", "--mount", "/tmp:/x:rx", "--", "/bin/true"], b"ro or rw"),
+    (["run", "--frobnicate", "--", "/bin/true"], b"unrecognized"),
+    (["run"], b"missing command"),
+    (["run", "--user", "abc", "--", "/bin/true"], b"--user"),
+    (["run", "--env", "NOEQUALS", "--", "/bin/true"], b"--env"),
+    (["run", "--", "/no/such/program"], b"No such file"),
+])
+def test_user_errors_are_one_line(args, words):
+    r = bastion(*args)
+    assert r.returncode != 0
+    assert r.stderr.count(b"\n") == 1, r.stderr
+    assert b"Traceback" not in r.stderr and words in r.stderr, r.stderr
+
+
+def test_options_reach_the_sandbox(tmp_path):
+    r = run_bastion(["/bin/sh", "-c", "echo $FOO; pwd; hostname; id -u; id -g"],
+                    opts=["--env", "FOO=bar", "--env", "PATH=/usr/bin:/bin", "--cwd", "/etc",
+                          "--hostname", "box", "--user", "1234:5678"])
+    assert r.status == 0, r
+    assert r.stdout == b"bar\n/etc\nbox\n1234\n5678\n"
+
+
+def test_default_hostname_and_pid1():
+    r = run_bastion(["/bin/sh", "-c", "uname -n; echo $$"])
+    assert r.stdout == b"bastion\n1\n"
+
+
+def test_exit_status_of_signal():
+    assert run_bastion(["/bin/sh", "-c", "kill -TERM $$"]).status == 143
+    assert run_bastion(["/bin/sh", "-c", "kill -SEGV $$"]).status == 139
+
+
+def test_tmpfs_option_and_ro_rw_mounts(tmp_path):
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "f").write_text("readonly\n")
+    (tmp_path / "rw").mkdir()
+    r = run_bastion(["/bin/sh", "-c",
+                     "cat /r/f; echo x > /r/g 2>/dev/null || echo refused; "
+                     "echo written > /w/out; touch /scratch/a && ls /scratch"],
+                    opts=["--mount", f"{tmp_path}/ro:/r:ro", "--mount", f"{tmp_path}/rw:/w",
+                          "--tmpfs", "/scratch"])
+    assert r.stdout == b"readonly\nrefused\na\n", r
+    assert (tmp_path / "rw" / "out").read_text() == "written\n"
+    assert not (tmp_path / "ro" / "g").exists()
+
+
+def test_writes_to_root_stay_inside():
+    before = open("/etc/hostname", "rb").read() if os.path.exists("/etc/hostname") else None
+    r = run_bastion(["/bin/sh", "-c", "echo changed > /etc/hostname && cat /etc/hostname"])
+    assert r.stdout == b"changed\n"
+    after = open("/etc/hostname", "rb").read() if os.path.exists("/etc/hostname") else None
+    assert before == after
+
+
+def test_syscalls_table():
+    r = bastion("syscalls")
+    assert r.returncode == 0
+    lines = r.stdout.decode().splitlines()
+    assert any(line.split()[1:] == ["read", "full"] for line in lines)
+    assert any(line.split()[-1] == "none" for line in lines)
