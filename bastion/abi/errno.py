@@ -10,6 +10,8 @@ import errno as _errno
 # Every errno the host knows, under its Linux name (EPERM, ENOENT, ...).
 globals().update({name: code for code, name in _errno.errorcode.items()})
 NAMES = dict(_errno.errorcode)
+# aliases errorcode keeps only one name for (95 is ENOTSUP there)
+EOPNOTSUPP, EWOULDBLOCK, EDEADLOCK = _errno.EOPNOTSUPP, _errno.EWOULDBLOCK, _errno.EDEADLOCK
 
 ERESTARTSYS = 512
 ERESTARTNOINTR = 513

@@ -206,7 +206,7 @@ def sys_epoll_ctl(t, epfd, op, fd, evp, *_):
         raise SyscallError(E.EINVAL)
     if events & EPOLLEXCLUSIVE:
         if op == EPOLL_CTL_MOD or (op == EPOLL_CTL_ADD and (
-                isinstance(f, EventPoll) or events & ~EPOLLEXCLUSIVE_OK)):
+                isinstance(f, EventPoll) or events & ~(EPOLLEXCLUSIVE_OK | EPOLLEXCLUSIVE))):
             raise SyscallError(E.EINVAL)
     fd &= 0xFFFFFFFF
     if op == EPOLL_CTL_ADD:

@@ -7,7 +7,7 @@ it differs. A syscall not listed returns ENOSYS and is logged once by name.
 
 from ...abi.sysno import MAX, NUMBERS
 from ..fd import epoll, eventfd
-from . import fs, misc, mm, mount, poll, process, signal, time
+from . import fs, misc, mm, mount, net, poll, process, signal, time
 
 FULL, PARTIAL = "full", "partial"
 
@@ -121,6 +121,23 @@ ENTRIES = [
     ("epoll_pwait2", epoll.sys_epoll_pwait2, FULL),
     ("eventfd", eventfd.sys_eventfd, FULL),
     ("eventfd2", eventfd.sys_eventfd2, FULL),
+    # sockets
+    ("socket", net.sys_socket, PARTIAL),
+    ("socketpair", net.sys_socketpair, PARTIAL),
+    ("bind", net.sys_bind, FULL),
+    ("listen", net.sys_listen, FULL),
+    ("accept", net.sys_accept, FULL),
+    ("accept4", net.sys_accept4, FULL),
+    ("connect", net.sys_connect, FULL),
+    ("getsockname", net.sys_getsockname, FULL),
+    ("getpeername", net.sys_getpeername, FULL),
+    ("sendto", net.sys_sendto, FULL),
+    ("recvfrom", net.sys_recvfrom, FULL),
+    ("sendmsg", net.sys_sendmsg, FULL),
+    ("recvmsg", net.sys_recvmsg, FULL),
+    ("shutdown", net.sys_shutdown, FULL),
+    ("getsockopt", net.sys_getsockopt, PARTIAL),
+    ("setsockopt", net.sys_setsockopt, PARTIAL),
     # memory
     ("mmap", mm.sys_mmap, PARTIAL),
     ("munmap", mm.sys_munmap, FULL),

@@ -1,0 +1,1 @@
+"""Sockets: AF_UNIX now (unix.py); inet comes later."""
