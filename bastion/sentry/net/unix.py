@@ -380,16 +380,19 @@ class UnixSocket(File):
             raise SyscallError(E.ENOTCONN)
         got = t.sys_state or b""  # MSG_WAITALL progress
         while not self.rq:
-            if got:
-                return got, None, None, None, 0, len(got)
-            if self.err:
+            if self.err and not got:
                 err, self.err = self.err, 0
                 raise SyscallError(err)
-            if self.shutdown_bits & RCV_SHUTDOWN:
-                return b"", None, None, None, 0, 0
+            if self.shutdown_bits & RCV_SHUTDOWN or (got and self._nonblock(flags)):
+                return got, None, None, None, 0, len(got)
             if self._nonblock(flags):
                 raise SyscallError(E.EAGAIN)
-            self._wait(t, [self.queue], self.rcvtimeo)
+            try:
+                self._wait(t, [self.queue], self.rcvtimeo)
+            except SyscallError:
+                if got:
+                    return got, None, None, None, 0, len(got)
+                raise
         if self.type != SOCK_STREAM:
             msg = self.rq[0]
             data = bytes(msg.data[:n])
