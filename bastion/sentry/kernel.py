@@ -21,7 +21,7 @@ from ..platform import base as pbase
 from . import signals as frames
 from .mm.memfile import MemoryFile
 from .sched import Blocked, WaitQueue
-from .task import Creds, FSContext, SigActions, Task, ThreadGroup
+from .task import Task, ThreadGroup
 from .vfs.path import Walker
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -408,6 +408,12 @@ class Kernel:
         t.pending_info.setdefault(sig, []).append(info or S.siginfo(sig, S.SI_KERNEL))
         if not t.sigmask & b:
             self._signal_wake(t)
+
+    def send_sigpipe(self, t):
+        """SIGPIPE for a write to a broken pipe or socket: SI_USER from the
+        writer itself, as Linux's send_sig(SIGPIPE, current, 0) makes it."""
+        self.send_signal_task(t, S.SIGPIPE, S.siginfo(S.SIGPIPE, S.SI_USER, pid=t.tg.pid,
+                                                      uid=t.tg.creds.ruid))
 
     def send_signal_group(self, tg, sig, info=None):
         if not sig or not self._prepare(tg, sig):

@@ -2,12 +2,11 @@
 
 Layout of arch/x86/include/asm/sigframe.h (struct rt_sigframe) and
 uapi/asm/sigcontext.h: pretcode, ucontext (flags, link, stack_t, sigcontext,
-sigmask), siginfo, then the fxsave image 64-byte aligned below them.
+sigmask), siginfo, then the XSAVE image 64-byte aligned below them.
 """
 
 import struct
 
-from ..abi import errno as E
 from ..abi import signals as S
 from ..abi.errno import SyscallError
 

@@ -16,7 +16,6 @@ import itertools
 import os
 
 from ...abi import errno as E
-from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ..fd import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 from ..sched import WaitQueue
@@ -289,7 +288,7 @@ class UnixSocket(File):
     # --- data ---------------------------------------------------------------------
     def _epipe(self, t, flags, sent=0):
         if not sent and not flags & MSG_NOSIGNAL:
-            t.kernel.send_signal_task(t, S.SIGPIPE)
+            t.kernel.send_sigpipe(t)
         raise SyscallError(E.EPIPE)
 
     def sendmsg(self, t, data, fds, cred, addr, flags):

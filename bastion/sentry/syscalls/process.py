@@ -7,7 +7,7 @@ from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
 from .. import loader
-from .util import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, path_arg, read_ptr_array, s32, s64
+from .util import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, path_arg, read_ptr_array, s32
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000

@@ -12,7 +12,7 @@ import stat
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from .inode import S_IFCHR, S_IFIFO, File, FileSystem, Inode
+from .inode import S_IFIFO, File, FileSystem, Inode
 
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP = 0x5413, 0x5414, 0x540F, 0x5410

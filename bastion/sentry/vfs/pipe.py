@@ -1,7 +1,6 @@
 """Pipes: a bounded byte buffer between reader and writer ends (fs/pipe.c)."""
 
 from ...abi import errno as E
-from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ..sched import WaitQueue
 from .inode import O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, File, FileSystem, Inode
@@ -72,7 +71,7 @@ class PipeFile(File):
         total = len(data)
         while True:
             if p.readers == 0:
-                t.kernel.send_signal_task(t, S.SIGPIPE)
+                t.kernel.send_sigpipe(t)
                 if done:
                     return done
                 raise SyscallError(E.EPIPE)

@@ -449,5 +449,5 @@ def _kstat(k):
     lines = [f"cpu  0 0 0 {up * n} 0 0 0 0 0 0"]
     lines += [f"cpu{i} 0 0 0 {up} 0 0 0 0 0 0" for i in range(n)]
     lines += ["intr 0", "ctxt 0", f"btime {int(k.boot_time)}", f"processes {k.next_pid}",
-              f"procs_running 1", "procs_blocked 0", "softirq 0"]
+              "procs_running 1", "procs_blocked 0", "softirq 0"]
     return "\n".join(lines) + "\n"
