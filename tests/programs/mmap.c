@@ -1,0 +1,352 @@
+/* mmap (anon/file, private/shared), mprotect + caught fault, munmap, mremap, MAP_FIXED,
+   MAP_FIXED_NOREPLACE, madvise, msync, brk, SIGBUS past EOF. */
+#include "common.h"
+#include <setjmp.h>
+#include <sys/mman.h>
+
+#define PG 4096
+
+static sigjmp_buf jb;
+static volatile int fsig, fcode;
+static void *volatile faddr;
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    fsig = sig;
+    fcode = si->si_code;
+    faddr = si->si_addr;
+    siglongjmp(jb, 1);
+}
+
+static void catch_faults(void) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static const char *code_name(int sig, int code) {
+    if (sig == SIGSEGV && code == SEGV_MAPERR) return "SEGV_MAPERR";
+    if (sig == SIGSEGV && code == SEGV_ACCERR) return "SEGV_ACCERR";
+    if (sig == SIGBUS && code == BUS_ADRERR) return "BUS_ADRERR";
+    return "other";
+}
+
+/* Try a 1-byte write (or read) at p; print what happened. */
+static void probe(const char *what, volatile char *p, int write) {
+    if (sigsetjmp(jb, 1) == 0) {
+        if (write) *p = 'x';
+        else { volatile char c = *p; (void)c; }
+        printf("%s: ok\n", what);
+    } else {
+        printf("%s: %s %s addr_ok=%d\n", what, sigabbrev_np(fsig), code_name(fsig, fcode),
+               faddr == (void *)p);
+    }
+}
+
+static const char *tmpfile_with(const char *name, const char *data, size_t len) {
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/%s.%d", name, getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    write(fd, data, len);
+    close(fd);
+    return path;
+}
+
+static void anon_private(void) {
+    char *p = mmap(NULL, 10 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    CHECK(((uintptr_t)p & (PG - 1)) == 0);
+    int zero = 1;
+    for (int i = 0; i < 10 * PG; i++) zero &= p[i] == 0;
+    printf("fresh pages are zero: %d\n", zero);
+    for (int i = 0; i < 10 * PG; i++) p[i] = (char)(i * 7);
+    long sum = 0;
+    for (int i = 0; i < 10 * PG; i++) sum += (unsigned char)p[i];
+    printf("sum=%ld\n", sum);
+    R(munmap(p, 10 * PG));
+    /* a large mapping is lazily backed: touching a few pages is cheap */
+    char *big = mmap(NULL, 1UL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(big != MAP_FAILED);
+    big[0] = 1;
+    big[(1UL << 30) - 1] = 2;
+    printf("1 GiB mapping ends: %d %d\n", big[0], big[(1UL << 30) - 1]);
+    R(munmap(big, 1UL << 30));
+}
+
+static void anon_shared_fork(void) {
+    int *shared = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *shared = 1;
+    *priv = 1;
+    pid_t c = fork();
+    if (c == 0) {
+        *shared = 42;
+        *priv = 42;
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    printf("after child wrote: shared=%d private=%d\n", *shared, *priv);
+    /* the other direction: a parent write after fork is seen by the child */
+    int fds[2];
+    pipe(fds);
+    c = fork();
+    if (c == 0) {
+        char b;
+        read(fds[0], &b, 1);
+        printf("child sees shared=%d private=%d\n", *shared, *priv);
+        _exit(0);
+    }
+    *shared = 7;
+    *priv = 7;
+    write(fds[1], "g", 1);
+    waitpid(c, NULL, 0);
+}
+
+static void file_private(void) {
+    char data[2 * PG];
+    for (int i = 0; i < 2 * PG; i++) data[i] = 'a' + i % 26;
+    const char *path = tmpfile_with("mmap_priv", data, sizeof data);
+    int fd = open(path, O_RDWR);
+    char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK(p != MAP_FAILED);
+    printf("content: %.10s ... %.5s\n", p, p + PG);
+    p[0] = 'Z';
+    char buf[4];
+    pread(fd, buf, 4, 0);
+    printf("private write not in file: map=%c file=%c\n", p[0], buf[0]);
+    /* offset mapping */
+    char *q = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, PG);
+    printf("offset map: %.5s\n", q);
+    R(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 100));
+    /* a file opened read-only cannot be mapped shared+writable */
+    int ro = open(path, O_RDONLY);
+    R(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0));
+    E(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0));
+    close(ro);
+    close(fd);
+    printf("mapping survives close: %c\n", p[1]);
+    unlink(path);
+}
+
+static void file_shared(void) {
+    char data[PG];
+    memset(data, '.', sizeof data);
+    const char *path = tmpfile_with("mmap_shared", data, sizeof data);
+    int fd = open(path, O_RDWR);
+    char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memcpy(p, "shared!", 7);
+    R(msync(p, PG, MS_SYNC));
+    char buf[8] = {0};
+    pread(fd, buf, 7, 0);
+    printf("write through map, read(): %s\n", buf);
+    pwrite(fd, "FILE", 4, 100);
+    printf("write(), read through map: %.4s\n", p + 100);
+    munmap(p, PG);
+    close(fd);
+    unlink(path);
+}
+
+static void file_shared_between_processes(void) {
+    char data[PG] = {0};
+    const char *path = tmpfile_with("mmap_shared2", data, sizeof data);
+    int fd = open(path, O_RDWR);
+    volatile int *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    pid_t c = fork();
+    if (c == 0) {
+        int fd2 = open(path, O_RDWR);
+        volatile int *q = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0);
+        q[1] = 1234;
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    printf("another process's shared file mapping: %d\n", p[1]);
+    close(fd);
+    unlink(path);
+}
+
+static void mprotect_fault(void) {
+    catch_faults();
+    char *p = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(p + PG, "keep");
+    R(mprotect(p + PG, PG, PROT_READ));
+    probe("write to PROT_READ page", p + PG + 5, 1);
+    probe("read PROT_READ page", p + PG, 0);
+    printf("content kept: %s\n", p + PG);
+    probe("write neighbour page", p + 2 * PG, 1);
+    R(mprotect(p + PG, PG, PROT_NONE));
+    probe("read PROT_NONE page", p + PG + 9, 0);
+    R(mprotect(p + PG, PG, PROT_READ | PROT_WRITE));
+    probe("write after restoring RW", p + PG, 1);
+    printf("content: %s\n", p + PG);
+    R(mprotect(p + 1, PG, PROT_READ));
+    R(munmap(p, 3 * PG));
+    R(mprotect(p, PG, PROT_READ));
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static void munmap_then_fault(void) {
+    catch_faults();
+    char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(p, 1, 4 * PG);
+    R(munmap(p + PG, PG));   /* punch a hole */
+    probe("page before hole", p, 0);
+    probe("hole", p + PG + 100, 0);
+    probe("page after hole", p + 2 * PG, 0);
+    R(munmap(p, 4 * PG));    /* unmapping a range with a hole is fine */
+    probe("after full unmap", p + 3 * PG, 1);
+    R(munmap(p + 1, PG));
+    R(munmap(p, 0));
+    R(munmap(p, PG));        /* already unmapped: still 0 */
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static void mremap_ops(void) {
+    char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(p, "first");
+    strcpy(p + PG, "second");
+    char *q = mremap(p, 2 * PG, 64 * PG, MREMAP_MAYMOVE);
+    CHECK(q != MAP_FAILED);
+    printf("after grow: %s %s tail zero=%d\n", q, q + PG, q[63 * PG] == 0);
+    q[63 * PG] = 'z';
+    char *r = mremap(q, 64 * PG, PG, 0);
+    printf("shrink in place: same=%d %s\n", r == q, r);
+    catch_faults();
+    probe("beyond shrunk end", q + PG, 0);
+    signal(SIGSEGV, SIG_DFL);
+    /* without MAYMOVE, growing into an occupied range fails */
+    char *a = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    R(mremap(a, PG, 2 * PG, 0));   /* the next page is mapped: ENOMEM */
+    munmap(a + PG, PG);
+    char *g = mremap(a, PG, 2 * PG, 0);
+    printf("grow in place into freed page: same=%d\n", g == a);
+    /* MREMAP_FIXED moves to a chosen address */
+    char *dst = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(a, "moved");
+    char *m = mremap(a, 2 * PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst + PG);
+    if (m == MAP_FAILED) { printf("MREMAP_FIXED: failed %s\n", en(errno)); return; }
+    printf("MREMAP_FIXED: at dst=%d content=%s\n", m == dst + PG, m);
+    R(mremap(m, 2 * PG, 0, 0));
+    R(mremap((char *)m + 1, PG, 2 * PG, MREMAP_MAYMOVE));
+}
+
+static void map_fixed(void) {
+    char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(p, 'a', 4 * PG);
+    char *q = mmap(p + PG, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    printf("MAP_FIXED at hint: %d, new page zero: %d, neighbours kept: %c %c\n", q == p + PG,
+           q[0] == 0, p[0], p[2 * PG]);
+    R(mmap(p + 1, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+    void *r = mmap(p + 2 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    printf("MAP_FIXED_NOREPLACE over mapping: %s\n", r == MAP_FAILED ? en(errno) : "mapped");
+    munmap(p + 3 * PG, PG);
+    r = mmap(p + 3 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    printf("MAP_FIXED_NOREPLACE in hole: at hint=%d\n", r == p + 3 * PG);
+    /* a plain hint over an occupied range gets some other address */
+    r = mmap(p, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("occupied hint: moved elsewhere=%d\n", r != MAP_FAILED && r != p);
+}
+
+static void bad_args(void) {
+    R(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    R(mmap(NULL, PG, PROT_READ, MAP_ANONYMOUS, -1, 0));
+    R(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, -1, 0));
+    R(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, 999, 0));
+    int dfd = open("/", O_RDONLY | O_DIRECTORY);
+    R(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, dfd, 0));
+    int pfd[2];
+    pipe(pfd);
+    R(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, pfd[0], 0));
+    R(mmap(NULL, (size_t)1 << 62, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+}
+
+static void madvise_dontneed(void) {
+    char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(p, 9, 2 * PG);
+    R(madvise(p, PG, MADV_DONTNEED));
+    printf("after DONTNEED: first page=%d second page=%d\n", p[0], p[PG]);
+    R(madvise(p, PG, MADV_WILLNEED));
+    R(madvise(p + 1, PG, MADV_DONTNEED));
+}
+
+static void brk_ops(void) {
+    char *b0 = sbrk(0);
+    CHECK(b0 != (void *)-1);
+    char *b1 = sbrk(1 << 20);
+    printf("sbrk returned old break: %d\n", b1 == b0);
+    memset(b0, 5, 1 << 20);
+    printf("new break=old+1MiB: %d, last byte=%d\n", (char *)sbrk(0) == b0 + (1 << 20), b0[(1 << 20) - 1]);
+    /* raw brk returns the new break; shrinking works */
+    long nb = syscall(SYS_brk, b0 + 4096);
+    printf("raw brk shrink: %d\n", (char *)nb == b0 + 4096);
+    catch_faults();
+    probe("above shrunk break", b0 + 2 * PG, 1);
+    probe("below break", b0 + 10, 1);
+    signal(SIGSEGV, SIG_DFL);
+    /* an impossible break leaves it unchanged */
+    long same = syscall(SYS_brk, (void *)-4096L);
+    printf("huge brk refused: %d\n", (char *)same == b0 + 4096);
+    /* regrowing gives zeroed memory */
+    syscall(SYS_brk, b0 + 3 * PG);
+    printf("regrown page zero: %d\n", b0[2 * PG] == 0);
+}
+
+static void sigbus_past_eof(void) {
+    const char *path = tmpfile_with("mmap_bus", "short", 5);
+    int fd = open(path, O_RDONLY);
+    char *p = mmap(NULL, 3 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    catch_faults();
+    printf("first page: %.5s tail zero=%d\n", p, p[100] == 0);
+    probe("page past EOF", p + PG, 0);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    close(fd);
+    unlink(path);
+}
+
+static void fork_cow_many_pages(void) {
+    size_t n = 256 * PG;
+    unsigned char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t i = 0; i < n; i++) p[i] = i % 251;
+    pid_t c = fork();
+    if (c == 0) {
+        unsigned long s = 0;
+        for (size_t i = 0; i < n; i++) s += p[i];
+        for (size_t i = 0; i < n; i += PG) p[i] = 0;
+        printf("child sum=%lu\n", s);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    unsigned long s = 0;
+    for (size_t i = 0; i < n; i++) s += p[i];
+    printf("parent sum after child wrote=%lu\n", s);
+}
+
+static void exec_prot(void) {
+    /* code written into a RW mapping runs after mprotect(PROT_EXEC) */
+    unsigned char code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3}; /* mov eax, 42; ret */
+    unsigned char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(p, code, sizeof code);
+    R(mprotect(p, PG, PROT_READ | PROT_EXEC));
+    int (*fn)(void) = (int (*)(void))p;
+    printf("jit function returned %d\n", fn());
+}
+
+static void mincore_msync(void) {
+    char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[0] = 1;
+    unsigned char vec[4];
+    R(mincore(p, 4 * PG, vec));
+    printf("first page resident: %d\n", vec[0] & 1);
+    R(mincore(p + 1, PG, vec));
+    R(msync(p, PG, MS_ASYNC));
+    R(msync(p + 1, PG, MS_SYNC));
+    munmap(p, 4 * PG);
+    R(mincore(p, PG, vec));
+}
+
+MAIN(SECTION(anon_private), SECTION(anon_shared_fork), SECTION(file_private), SECTION(file_shared),
+     SECTION(file_shared_between_processes), SECTION(mprotect_fault), SECTION(munmap_then_fault),
+     SECTION(mremap_ops), SECTION(map_fixed), SECTION(bad_args), SECTION(madvise_dontneed),
+     SECTION(brk_ops), SECTION(sigbus_past_eof), SECTION(fork_cow_many_pages), SECTION(exec_prot),
+     SECTION(mincore_msync))

@@ -1,0 +1,480 @@
+/* sigaction (SA_SIGINFO, SA_RESTART, SA_RESETHAND, SA_NODEFER, SA_ONSTACK), sigprocmask,
+   sigpending, sigsuspend, raise, kill, sigqueue, sigtimedwait, sigaltstack, SIGSEGV with
+   si_addr, alarm, setitimer. */
+#include "common.h"
+#include <setjmp.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+
+static volatile sig_atomic_t hits, last_sig, last_code, last_pid_ok, last_val, blocked_inside;
+static int order[16];
+static volatile sig_atomic_t norder;
+
+static void on_info(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    hits++;
+    last_sig = sig;
+    last_code = si->si_code;
+    last_pid_ok = si->si_pid == getpid();
+    last_val = si->si_value.sival_int;
+    if (norder < 16) order[norder++] = si->si_value.sival_int;
+    sigset_t cur;
+    sigprocmask(SIG_BLOCK, NULL, &cur);
+    blocked_inside = sigismember(&cur, sig);
+}
+
+static void on_plain(int sig) { hits++; last_sig = sig; }
+
+static void install(int sig, void (*h)(int, siginfo_t *, void *), int flags) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = h;
+    sa.sa_flags = SA_SIGINFO | flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static void install_plain(int sig, void (*h)(int), int flags) {
+    struct sigaction sa = {0};
+    sa.sa_handler = h;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static const char *code_name(int c) {
+    switch (c) {
+    case SI_USER: return "SI_USER";
+    case SI_TKILL: return "SI_TKILL";
+    case SI_QUEUE: return "SI_QUEUE";
+    case SI_KERNEL: return "SI_KERNEL";
+    case SI_TIMER: return "SI_TIMER";
+    default: return "other";
+    }
+}
+
+static void reset(void) { hits = 0; last_sig = 0; last_code = 0; norder = 0; }
+
+static void siginfo_fields(void) {
+    install(SIGUSR1, on_info, 0);
+    reset();
+    raise(SIGUSR1);
+    printf("raise: hits=%d sig=%s code=%s pid_ok=%d blocked_inside=%d\n", hits,
+           sigabbrev_np(last_sig), code_name(last_code), last_pid_ok, blocked_inside);
+    reset();
+    kill(getpid(), SIGUSR1);
+    printf("kill: hits=%d code=%s pid_ok=%d\n", hits, code_name(last_code), last_pid_ok);
+    reset();
+    union sigval v = {.sival_int = 1234};
+    sigqueue(getpid(), SIGUSR1, v);
+    printf("sigqueue: hits=%d code=%s value=%d\n", hits, code_name(last_code), last_val);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void sigaction_query(void) {
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_plain;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    R(sigaction(SIGUSR1, &sa, &old));
+    printf("old handler was SIG_DFL: %d\n", old.sa_handler == SIG_DFL);
+    R(sigaction(SIGUSR1, NULL, &old));
+    printf("now: ours=%d restart=%d mask has USR2=%d\n", old.sa_handler == on_plain,
+           !!(old.sa_flags & SA_RESTART), sigismember(&old.sa_mask, SIGUSR2));
+    R(sigaction(SIGKILL, &sa, NULL));
+    R(sigaction(SIGSTOP, &sa, NULL));
+    R(sigaction(0, &sa, NULL));
+    R(sigaction(65, &sa, NULL));
+    R(sigaction(SIGKILL, NULL, &old));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void mask_and_pending(void) {
+    install(SIGUSR1, on_info, 0);
+    reset();
+    sigset_t s, old, pend;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    raise(SIGUSR1);
+    raise(SIGUSR1);
+    raise(SIGUSR1);
+    sigpending(&pend);
+    printf("blocked: hits=%d pending USR1=%d USR2=%d\n", hits, sigismember(&pend, SIGUSR1),
+           sigismember(&pend, SIGUSR2));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("unblocked: hits=%d (standard signals coalesce)\n", hits);
+    sigpending(&pend);
+    printf("pending after: %d\n", sigismember(&pend, SIGUSR1));
+    /* SIGKILL and SIGSTOP cannot be blocked */
+    sigfillset(&s);
+    sigprocmask(SIG_SETMASK, &s, &old);
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    printf("fillset: KILL=%d STOP=%d TERM=%d\n", sigismember(&cur, SIGKILL),
+           sigismember(&cur, SIGSTOP), sigismember(&cur, SIGTERM));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    R(sigprocmask(99, &s, NULL));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void rt_queue(void) {
+    install(SIGRTMIN, on_info, 0);
+    reset();
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    for (int i = 1; i <= 5; i++) sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = i * 11});
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("rt hits=%d order:", hits);
+    for (int i = 0; i < norder; i++) printf(" %d", order[i]);
+    printf("\n");
+    /* lower-numbered pending signals are delivered first */
+    install(SIGRTMIN + 2, on_info, 0);
+    reset();
+    sigaddset(&s, SIGRTMIN + 2);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    sigqueue(getpid(), SIGRTMIN + 2, (union sigval){.sival_int = 2});
+    sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = 0});
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("priority order: %d %d\n", order[0], order[1]);
+    signal(SIGRTMIN, SIG_DFL);
+    signal(SIGRTMIN + 2, SIG_DFL);
+}
+
+static void suspend(void) {
+    install(SIGUSR1, on_info, 0);
+    reset();
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    pid_t parent = getpid();
+    pid_t c = fork();
+    if (c == 0) { msleep(20); kill(parent, SIGUSR1); _exit(0); }
+    sigset_t wait_mask;
+    sigemptyset(&wait_mask);
+    R(sigsuspend(&wait_mask));
+    printf("hits=%d sig=%s code=%s\n", hits, sigabbrev_np(last_sig), code_name(last_code));
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    printf("mask restored (USR1 blocked again): %d\n", sigismember(&cur, SIGUSR1));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    waitpid(c, NULL, 0);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void ignore_and_default(void) {
+    signal(SIGUSR1, SIG_IGN);
+    raise(SIGUSR1);
+    printf("ignored USR1: still alive\n");
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    raise(SIGCHLD);   /* default: ignore */
+    raise(SIGWINCH);  /* default: ignore */
+    raise(SIGURG);    /* default: ignore */
+    printf("default-ignore signals: still alive\n");
+    pid_t c = fork();
+    if (c == 0) { raise(SIGUSR2); _exit(0); }
+    int st;
+    waitpid(c, &st, 0);
+    printf("default USR2: %s\n", wstatus(st));
+}
+
+static void resethand_nodefer(void) {
+    install(SIGUSR1, on_info, SA_RESETHAND);
+    reset();
+    raise(SIGUSR1);
+    struct sigaction cur;
+    sigaction(SIGUSR1, NULL, &cur);
+    printf("SA_RESETHAND: hits=%d now default=%d\n", hits, cur.sa_handler == SIG_DFL);
+    install(SIGUSR1, on_info, SA_NODEFER);
+    reset();
+    raise(SIGUSR1);
+    printf("SA_NODEFER: blocked inside=%d\n", blocked_inside);
+    install(SIGUSR1, on_info, 0);
+    reset();
+    raise(SIGUSR1);
+    printf("default: blocked inside=%d\n", blocked_inside);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static sigjmp_buf jb;
+static volatile void *fault_addr;
+static volatile int fault_code, fault_sig;
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    fault_sig = sig;
+    fault_addr = si->si_addr;
+    fault_code = si->si_code;
+    siglongjmp(jb, 1);
+}
+
+static void segv_si_addr(void) {
+    install(SIGSEGV, on_fault, 0);
+    char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(p + 4096, 4096, PROT_NONE);
+    if (sigsetjmp(jb, 1) == 0) {
+        p[4096 + 123] = 1;
+        printf("no fault?\n");
+    } else {
+        printf("PROT_NONE write: sig=%s addr_ok=%d code=%s\n", sigabbrev_np(fault_sig),
+               fault_addr == p + 4096 + 123, fault_code == SEGV_ACCERR ? "SEGV_ACCERR" : "other");
+    }
+    munmap(p, 8192);
+    if (sigsetjmp(jb, 1) == 0) {
+        volatile char x = p[77];
+        (void)x;
+        printf("no fault?\n");
+    } else {
+        printf("unmapped read: sig=%s addr_ok=%d code=%s\n", sigabbrev_np(fault_sig),
+               fault_addr == p + 77, fault_code == SEGV_MAPERR ? "SEGV_MAPERR" : "other");
+    }
+    if (sigsetjmp(jb, 1) == 0) {
+        *(volatile int *)16 = 1;
+    } else {
+        printf("near-null write: addr=%p code=%s\n", fault_addr,
+               fault_code == SEGV_MAPERR ? "SEGV_MAPERR" : "other");
+    }
+    /* the mask is restored by siglongjmp(…, 1): a second fault is caught too */
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    printf("SEGV blocked after longjmp: %d\n", sigismember(&cur, SIGSEGV));
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static void fix_fault(int sig, siginfo_t *si, void *uc) {
+    (void)sig; (void)uc;
+    hits++;
+    mprotect((void *)((uintptr_t)si->si_addr & ~4095UL), 4096, PROT_READ | PROT_WRITE);
+}
+
+static void segv_in_handler_context(void) {
+    /* returning from a SIGSEGV handler after fixing the mapping retries the access */
+    static char *page;
+    page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct sigaction sa = {0};
+    sa.sa_flags = SA_SIGINFO;
+    sa.sa_sigaction = fix_fault;
+    sigaction(SIGSEGV, &sa, NULL);
+    reset();
+    page[10] = 42;
+    printf("retried after fix: hits=%d value=%d\n", hits, page[10]);
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static char *alt_base;
+static volatile int on_alt, ss_flags_inside;
+static void on_alt_handler(int sig) {
+    (void)sig;
+    int local;
+    on_alt = (char *)&local >= alt_base && (char *)&local < alt_base + 65536;
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    ss_flags_inside = cur.ss_flags;
+}
+
+static void altstack(void) {
+    stack_t ss, old;
+    alt_base = malloc(65536);
+    ss.ss_sp = alt_base;
+    ss.ss_size = 65536;
+    ss.ss_flags = 0;
+    R(sigaltstack(&ss, &old));
+    printf("old: disabled=%d\n", old.ss_flags == SS_DISABLE);
+    install_plain(SIGUSR1, on_alt_handler, SA_ONSTACK);
+    raise(SIGUSR1);
+    printf("SA_ONSTACK: ran on alt stack=%d SS_ONSTACK inside=%d\n", on_alt,
+           !!(ss_flags_inside & SS_ONSTACK));
+    install_plain(SIGUSR1, on_alt_handler, 0);
+    raise(SIGUSR1);
+    printf("without SA_ONSTACK: ran on alt stack=%d\n", on_alt);
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    printf("query: sp_ok=%d size=%zu flags=%d\n", cur.ss_sp == alt_base, cur.ss_size, cur.ss_flags);
+    ss.ss_size = 100;
+    R(sigaltstack(&ss, NULL));
+    ss.ss_flags = SS_DISABLE;
+    R(sigaltstack(&ss, NULL));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void overflow_handler(int s) { (void)s; write(1, "caught overflow\n", 16); _exit(0); }
+static volatile char *deep_sp;
+static int recurse(int n) { volatile char buf[4096]; buf[0] = n; deep_sp = buf; return recurse(n + 1) + buf[0]; }
+
+static void stack_overflow_on_altstack(void) {
+    pid_t c = fork();
+    if (c == 0) {
+        stack_t ss = {.ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0};
+        sigaltstack(&ss, NULL);
+        struct sigaction sa = {0};
+        sa.sa_flags = SA_ONSTACK;
+        sa.sa_handler = overflow_handler;
+        sigaction(SIGSEGV, &sa, NULL);
+        recurse(0);
+        _exit(1);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("child: %s\n", wstatus(st));
+}
+
+static void restart_semantics(void) {
+    /* a signal interrupts a blocking pipe read: EINTR without SA_RESTART, resumes with it */
+    int fds[2];
+    pipe(fds);
+    install_plain(SIGALRM, on_plain, 0);
+    struct itimerval it = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    char buf[8];
+    reset();
+    R(read(fds[0], buf, sizeof buf));
+    printf("hits=%d\n", hits);
+
+    install_plain(SIGALRM, on_plain, SA_RESTART);
+    reset();
+    pid_t c = fork();
+    if (c == 0) { msleep(300); write(fds[1], "late", 4); _exit(0); }
+    setitimer(ITIMER_REAL, &it, NULL);
+    R(read(fds[0], buf, sizeof buf));
+    printf("hits=%d data=%.4s\n", hits, buf);
+    waitpid(c, NULL, 0);
+
+    /* nanosleep is never restarted: EINTR */
+    install_plain(SIGALRM, on_plain, SA_RESTART);
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct timespec ts = {2, 0}, rem;
+    R(nanosleep(&ts, &rem));
+    printf("remaining > 1s: %d\n", rem.tv_sec >= 1);
+    signal(SIGALRM, SIG_DFL);
+}
+
+static void alarm_and_itimer(void) {
+    install_plain(SIGALRM, on_plain, 0);
+    alarm(0);   /* the watchdog's */
+    R(alarm(5));
+    unsigned left = alarm(0);
+    printf("alarm(0) returned 4 or 5: %d\n", left == 4 || left == 5);
+    R(alarm(0));
+
+    reset();
+    struct itimerval it = {{0, 10000}, {0, 10000}}, cur;
+    R(setitimer(ITIMER_REAL, &it, NULL));
+    getitimer(ITIMER_REAL, &cur);
+    printf("getitimer: interval=%ld.%06ld value<=10ms %d\n", (long)cur.it_interval.tv_sec,
+           (long)cur.it_interval.tv_usec, cur.it_value.tv_sec == 0 && cur.it_value.tv_usec <= 10000);
+    double t0 = mono_ms();
+    while (hits < 5) pause();
+    double el = mono_ms() - t0;
+    struct itimerval zero = {0};
+    setitimer(ITIMER_REAL, &zero, NULL);
+    printf("5 periodic ticks: hits=%d took>=40ms %d\n", hits, el >= 40);
+    getitimer(ITIMER_REAL, &cur);
+    printf("disarmed: %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 0);
+
+    reset();
+    alarm(1);
+    t0 = mono_ms();
+    pause();
+    el = mono_ms() - t0;
+    printf("alarm(1): hits=%d waited 0.9-3s %d\n", hits, el > 900 && el < 3000);
+    signal(SIGALRM, SIG_DFL);
+}
+
+static void alarm_kills_by_default(void) {
+    pid_t c = fork();
+    if (c == 0) {
+        struct itimerval it = {{0, 0}, {0, 10000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        for (;;) pause();
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("child: %s\n", wstatus(st));
+}
+
+static void timedwait(void) {
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    raise(SIGUSR2);
+    siginfo_t si;
+    struct timespec ts = {0, 10000000};
+    int sig = sigtimedwait(&s, &si, &ts);
+    printf("sigtimedwait: %s code=%s\n", sigabbrev_np(sig), code_name(si.si_code));
+    R(sigtimedwait(&s, &si, &ts));
+    sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 5});
+    sig = sigwaitinfo(&s, &si);
+    printf("sigwaitinfo: %s value=%d\n", sigabbrev_np(sig), si.si_value.sival_int);
+    int got;
+    raise(SIGUSR1);
+    sigwait(&s, &got);
+    printf("sigwait: %s\n", sigabbrev_np(got));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void kill_errors(void) {
+    R(kill(getpid(), 0));
+    R(kill(99999999, SIGTERM));
+    R(kill(getpid(), 1000));
+    R(raise(0));
+}
+
+static volatile int usr2_blocked;
+static void usr2_probe(int s) {
+    (void)s;
+    sigset_t cur;
+    sigprocmask(SIG_BLOCK, NULL, &cur);
+    usr2_blocked = sigismember(&cur, SIGUSR2);
+}
+
+static void handler_mask_from_sa_mask(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = usr2_probe;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+    sigset_t cur;
+    sigprocmask(SIG_BLOCK, NULL, &cur);
+    printf("USR2 blocked inside=%d after=%d\n", usr2_blocked, sigismember(&cur, SIGUSR2));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static volatile int depth, maxdepth;
+static void h2(int s) { (void)s; depth++; if (depth > maxdepth) maxdepth = depth; depth--; }
+static void h1(int s) { (void)s; depth++; raise(SIGUSR2); if (depth > maxdepth) maxdepth = depth; depth--; }
+
+static void nested_signals(void) {
+    signal(SIGUSR1, h1);
+    signal(SIGUSR2, h2);
+    raise(SIGUSR1);
+    printf("max nesting depth=%d\n", maxdepth);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+static void fp_clobber(int s) { (void)s; volatile double x = 1.0; for (int i = 0; i < 100; i++) x = x * 3.7 + 1; }
+
+static void fpu_preserved(void) {
+    /* the signal frame saves and restores floating point / SSE state */
+    signal(SIGUSR1, fp_clobber);
+    volatile double a = 1.5, b = 2.25;
+    double c = a * b;
+    raise(SIGUSR1);
+    double d = a * b;
+    printf("fp before=%g after=%g same=%d\n", c, d, c == d);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending),
+     SECTION(rt_queue), SECTION(suspend), SECTION(ignore_and_default),
+     SECTION(resethand_nodefer), SECTION(segv_si_addr), SECTION(segv_in_handler_context),
+     SECTION(altstack), SECTION(stack_overflow_on_altstack), SECTION(restart_semantics),
+     SECTION(alarm_and_itimer), SECTION(alarm_kills_by_default), SECTION(timedwait),
+     SECTION(kill_errors), SECTION(handler_mask_from_sa_mask), SECTION(nested_signals),
+     SECTION(fpu_preserved))

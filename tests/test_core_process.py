@@ -1,0 +1,41 @@
+"""Processes: fork/wait/exit status, execve, pid namespace (A/B against native Linux)."""
+
+import pytest
+
+from conftest import compile_c
+from core_util import ab_section, sandbox, sections
+
+FORK_WAIT = [
+    "exit_codes", "child_sees_parent", "memory_is_copied", "killed_by_signal", "wnohang",
+    "echild", "wait_any_order", "stop_continue", "stop_then_kill", "sigchld_handler",
+    "sigchld_ignored_autoreap", "waitid_info", "vfork_exec", "grandchild_reparent",
+    "process_groups", "exit_status_of_main",
+]
+FORK_WAIT_XFAIL = {}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("section", sections(FORK_WAIT, FORK_WAIT_XFAIL))
+def test_fork_wait(section):
+    ab_section("fork_wait", section)
+
+
+EXEC = [
+    "shebang_scripts", "exec_errors", "argv_envp", "inherited_state", "exec_from_thread_group",
+    "exec_from_secondary_thread", "execveat_fd", "exec_replaces_image", "path_search",
+]
+EXEC_XFAIL = {}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("section", sections(EXEC, EXEC_XFAIL))
+def test_exec(section):
+    ab_section("exec", section)
+
+
+@pytest.mark.timeout(30)
+def test_raw_syscall_getpid_is_1():
+    """A raw `syscall` instruction (no libc) for getpid: the first process is pid 1."""
+    r = sandbox([compile_c("raw_getpid")])
+    assert r.status == 0, r
+    assert r.stdout == b"pid=1\ntid==pid: 1\nppid=0\nsyscall 1000 = -38\n", r
