@@ -13,7 +13,7 @@ from .sched import WaitQueue
 
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
-_FLOCK = struct.Struct("<hhqqi4x")  # struct flock: type, whence, start, len, pid
+_FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: type, whence, start, len, pid (32 bytes)
 
 
 def _state(inode):

@@ -287,6 +287,17 @@ class MM:
                 self.memfile.view[v.off:v.off + len(data)] = data
         return v
 
+    def grow(self, v, new_end):
+        """Extend a private anonymous VMA in place (mremap): it moves to a
+        bigger memory-file range so that it stays one VMA, as Linux's does."""
+        length = new_end - v.start
+        off = self.memfile.alloc(length)
+        self.memfile.copy(off, v.off, v.end - v.start)
+        self.memfile.free(v.off, v.end - v.start)
+        v.off = off
+        v.end = new_end
+        self.aspace.map(v.start, length, v.prot, off)
+
     def _unborrow(self, v):
         """Give a VMA that borrows page-cache pages its own copy."""
         length = v.end - v.start

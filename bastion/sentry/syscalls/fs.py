@@ -53,7 +53,7 @@ def _mount_ro(d):
     return d.mount.flags & 1 or d.inode.fs.readonly
 
 
-def do_open(t, dirfd, path, flags, mode):
+def do_open(t, dirfd, path, flags, mode, depth=0):
     k = t.kernel
     acc = flags & I.O_ACCMODE
     if flags & I.O_TMPFILE == I.O_TMPFILE:
@@ -74,6 +74,16 @@ def do_open(t, dirfd, path, flags, mode):
         except SyscallError as e:
             if e.errno != E.ENOENT:
                 raise
+            if follow and not flags & I.O_EXCL:  # a dangling symlink: create its target
+                try:
+                    link = parent.child(name)
+                except SyscallError:
+                    link = None
+                if link is not None and link.inode.is_link() and depth < 40:
+                    target = link.inode.readlink()
+                    return do_open(t, dirfd, target if target.startswith("/") else
+                                   parent.path(t.fs.root).rstrip("/") + "/" + target,
+                                   flags, mode, depth + 1)
             if _mount_ro(parent):
                 raise SyscallError(E.EROFS)
             may_access(t, parent.inode, 3)

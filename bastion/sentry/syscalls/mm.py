@@ -117,10 +117,9 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr, _a6):
                 mm.unmap(old + new_len, old_len - new_len)
             return old
         if mm._is_free(old + old_len, new_len - old_len) and old + new_len <= mm.top:
-            if v.shared:
-                raise SyscallError(E.ENOMEM)
-            mm.map_anon(old + old_len, new_len - old_len, v.prot, name=v.name)
-            return old
+            if v.share is None:  # private pages: grow the VMA itself
+                mm.grow(v, old + new_len)
+                return old
         if not flags & MREMAP_MAYMOVE:
             raise SyscallError(E.ENOMEM)
         dst = mm.find_free(new_len)

@@ -43,7 +43,11 @@ def sys_clock_getres(t, clk, tp, *_):
 
 
 def sys_clock_settime(t, clk, tp, *_):
+    """Only CLOCK_REALTIME is settable on Linux; the sandbox may not set it."""
     clock_ns(t, clk)
+    if clk != CLOCK_REALTIME:
+        raise SyscallError(E.EINVAL)
+    read_timespec(t, tp)
     raise SyscallError(E.EPERM)
 
 

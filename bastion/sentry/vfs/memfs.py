@@ -234,6 +234,8 @@ class MemNode(Inode):
         self.fs.check_writable()
         if self.entries is None:
             raise SyscallError(E.ENOTDIR)
+        if self.nlink == 0:  # a removed directory takes no new names
+            raise SyscallError(E.ENOENT)
         if self._exists(name):
             raise SyscallError(E.EEXIST)
         self.entries[name] = node

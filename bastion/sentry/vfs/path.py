@@ -9,6 +9,12 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 
 MAXSYMLINKS = 40  # include/linux/namei.h
+NAME_MAX = 255  # include/uapi/linux/limits.h
+
+
+def check_name(c):
+    if len(c) > NAME_MAX // 3 and len(c.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise SyscallError(E.ENAMETOOLONG)
 
 
 class Mount:
@@ -106,6 +112,7 @@ class Walker:
             if c == "..":
                 cur = parent_of(cur, self.root)
                 continue
+            check_name(c)
             nxt = through_mounts(cur.child(c))
             ino = nxt.inode
             if ino.mode & 0o170000 == 0o120000 and (i < last or follow or must_dir):
@@ -144,4 +151,5 @@ class Walker:
             parent = start
         if not parent.inode.is_dir():
             raise SyscallError(E.ENOTDIR)
+        check_name(name)
         return parent, name
