@@ -18,3 +18,7 @@ def test_mount_tmpfs_inside_sandbox():
                      " && ls /m | wc -l"])
     assert r.status == 0, r
     assert r.stdout == b"x\ntmpfs\n0\n"
+
+
+def test_job_control_stops_and_continues():
+    ab(["/usr/bin/python3", os.path.join(SCRIPTS, "jobctl.py")])
