@@ -868,7 +868,8 @@ def _chown(t, d, uid, gid):
     c = t.tg.creds
     if c.euid != 0 and (uid != -1 or gid not in (-1,) + tuple([c.egid] + c.groups)):
         raise SyscallError(E.EPERM)
-    return _setattr(t, d, uid=None if uid == -1 else uid, gid=None if gid == -1 else gid)
+    return _setattr(t, d, uid=None if uid == -1 else uid & 0xFFFFFFFF,
+                    gid=None if gid == -1 else gid & 0xFFFFFFFF)
 
 
 def sys_chown(t, pathaddr, uid, gid, *_):

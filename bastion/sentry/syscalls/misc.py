@@ -16,8 +16,8 @@ UTS_LEN = 65
 def sys_uname(t, buf, *_):
     k = t.kernel
     u = os.uname()
-    fields = [b"Linux", k.hostname.encode(), u.release.encode(), u.version.encode(),
-              b"x86_64", k.domainname.encode()]
+    fields = [b"Linux", os.fsencode(k.hostname), u.release.encode(), u.version.encode(),
+              b"x86_64", os.fsencode(k.domainname)]
     t.mm.write(buf, b"".join(f[:UTS_LEN - 1].ljust(UTS_LEN, b"\0") for f in fields))
     return 0
 

@@ -131,7 +131,7 @@ class ProcDir(Inode):
 
 
 def _b(s):
-    return s.encode() if isinstance(s, str) else s
+    return os.fsencode(s) if isinstance(s, str) else s
 
 
 def make_procfs(kernel):
