@@ -79,3 +79,11 @@ def test_syscalls_table():
     lines = r.stdout.decode().splitlines()
     assert any(line.split()[1:] == ["read", "full"] for line in lines)
     assert any(line.split()[-1] == "none" for line in lines)
+
+
+def test_sys_is_the_sandboxs_own():
+    r = run_bastion(["/bin/sh", "-c", "ls /sys; cat /sys/devices/system/cpu/online;"
+                     " python3 -c 'import os; print(os.cpu_count())'"])
+    n = os.cpu_count()
+    assert r.stdout == (b"block\nbus\nclass\ndevices\nfirmware\nfs\nkernel\n" +
+                        (b"0" if n == 1 else f"0-{n - 1}".encode()) + b"\n" + f"{n}\n".encode())

@@ -20,13 +20,15 @@ from .vfs.inode import S_IFDIR
 from .vfs.memfs import MemFS
 from .vfs.path import Mount, Walker
 from .vfs.procfs import make_procfs
+from .vfs.sysfs import make_sysfs
+from .vfs.pty import Console, devpts
 
 
 class Config:
     """What `bastion run` (or the Python API) asks for."""
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
-                 hostname="bastion", uid=None, gid=None, strace=None, debug_log=None):
+                 hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -38,6 +40,7 @@ class Config:
         self.gid = os.getgid() if gid is None else gid
         self.strace = strace
         self.debug_log = debug_log
+        self.tty = tty  # the caller's terminal relayed to a sandbox pty (vfs/pty.py Console)
 
 
 def _mkdir_p(k, root, path):
@@ -65,6 +68,22 @@ def mount_at(k, path, fs, root_inode, flags=0, source="none"):
     return m
 
 
+def _write_etc(k, hostname):
+    """The sandbox's own /etc/hosts and /etc/resolv.conf (net/inet.py), in the
+    overlay's upper layer, replacing the rootfs's files or links."""
+    from .net.inet import etc_files
+    from .vfs.memfs import MemNode
+    try:
+        etc = _mkdir_p(k, k.root_dentry, "/etc")
+    except SyscallError:
+        return
+    for name, data in etc_files(hostname).items():
+        node = MemNode(etc.inode.fs, 0o100644)
+        node.data = bytearray(data)
+        etc.inode.entries[name] = node
+        etc.forget(name)
+
+
 def boot(cfg):
     """Start the gofer and the kernel, build the mounts, load the first program."""
     gofer_mounts = [(cfg.rootfs, True)] + [(src, ro) for src, _, ro in cfg.mounts]
@@ -83,12 +102,17 @@ def boot(cfg):
     root_mount = Mount(overlay, overlay.new_root(lower), None, 0, "overlay")
     k.root_dentry = root_mount.root
     k.mounts.append(("/", root_mount))
+    _write_etc(k, cfg.hostname)
     devfs, devroot = make_devfs(k)
     mount_at(k, "/dev", devfs, devroot, source="devtmpfs")
     shm = MemFS("tmpfs")
     mount_at(k, "/dev/shm", shm, shm.new_root(), source="tmpfs")
+    pts = devpts(k)
+    mount_at(k, "/dev/pts", pts, pts.root, source="devpts")
     procfs, procroot = make_procfs(k)
     mount_at(k, "/proc", procfs, procroot, source="proc")
+    sysfs, sysroot = make_sysfs()
+    mount_at(k, "/sys", sysfs, sysroot, flags=1, source="sysfs")
     tmp = MemFS("tmpfs")
     mount_at(k, "/tmp", tmp, tmp.new_root(), source="tmpfs")
     for i, (src, dst, ro) in enumerate(cfg.mounts):
@@ -133,7 +157,11 @@ def _start_init(k, cfg):
     rl = [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
     tg = k.new_group(None, SigActions(), Creds(cfg.uid, cfg.gid, [cfg.gid]), rl, pid=k.alloc_pid())
     k.init = tg
-    files = _host_stdio(k)
+    if cfg.tty:
+        k.console = Console(k)
+        files = k.console.stdio(tg)
+    else:
+        files = _host_stdio(k)
     files.limit = min(rl[7][0], 1 << 20)
     fs = FSContext(k.root_dentry, k.root_dentry)
     from .task import Task
