@@ -22,21 +22,21 @@ def sys_uname(t, buf, *_):
     return 0
 
 
-def sys_sethostname(t, name, length, *_):
-    if length > 64:
+def _uts_name(t, name, length):
+    if length > 64:  # __NEW_UTS_LEN
         raise SyscallError(E.EINVAL)
     if t.tg.creds.euid != 0:
         raise SyscallError(E.EPERM)
-    t.kernel.hostname = t.mm.read(name, length).decode("utf-8", "surrogateescape")
+    return t.mm.read(name, length).decode("utf-8", "surrogateescape")
+
+
+def sys_sethostname(t, name, length, *_):
+    t.kernel.hostname = _uts_name(t, name, length)
     return 0
 
 
 def sys_setdomainname(t, name, length, *_):
-    if length > 64:
-        raise SyscallError(E.EINVAL)
-    if t.tg.creds.euid != 0:
-        raise SyscallError(E.EPERM)
-    t.kernel.domainname = t.mm.read(name, length).decode("utf-8", "surrogateescape")
+    t.kernel.domainname = _uts_name(t, name, length)
     return 0
 
 

@@ -362,14 +362,17 @@ def sys_set_tid_address(t, addr, *_):
     return t.tid
 
 
-def sys_getpgid(t, pid, *_):
+def _group(t, pid):
+    """The process `pid` names (0: the caller's)."""
     pid = s32(pid)
-    if pid == 0:
-        return t.tg.pgid
-    tg = t.kernel.groups.get(pid)
+    tg = t.tg if pid == 0 else t.kernel.groups.get(pid)
     if tg is None:
         raise SyscallError(E.ESRCH)
-    return tg.pgid
+    return tg
+
+
+def sys_getpgid(t, pid, *_):
+    return _group(t, pid).pgid
 
 
 def sys_getpgrp(t, *_):
@@ -396,13 +399,7 @@ def sys_setpgid(t, pid, pgid, *_):
 
 
 def sys_getsid(t, pid, *_):
-    pid = s32(pid)
-    if pid == 0:
-        return t.tg.sid
-    tg = t.kernel.groups.get(pid)
-    if tg is None:
-        raise SyscallError(E.ESRCH)
-    return tg.sid
+    return _group(t, pid).sid
 
 
 def sys_setsid(t, *_):

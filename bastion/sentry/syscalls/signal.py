@@ -222,20 +222,28 @@ def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo, *_):
     return 0
 
 
+def _take(t, want, infop):
+    """Dequeue one pending signal of `want` (0 if none), writing its siginfo."""
+    avail = (t.pending | t.tg.shared_pending) & want
+    if not avail:
+        return 0
+    saved = t.sigmask
+    t.sigmask = ~avail & 0xFFFFFFFFFFFFFFFF
+    sig, info = t.kernel._dequeue(t)
+    t.sigmask = saved
+    if infop:
+        t.mm.write(infop, info)
+    return sig
+
+
 def sys_rt_sigtimedwait(t, setp, infop, tsp, size, *_):
     if size != 8:
         raise SyscallError(E.EINVAL)
     want = t.mm.read_u64(setp) & ~S.UNBLOCKABLE
     if t.sys_state is not None:  # a retry: the wait's mask is undone first
         t.sigmask = t.sys_state[1]
-    avail = (t.pending | t.tg.shared_pending) & want
-    if avail:
-        saved = t.sigmask
-        t.sigmask = ~avail & 0xFFFFFFFFFFFFFFFF
-        sig, info = t.kernel._dequeue(t)
-        t.sigmask = saved
-        if infop:
-            t.mm.write(infop, info)
+    sig = _take(t, want, infop)
+    if sig:
         return sig
     deadline = None
     if tsp:
@@ -253,13 +261,8 @@ def sys_rt_sigtimedwait(t, setp, infop, tsp, size, *_):
         if e.errno == E.ETIMEDOUT:
             raise SyscallError(E.EAGAIN)
         # a signal arrived: take it if it is one we wait for
-        avail = (t.pending | t.tg.shared_pending) & want
-        if avail:
-            t.sigmask = ~avail & 0xFFFFFFFFFFFFFFFF
-            sig, info = t.kernel._dequeue(t)
-            t.sigmask = saved_mask
-            if infop:
-                t.mm.write(infop, info)
+        sig = _take(t, want, infop)
+        if sig:
             return sig
         raise SyscallError(E.EINTR)
 
