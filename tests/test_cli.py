@@ -87,3 +87,21 @@ def test_sys_is_the_sandboxs_own():
     n = os.cpu_count()
     assert r.stdout == (b"block\nbus\nclass\ndevices\nfirmware\nfs\nkernel\n" +
                         (b"0" if n == 1 else f"0-{n - 1}".encode()) + b"\n" + f"{n}\n".encode())
+
+
+def test_host_signals_are_forwarded_to_the_sandbox():
+    import signal
+    import time
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--", "/bin/sh", "-c",
+                          'trap "echo got TERM; exit 5" TERM; sleep 10 & wait'],
+                         stdout=subprocess.PIPE, env=env, cwd="/tmp")
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=30)
+    assert (p.returncode, out) == (5, b"got TERM\n")
+    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--", "/bin/sleep", "10"],
+                         env=env, cwd="/tmp")
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) == 130
