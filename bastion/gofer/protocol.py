@@ -24,17 +24,19 @@ def send(sock, obj, fd=None):
 
 
 def recv(sock):
-    """Return (obj, fd or None); EOFError when the peer is gone."""
-    head, fds, _, _ = socket.recv_fds(sock, 4, 1)
-    if len(head) < 4:
-        if not head:
-            raise EOFError
-        head += _recv_exact(sock, 4 - len(head))
-    (n,) = _LEN.unpack(head)
+    """Return (obj, fd or None); EOFError when the peer is gone. Requests and
+    replies alternate, so one receive usually holds a whole message."""
+    data, fds, _, _ = socket.recv_fds(sock, 65536, 1)
+    if not data:
+        raise EOFError
+    if len(data) < 4:
+        data += _recv_exact(sock, 4 - len(data))
+    (n,) = _LEN.unpack_from(data)
     if n > MAX_MSG:
         raise EOFError
-    data = _recv_exact(sock, n)
-    return json.loads(data), (fds[0] if fds else None)
+    if len(data) < 4 + n:
+        data += _recv_exact(sock, 4 + n - len(data))
+    return json.loads(data[4:4 + n]), (fds[0] if fds else None)
 
 
 def _recv_exact(sock, n):
