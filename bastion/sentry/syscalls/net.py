@@ -1,11 +1,14 @@
 """Socket syscalls (net/socket.c): argument and struct handling around the
-socket objects of net/. Only AF_UNIX exists so far; AF_INET, AF_INET6 and
-AF_NETLINK give EAFNOSUPPORT (PARTIAL) until inet lands."""
+socket objects of net/: AF_UNIX (net/unix.py), AF_INET/AF_INET6 on the
+sandbox's loopback and AF_NETLINK/NETLINK_ROUTE (net/inet.py). A socket
+class that names itself differently from AF_UNIX provides pack_name,
+parse_name, sockname and peername."""
 
 import struct
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
+from ..net import inet as I
 from ..net import unix as U
 from ..vfs.fdtable import drop
 from ..vfs.inode import O_CLOEXEC, O_NONBLOCK
@@ -24,6 +27,9 @@ SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
 
 SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF = 2, 3, 4, 5, 6, 7, 8
 SO_KEEPALIVE, SO_OOBINLINE, SO_LINGER, SO_PASSCRED, SO_PEERCRED = 9, 10, 13, 16, 17
+SO_PRIORITY, SO_REUSEPORT, SO_BINDTODEVICE, SO_TIMESTAMP, SO_MARK = 12, 15, 25, 29, 36
+# SOL_SOCKET options inet sockets keep only to be read back
+INET_KEPT = (SO_REUSEPORT, SO_PRIORITY, SO_TIMESTAMP, SO_MARK, 35, 46, 49, 60)
 SO_RCVLOWAT, SO_SNDLOWAT, SO_RCVTIMEO, SO_SNDTIMEO = 18, 19, 20, 21
 SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN, SO_SNDBUFFORCE, SO_RCVBUFFORCE = 30, 38, 39, 32, 33
 SOCK_MIN_SNDBUF, SOCK_MIN_RCVBUF = 4608, 2304  # include/net/sock.h on x86-64
@@ -52,6 +58,8 @@ def _unix_type(domain, base, proto):
         raise SyscallError(E.EAFNOSUPPORT)
     if base < 1 or base > 10:
         raise SyscallError(E.EINVAL)
+    if domain in (I.AF_INET, I.AF_INET6):
+        raise SyscallError(E.EOPNOTSUPP)  # socketpair
     if domain != U.AF_UNIX:
         raise SyscallError(E.EAFNOSUPPORT)
     if proto not in (0, U.AF_UNIX):
@@ -64,10 +72,18 @@ def _unix_type(domain, base, proto):
 
 
 def sys_socket(t, domain, stype, proto, *_):
-    """socket(2): AF_UNIX only (PARTIAL: other families EAFNOSUPPORT)."""
+    """socket(2): AF_UNIX, AF_INET/AF_INET6 (TCP, UDP on loopback), AF_NETLINK
+    (NETLINK_ROUTE only); other families EAFNOSUPPORT."""
     base, flags = _split_type(s32(stype))
-    base = _unix_type(s32(domain), base, s32(proto))
-    return t.files.install(U.UnixSocket(t.kernel, base, flags), bool(flags & O_CLOEXEC))
+    domain, proto = s32(domain), s32(proto)
+    if domain in (I.AF_INET, I.AF_INET6, I.AF_NETLINK) and 1 <= base <= 10:
+        if domain == I.AF_NETLINK:
+            s = I.new_netlink(t, base, proto, flags)
+        else:
+            s = I.new_socket(t, domain, base, proto, flags)
+    else:
+        s = U.UnixSocket(t.kernel, _unix_type(domain, base, proto), flags)
+    return t.files.install(s, bool(flags & O_CLOEXEC))
 
 
 def sys_socketpair(t, domain, stype, proto, sv, *_):
@@ -92,6 +108,11 @@ def _read_addr(t, addr, alen):
     if alen < 0 or alen > SOCKADDR_MAX:
         raise SyscallError(E.EINVAL)
     return t.mm.read(addr, alen) if alen else b""
+
+
+def _pack(s, name):
+    f = getattr(s, "pack_name", None)
+    return f(name) if f is not None else U.pack_addr(name)
 
 
 def _write_addr(t, addr, lenp, raw):
@@ -137,6 +158,9 @@ def sys_accept4(t, fd, addr, lenp, flags, *_):
         t.mm.check(lenp, 4, write=True)
     new = s.accept(t, flags)
     nfd = t.files.install(new, bool(flags & O_CLOEXEC))
+    if hasattr(new, "peername"):
+        _write_addr(t, addr, lenp, new.pack_name((new.raddr, new.rport)))
+        return nfd
     peer = new.peer
     _write_addr(t, addr, lenp, U.pack_addr(peer.name if peer is not None else None))
     return nfd
@@ -148,12 +172,15 @@ def sys_accept(t, fd, addr, lenp, *_):
 
 def sys_getsockname(t, fd, addr, lenp, *_):
     s = sock_of(t, fd)
-    _write_addr(t, addr, lenp, U.pack_addr(s.name))
+    _write_addr(t, addr, lenp, s.sockname() if hasattr(s, "sockname") else U.pack_addr(s.name))
     return 0
 
 
 def sys_getpeername(t, fd, addr, lenp, *_):
     s = sock_of(t, fd)
+    if hasattr(s, "peername"):
+        _write_addr(t, addr, lenp, s.peername())
+        return 0
     if s.peer is None or s.state != U.CONNECTED:
         raise SyscallError(E.ENOTCONN)
     _write_addr(t, addr, lenp, U.pack_addr(s.peer.name))
@@ -202,7 +229,12 @@ def _parse_cmsgs(t, ctl, clen):
 
 
 def _send(t, s, data, fds, cred, raw_addr, flags):
-    addr = U.parse_addr(raw_addr) if raw_addr else None
+    if not raw_addr:
+        addr = None
+    elif hasattr(s, "parse_name"):
+        addr = s.parse_name(raw_addr)
+    else:
+        addr = U.parse_addr(raw_addr)
     return s.sendmsg(t, data, fds, cred, addr, flags)
 
 
@@ -276,7 +308,7 @@ def sys_recvmsg(t, fd, msgp, flags, *_):
         mflags |= U.MSG_CTRUNC
     nl = 0
     if name and addr is not None:
-        raw = U.pack_addr(addr)
+        raw = _pack(s, addr)
         t.mm.write(name, raw[:max(0, s32(namelen))])
         nl = len(raw)
     t.mm.write(msgp + 8, struct.pack("<I", nl))
@@ -297,21 +329,34 @@ def sys_recvfrom(t, fd, buf, n, flags, addr, lenp):
         for f in fds:
             drop(f)
     if addr:
-        _write_addr(t, addr, lenp, U.pack_addr(src) if src is not None else b"")
+        _write_addr(t, addr, lenp, _pack(s, src) if src is not None else b"")
     return ret
 
 
 # --- options -----------------------------------------------------------------------
 def sys_getsockopt(t, fd, level, name, val, lenp, *_):
-    """getsockopt(2) at SOL_SOCKET."""
+    """getsockopt(2) at SOL_SOCKET; IP, IPV6, TCP and UDP levels for inet
+    sockets (options a program set read back as set)."""
     s = sock_of(t, fd)
-    if s32(level) != SOL_SOCKET:
-        raise SyscallError(E.EOPNOTSUPP)
     n = s32(t.mm.read_u32(lenp))
     if n < 0:
         raise SyscallError(E.EINVAL)
     name = s32(name)
-    if name == SO_PEERCRED:
+    inet = isinstance(s, I.InetSocket)
+    if s32(level) != SOL_SOCKET:
+        if not inet:
+            raise SyscallError(E.EOPNOTSUPP)
+        v = s.getsockopt_ip(s32(level), name)
+        out = v if isinstance(v, bytes) else struct.pack("<i", v)
+        if not isinstance(v, bytes) and n < 4:
+            out = bytes([v & 0xFF]) if n > 0 else b""
+        out = out[:n]
+        t.mm.write(val, out)
+        t.mm.write_u32(lenp, len(out))
+        return 0
+    if name == SO_BINDTODEVICE and inet:
+        out = b""
+    elif name == SO_PEERCRED:
         pc = s.peercred or (0, 0xFFFFFFFF, 0xFFFFFFFF)
         out = UCRED.pack(*pc)
     elif name == SO_ERROR:
@@ -324,10 +369,12 @@ def sys_getsockopt(t, fd, level, name, val, lenp, *_):
         out = s.opts.get(SO_LINGER, bytes(8))
     else:
         v = {SO_TYPE: s.type, SO_SNDBUF: s.sndbuf, SO_RCVBUF: s.rcvbuf, SO_PASSCRED: int(s.passcred),
-             SO_ACCEPTCONN: int(s.state == U.LISTEN), SO_DOMAIN: U.AF_UNIX, SO_PROTOCOL: 0,
+             SO_ACCEPTCONN: int(s.state == U.LISTEN), SO_DOMAIN: getattr(s, "family", U.AF_UNIX),
+             SO_PROTOCOL: getattr(s, "protocol", 0),
              SO_RCVLOWAT: 1, SO_SNDLOWAT: 1}.get(name)
         if v is None:
-            if name not in (SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE):
+            if name not in (SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE) \
+                    and not (inet and name in INET_KEPT):
                 raise SyscallError(E.ENOPROTOOPT)
             v = s.opts.get(name, 0)
         out = struct.pack("<i", v)
@@ -340,11 +387,23 @@ def sys_getsockopt(t, fd, level, name, val, lenp, *_):
 
 
 def sys_setsockopt(t, fd, level, name, val, n, *_):
-    """setsockopt(2) at SOL_SOCKET; unknown options ENOPROTOOPT."""
+    """setsockopt(2) at SOL_SOCKET; unknown options ENOPROTOOPT. Inet sockets
+    take IP, IPV6, TCP and UDP options too: IPV6_V6ONLY acts, the rest are
+    kept to be read back."""
     s = sock_of(t, fd)
-    if s32(level) != SOL_SOCKET:
-        raise SyscallError(E.EOPNOTSUPP)
     name, n = s32(name), s32(n)
+    inet = isinstance(s, I.InetSocket)
+    if s32(level) != SOL_SOCKET:
+        if not inet:
+            raise SyscallError(E.EOPNOTSUPP)
+        if n < 0:
+            raise SyscallError(E.EINVAL)
+        return s.setsockopt_ip(s32(level), name, t.mm.read(val, min(n, 256)) if n else b"")
+    if inet and name == SO_BINDTODEVICE:
+        dev = t.mm.read(val, min(max(n, 0), 16)).split(b"\0", 1)[0] if n > 0 else b""
+        if dev not in (b"", b"lo"):
+            raise SyscallError(E.ENODEV)
+        return 0
     if name in (SO_RCVTIMEO, SO_SNDTIMEO):
         if n < 16:
             raise SyscallError(E.EINVAL)
@@ -376,6 +435,8 @@ def sys_setsockopt(t, fd, level, name, val, n, *_):
         s.opts[name] = int(bool(v))
     elif name in (SO_RCVLOWAT, SO_SNDLOWAT):
         pass
+    elif inet and name in INET_KEPT:
+        s.opts[name] = v if name != SO_REUSEPORT else int(bool(v))
     else:
         raise SyscallError(E.ENOPROTOOPT)
     return 0

@@ -170,6 +170,7 @@ def make_procfs(kernel):
             "root": link(lambda t: main.fs.root if main else ""),
             "fd": lambda: ProcDir(fs, lambda: _fd_entries(main), 0o500),
             "fdinfo": lambda: ProcDir(fs, lambda: _fdinfo_entries(main), 0o500),
+            "net": lambda: ProcDir(fs, net_entries),
         }
         if task is None:
             e["task"] = lambda: ProcDir(fs, lambda: {str(x.tid): pid_dir(tg, x) for x in tg.tasks})
@@ -235,10 +236,18 @@ def make_procfs(kernel):
             "mounts": file(lambda t: _mounts(k)),
             "cmdline": file(lambda t: "BOOT_IMAGE=bastion\n"),
             "sys": lambda: ProcDir(fs, sys_entries),
+            "net": link(lambda t: "self/net"),
         }
         for pid, tg in list(k.groups.items()):
             if not tg.zombie or tg.tasks:
                 e[str(pid)] = pid_dir(tg)
+        return e
+
+    def net_entries():
+        from ..net import inet
+        e = {f"{p}{v}": file(lambda t, p=p, v=v: inet.proc_net(k, p, v == "6"))
+             for p in ("tcp", "udp") for v in ("", "6")}
+        e["dev"] = file(lambda t: inet.proc_net_dev(k))
         return e
 
     def sys_entries():
