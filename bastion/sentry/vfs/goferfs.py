@@ -5,6 +5,7 @@ cached (a listing primes the attributes of every entry, so `find` costs one
 round trip per directory). Reads go straight to a host fd the gofer opened.
 """
 
+import collections
 import os
 
 from ...abi import errno as E
@@ -16,6 +17,9 @@ from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDO
 PAGE = 4096
 _LAZY = frozenset(("mode", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
                    "_blocks", "rdev"))
+# Host fds kept open for reading gofer files: the sentry's fd use stays bounded
+# however many files the app reads.
+READ_FDS_MAX = 128
 # After this many single-name lookups in one directory, fetch its whole listing
 # (names and attributes in one round trip); later lookups, and misses, are local.
 LIST_AFTER_MISSES = 3
@@ -24,6 +28,7 @@ LIST_AFTER_MISSES = 3
 class GoferFS(FileSystem):
     def __init__(self, client, mount, readonly, name="9p"):
         super().__init__()
+        self.read_fds = collections.OrderedDict()  # GoferInode -> host fd, oldest first
         self.client = client
         self.mount = mount
         self.readonly = readonly
@@ -48,7 +53,6 @@ class GoferInode(Inode):
         self._children = None  # True once a listing filled _cache completely
         self._cache = {}
         self._misses = 0
-        self._rfd = None
         self.ino = ino
         self._dtype = dtype
         if st is not None:
@@ -116,9 +120,17 @@ class GoferInode(Inode):
         return res
 
     def _host_fd(self):
-        if self._rfd is None:
-            _, self._rfd = self.fs.call("open", self.path, os.O_RDONLY, 0)
-        return self._rfd
+        """A read-only host fd for this file, from a bounded cache of them."""
+        fds = self.fs.read_fds
+        fd = fds.get(self)
+        if fd is None:
+            _, fd = self.fs.call("open", self.path, os.O_RDONLY, 0)
+            fds[self] = fd
+            if len(fds) > READ_FDS_MAX:
+                os.close(fds.popitem(last=False)[1])
+        else:
+            fds.move_to_end(self)
+        return fd
 
     def read_at(self, off, n):
         if n <= 0:
