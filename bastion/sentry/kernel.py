@@ -65,6 +65,7 @@ class Kernel:
         self.host_signals = []
         self.in_wait = False
         self.host_tty_fd = None
+        self.host_signal_hooks = {}  # host signal -> fn() run by the loop instead of forwarding
 
     # --- logging --------------------------------------------------------
     def debug(self, msg):
@@ -217,7 +218,9 @@ class Kernel:
         if init is None or init.zombie:
             return
         for s in sigs:
-            if s in (signal.SIGINT, signal.SIGQUIT):
+            if s in self.host_signal_hooks:
+                self.host_signal_hooks[s]()
+            elif s in (signal.SIGINT, signal.SIGQUIT):
                 self.kill_pgrp(init.pgid, s)
             else:
                 self.send_signal_group(init, s)
@@ -406,6 +409,7 @@ class Kernel:
             return
         t.pending |= b
         t.pending_info.setdefault(sig, []).append(info or S.siginfo(sig, S.SI_KERNEL))
+        tg.signal_queue.notify()  # signalfd readers
         if not t.sigmask & b:
             self._signal_wake(t)
 
@@ -418,13 +422,16 @@ class Kernel:
     def send_signal_group(self, tg, sig, info=None):
         if not sig or not self._prepare(tg, sig):
             return
-        if self._ignored(tg, sig):
-            return
         b = S.bit(sig)
+        # an ignored signal is dropped unless blocked (then it stays pending:
+        # sigwait and signalfd read it), as sig_ignored() decides on the leader
+        if self._ignored(tg, sig) and not (tg.tasks and tg.tasks[0].sigmask & b):
+            return
         if sig < S.SIGRTMIN and tg.shared_pending & b:
             return
         tg.shared_pending |= b
         tg.shared_info.setdefault(sig, []).append(info or S.siginfo(sig, S.SI_KERNEL))
+        tg.signal_queue.notify()  # signalfd readers
         for t in tg.tasks:
             if not t.sigmask & b:
                 self._signal_wake(t)

@@ -74,6 +74,7 @@ class ThreadGroup:
         self.exit_status = None  # wait status once dead
         self.zombie = False
         self.child_wait = WaitQueue()
+        self.signal_queue = WaitQueue()  # notified when a signal is queued (signalfd)
         self.stopped = False
         self.stop_report = None  # "stopped"/"continued" pending for wait
         self.start_time = time.monotonic()

@@ -6,7 +6,7 @@ it differs. A syscall not listed returns ENOSYS and is logged once by name.
 """
 
 from ...abi.sysno import MAX, NUMBERS
-from ..fd import epoll, eventfd
+from ..fd import epoll, eventfd, signalfd, timerfd
 from . import fs, misc, mm, mount, net, poll, process, signal, time
 
 FULL, PARTIAL = "full", "partial"
@@ -121,6 +121,11 @@ ENTRIES = [
     ("epoll_pwait2", epoll.sys_epoll_pwait2, FULL),
     ("eventfd", eventfd.sys_eventfd, FULL),
     ("eventfd2", eventfd.sys_eventfd2, FULL),
+    ("timerfd_create", timerfd.sys_timerfd_create, FULL),
+    ("timerfd_settime", timerfd.sys_timerfd_settime, PARTIAL),
+    ("timerfd_gettime", timerfd.sys_timerfd_gettime, FULL),
+    ("signalfd", signalfd.sys_signalfd, FULL),
+    ("signalfd4", signalfd.sys_signalfd4, FULL),
     # sockets
     ("socket", net.sys_socket, PARTIAL),
     ("socketpair", net.sys_socketpair, PARTIAL),
