@@ -13,3 +13,7 @@ def test_timerfd():
 
 def test_signalfd():
     ab(["/usr/bin/python3", os.path.join(SCRIPTS, "signalfd.py")])
+
+
+def test_inotify():
+    ab(["/usr/bin/python3", os.path.join(SCRIPTS, "inotify.py")])

@@ -60,6 +60,8 @@ class Kernel:
         self.boot_mono = time.monotonic()
         self.unsupported_logged = set()
         self.futexes = {}
+        self.inotify_watches = {}  # inode -> [(Inotify, wd, mask)]
+        self.rename_cookie = 0
         self.root_dentry = None
         self.mounts = []
         self.host_signals = []

@@ -8,6 +8,9 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
 from ..vfs.inode import File, pack_stat
+from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE,
+                          IN_DELETE_SELF, IN_ISDIR, IN_MODIFY, IN_MOVE_SELF, IN_MOVED_FROM,
+                          IN_MOVED_TO, IN_OPEN, notify, notify_dentry)
 from ..vfs.path import Dentry
 from ..vfs.pipe import Pipe
 from .util import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
@@ -92,6 +95,8 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
             parent.forget(name)
             d = parent.child(name)
             created = True
+            if k.inotify_watches:
+                notify(k, parent.inode, IN_CREATE, name)
     else:
         d = k.lookup(t, path, follow, start)
     inode = d.inode
@@ -116,6 +121,8 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
     if f.dentry is None:
         f.dentry = d
     f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)
+    if k.inotify_watches:
+        notify_dentry(k, d, IN_OPEN)
     return t.files.install(f, bool(flags & I.O_CLOEXEC))
 
 
@@ -164,8 +171,20 @@ def sys_openat2(t, dirfd, pathaddr, howaddr, size, *_):
 
 
 def sys_close(t, fd, *_):
-    t.files.close(s32(fd))
+    fd = s32(fd)
+    k = t.kernel
+    if k.inotify_watches:
+        f = t.files.get(fd)
+        if f.refs == 1:
+            notify_dentry(k, f.dentry, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE)
+    t.files.close(fd)
     return 0
+
+
+def _modified(t, f, n):
+    if t.kernel.inotify_watches and n > 0:
+        notify_dentry(t.kernel, f.dentry, IN_MODIFY)
+    return n
 
 
 def sys_close_range(t, first, last, flags, *_):
@@ -208,7 +227,7 @@ def sys_write(t, fd, buf, count, *_):
     count = min(count, MAX_RW)
     if count == 0:
         return 0
-    return f.write(t, t.mm.read(buf, count))
+    return _modified(t, f, f.write(t, t.mm.read(buf, count)))
 
 
 def sys_pread64(t, fd, buf, count, off, *_):
@@ -226,7 +245,7 @@ def sys_pwrite64(t, fd, buf, count, off, *_):
     f = _writable(t.files.get(s32(fd)))
     if s64(off) < 0:
         raise SyscallError(E.EINVAL)
-    return f.pwrite(t, t.mm.read(buf, min(count, MAX_RW)), off)
+    return _modified(t, f, f.pwrite(t, t.mm.read(buf, min(count, MAX_RW)), off))
 
 
 def _iovecs(t, iov, n):
@@ -270,7 +289,7 @@ def sys_writev(t, fd, iov, n, *_):
     data = b"".join(t.mm.read(b, ln) for b, ln in vecs)
     if not data:
         return 0
-    return f.write(t, data)
+    return _modified(t, f, f.write(t, data))
 
 
 def sys_preadv(t, fd, iov, n, off, *_):
@@ -686,6 +705,7 @@ def do_mknod(t, dirfd, pathaddr, mode, dev):
     may_access(t, parent.inode, 3)
     c = t.tg.creds
     node = parent.inode.create(name, kind | (mode & 0o7777 & ~t.fs.umask), c.fsuid, c.fsgid, dev)
+    notify(t.kernel, parent.inode, IN_CREATE, name)
     if kind == I.S_IFIFO:
         from ..vfs.fifo import attach_fifo
         attach_fifo(node)
@@ -710,6 +730,7 @@ def do_mkdir(t, dirfd, pathaddr, mode):
     c = t.tg.creds
     parent.inode.create(name, I.S_IFDIR | (mode & 0o7777 & ~t.fs.umask), c.fsuid, c.fsgid)
     parent.forget(name)
+    notify(t.kernel, parent.inode, IN_CREATE | IN_ISDIR, name)
     return 0
 
 
@@ -737,6 +758,11 @@ def do_unlink(t, dirfd, pathaddr, rmdir):
     may_access(t, parent.inode, 3)
     parent.inode.unlink(name, rmdir)
     parent.forget(name)
+    k = t.kernel
+    if k.inotify_watches:
+        gone = child.inode
+        notify(k, parent.inode, IN_DELETE | (IN_ISDIR if rmdir else 0), name)
+        notify(k, gone, IN_DELETE_SELF if rmdir or gone.nlink <= 0 else IN_ATTRIB)
     return 0
 
 
@@ -773,6 +799,13 @@ def do_rename(t, olddir, oldaddr, newdir, newaddr, flags):
     op.inode.rename(on, np_.inode, nn, flags)
     op.forget(on)
     np_.forget(nn)
+    k = t.kernel
+    if k.inotify_watches:
+        k.rename_cookie += 1
+        isdir = IN_ISDIR if src.inode.is_dir() else 0
+        notify(k, op.inode, IN_MOVED_FROM | isdir, on, k.rename_cookie)
+        notify(k, np_.inode, IN_MOVED_TO | isdir, nn, k.rename_cookie)
+        notify(k, src.inode, IN_MOVE_SELF)
     return 0
 
 
@@ -802,6 +835,7 @@ def do_link(t, olddir, oldaddr, newdir, newaddr, flags):
     src.inode.tmpfile = False
     np_.inode.link(nn, src.inode)
     np_.forget(nn)
+    notify(t.kernel, np_.inode, IN_CREATE, nn)
     return 0
 
 
@@ -821,6 +855,7 @@ def do_symlink(t, targetaddr, dirfd, pathaddr):
     c = t.tg.creds
     parent.inode.symlink(name, target, c.fsuid, c.fsgid)
     parent.forget(name)
+    notify(t.kernel, parent.inode, IN_CREATE, name)
     return 0
 
 
@@ -840,6 +875,13 @@ def _setattr(t, d, **kw):
     if c.fsuid != 0 and c.fsuid != inode.uid and ("mode" in kw or "uid" in kw):
         raise SyscallError(E.EPERM)
     inode.setattr(**kw)
+    k = t.kernel
+    if k.inotify_watches:
+        mask = IN_MODIFY if kw.get("size") is not None else IN_ATTRIB
+        if hasattr(d, "mount"):
+            notify_dentry(k, d, mask)
+        else:
+            notify(k, inode, mask)
     return 0
 
 
@@ -950,6 +992,7 @@ def sys_ftruncate(t, fd, length, *_):
     if not f.writable:
         raise SyscallError(E.EINVAL)
     f.inode.truncate(length)
+    _modified(t, f, 1)
     return 0
 
 

@@ -6,7 +6,7 @@ it differs. A syscall not listed returns ENOSYS and is logged once by name.
 """
 
 from ...abi.sysno import MAX, NUMBERS
-from ..fd import epoll, eventfd, signalfd, timerfd
+from ..fd import epoll, eventfd, inotify, signalfd, timerfd
 from . import fs, misc, mm, mount, net, poll, process, signal, time
 
 FULL, PARTIAL = "full", "partial"
@@ -126,6 +126,10 @@ ENTRIES = [
     ("timerfd_gettime", timerfd.sys_timerfd_gettime, FULL),
     ("signalfd", signalfd.sys_signalfd, FULL),
     ("signalfd4", signalfd.sys_signalfd4, FULL),
+    ("inotify_init", inotify.sys_inotify_init, PARTIAL),
+    ("inotify_init1", inotify.sys_inotify_init1, PARTIAL),
+    ("inotify_add_watch", inotify.sys_inotify_add_watch, PARTIAL),
+    ("inotify_rm_watch", inotify.sys_inotify_rm_watch, PARTIAL),
     # sockets
     ("socket", net.sys_socket, PARTIAL),
     ("socketpair", net.sys_socketpair, PARTIAL),
