@@ -55,6 +55,8 @@ def _parser():
     r.add_argument("--strace", action="store_true", help="log every syscall to stderr")
     r.add_argument("--strace-log", default=None, metavar="FILE")
     r.add_argument("--debug-log", default=None, metavar="FILE")
+    r.add_argument("-t", "--tty", action="store_true",
+                   help="give the command a terminal: a sandbox pty relayed to this one")
     r.add_argument("argv", nargs=argparse.REMAINDER)
     sub.add_parser("syscalls", help="print the syscall support table")
     return p
@@ -85,7 +87,7 @@ def _config(a):
     strace = a.strace_log if a.strace_log else ("-" if a.strace else None)
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
-                  debug_log=a.debug_log)
+                  debug_log=a.debug_log, tty=a.tty)
 
 
 def cmd_run(a):
@@ -97,7 +99,17 @@ def cmd_run(a):
     except SyscallError as e:
         name = NAMES.get(e.errno, str(e.errno))
         raise UserError(f"cannot run {cfg.argv[0]!r}: {os.strerror(e.errno)} ({name})")
-    status = k.run()
+    console = getattr(k, "console", None)
+    restore = lambda: None  # noqa: E731
+    try:
+        if console is not None:
+            from .sentry.vfs.pty import host_raw_mode
+            restore = host_raw_mode(console.host_in)
+        status = k.run()
+    finally:
+        if console is not None:
+            console.flush()
+        restore()
     if status & 0x7F:
         return 128 + (status & 0x7F)
     return (status >> 8) & 0xFF

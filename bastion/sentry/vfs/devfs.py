@@ -58,13 +58,15 @@ class _Driver:
 
 
 class _TtyDriver:
-    """/dev/tty: the caller's terminal, if the sandbox was given one."""
+    """/dev/tty: the caller's controlling terminal (vfs/pty.py), else the
+    caller's terminal if the sandbox was given one."""
 
     def __init__(self, kernel):
         self.kernel = kernel
 
     def open(self, node, flags, t=None):
-        f = self.kernel.open_host_tty(flags)
+        from .pty import open_ctty
+        f = open_ctty(self.kernel, t, flags, node) or self.kernel.open_host_tty(flags)
         if f is None:
             raise SyscallError(E.ENXIO)
         return f
@@ -80,6 +82,8 @@ def make_devfs(kernel):
         n.special = _Driver(cls)
     tty = root.create("tty", S_IFCHR | 0o666, 0, 0, os.makedev(5, 0))
     tty.special = _TtyDriver(kernel)
+    from .pty import ptmx_driver
+    root.create("ptmx", S_IFCHR | 0o666, 0, 0, os.makedev(5, 2)).special = ptmx_driver(kernel)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         root.symlink(name, target, 0, 0)
