@@ -7,10 +7,11 @@ Bastion, and the two runs must agree on stdout and exit status.
 
 import os
 import signal
+import subprocess
 
 import pytest
 
-from conftest import ROOT, compile_c, run_bastion, run_native
+from conftest import PROGRAMS, ROOT, compile_c, run_bastion, run_native
 
 BUILD = os.path.join(ROOT, "tests", ".build")
 
@@ -39,9 +40,27 @@ def ab_run(argv, input=None, timeout=30, opts=()):
     return n, b
 
 
-def ab_section(program, section, timeout=30):
-    """A/B one section of tests/programs/PROGRAM.c."""
-    n, b = ab_run([compile_c(program), section], timeout=timeout)
+_variants = {}
+
+
+def compile_variant(name, *flags):
+    """Build tests/programs/NAME.c with extra gcc flags (e.g. -static, -static-pie)."""
+    key = (name, flags)
+    if key not in _variants:
+        src = os.path.join(PROGRAMS, name + ".c")
+        out = os.path.join(BUILD, name + "".join(flags))
+        os.makedirs(BUILD, exist_ok=True)
+        if not os.path.exists(out) or os.path.getmtime(out) < max(
+                os.path.getmtime(src), os.path.getmtime(os.path.join(PROGRAMS, "common.h"))):
+            subprocess.run(["gcc", "-O1", *flags, "-o", out, src, "-lpthread"], check=True)
+        _variants[key] = out
+    return _variants[key]
+
+
+def ab_section(program, section, timeout=30, flags=()):
+    """A/B one section of tests/programs/PROGRAM.c (built with extra gcc flags if given)."""
+    binary = compile_variant(program, *flags) if flags else compile_c(program)
+    n, b = ab_run([binary, section], timeout=timeout)
     assert n.stdout.startswith(f"== {section}\n".encode()), n.stdout
     return b
 

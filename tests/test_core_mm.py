@@ -8,16 +8,24 @@ MMAP = [
     "anon_private", "anon_shared_fork", "file_private", "file_shared",
     "file_shared_between_processes", "mprotect_fault", "munmap_then_fault", "mremap_ops",
     "map_fixed", "bad_args", "madvise_dontneed", "brk_ops", "sigbus_past_eof",
-    "fork_cow_many_pages", "exec_prot", "mincore_msync",
+    "fork_cow_many_pages", "exec_prot", "mincore_msync", "main_stack_growth",
+    "stack_overflow_kills", "proc_self_maps", "dontneed_file_private", "hint_honoured",
+    "high_addresses", "dev_zero_and_memfd_shared", "nx_and_text_protection",
+    "mprotect_file_shared_readonly", "many_mappings",
 ]
 MMAP_XFAIL = {
-    'mremap_ops': (
-        'mremap MREMAP_FIXED of a range grown in place by an earlier mremap fails EFAULT: '
-        'the grown part is a separate VMA (no VMA merging)'
-    ),
     'sigbus_past_eof': (
-        'touching a MAP_PRIVATE file page wholly beyond EOF reads zeros instead of '
-        'raising SIGBUS/BUS_ADRERR'
+        'touching a MAP_PRIVATE file page wholly beyond EOF reads zeros instead of raising '
+        'SIGBUS/BUS_ADRERR'
+    ),
+    'dontneed_file_private': (
+        'madvise(MADV_DONTNEED) on a modified MAP_PRIVATE file mapping zero-fills the '
+        'page instead of dropping the private copy (re-reading the file)'
+    ),
+    'dev_zero_and_memfd_shared': 'mmap of /dev/zero (MAP_SHARED and MAP_PRIVATE) fails ENODEV',
+    'mprotect_file_shared_readonly': (
+        'mprotect(PROT_WRITE) on a MAP_SHARED mapping of an O_RDONLY fd succeeds; Linux: '
+        'EACCES'
     ),
 }
 

@@ -75,12 +75,37 @@ SCRIPTS = {
     "select_pipe": "import select, os\nr, w = os.pipe()\nos.write(w, b'x')\n"
                    "print(select.select([r], [], [], 1.0)[0] == [r])",
     "socketpair": "import socket\na, b = socket.socketpair()\na.sendall(b'ping')\nprint(b.recv(4))",
+    "process_pool_executor": "import concurrent.futures as cf\n"
+                             "with cf.ProcessPoolExecutor(3) as ex:\n    print(list(ex.map(abs, range(-5, 5))))",
+    "thread_pool_executor": "import concurrent.futures as cf, threading\n"
+                            "with cf.ThreadPoolExecutor(6) as ex:\n"
+                            "    print(sum(ex.map(lambda x: x * x, range(1000))))",
+    "pty": "import os, pty\npid, fd = pty.fork()\nif pid == 0:\n    print('in child', os.isatty(0))\n"
+           "    os._exit(3)\nout = b''\nwhile True:\n    try:\n        d = os.read(fd, 100)\n"
+           "    except OSError:\n        break\n    if not d:\n        break\n    out += d\n"
+           "print(out.replace(b'\\r', b''), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))",
+    "tcp_loopback": "import socket, threading\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\n"
+                    "def srv():\n    c, _ = s.accept()\n    c.sendall(c.recv(100).upper())\n    c.close()\n"
+                    "t = threading.Thread(target=srv)\nt.start()\n"
+                    "c = socket.create_connection(s.getsockname())\nc.sendall(b'hello')\nprint(c.recv(100))\nt.join()",
+    "tempfile_and_flock": "import tempfile, fcntl, os\nwith tempfile.TemporaryFile() as f:\n"
+                          "    f.write(b'abc'); f.seek(0); print(f.read())\n"
+                          "    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); print('locked')\n"
+                          "print(os.statvfs('/tmp').f_bsize > 0)",
+    "misc_os": "import os, resource, time, pwd, getpass\n"
+               "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0] > 0, len(os.sched_getaffinity(0)) > 0)\n"
+               "t = time.process_time()\nsum(range(3000000))\nprint(time.process_time() > t)\n"
+               "print(pwd.getpwuid(0).pw_name, getpass.getuser() == pwd.getpwuid(os.getuid()).pw_name)",
+    "compileall_and_zip": "import compileall, tempfile, os, zipfile, io, tarfile\nd = tempfile.mkdtemp()\n"
+                          "open(os.path.join(d, 'm.py'), 'w').write('x = 1\\n')\n"
+                          "print(compileall.compile_dir(d, quiet=1))\n"
+                          "b = io.BytesIO()\nwith zipfile.ZipFile(b, 'w') as z:\n    z.writestr('a', 'A' * 1000)\n"
+                          "print(len(zipfile.ZipFile(b).read('a')))\n"
+                          "with tarfile.open(os.path.join(d, 't.tgz'), 'w:gz') as t:\n    t.add(os.path.join(d, 'm.py'), 'm.py')\n"
+                          "print(tarfile.open(os.path.join(d, 't.tgz')).getnames())",
 }
 
-PY_XFAIL = {
-    'asyncio': "no sockets: the event loop's self-pipe is socket.socketpair() -> socketpair ENOSYS",
-    'socketpair': 'socketpair(AF_UNIX) returns ENOSYS (no socket syscalls yet)',
-}
+PY_XFAIL = {}
 
 
 @pytest.mark.timeout(60)

@@ -30,7 +30,7 @@ BUSYBOX = {
               "busybox seq 1 1000 | busybox gzip | busybox gunzip | busybox wc -l",
     "subshells": "x=$(busybox echo sub); echo $x; (exit 5); echo $?; { echo grouped; } | busybox cat; "
                  "busybox sh -c 'exit 9'; echo $?",
-    "background": "(busybox sleep 0.1; echo late) & echo early; wait; echo done",
+    "background": "(busybox sleep 0.2; echo late) & echo early; wait; echo done",
 }
 
 
@@ -55,7 +55,7 @@ BASH = {
                "tr a-z A-Z <<< 'here string'",
     "command_substitution": "x=$(echo inner $(echo nested)); echo \"[$x]\"; y=`seq 3 | tr '\\n' ,`; echo $y; "
                             "echo $(( $(seq 10 | wc -l) * 2 ))",
-    "background_wait": "(sleep 0.2; echo one) & (sleep 0.05; echo two) & wait; echo done; "
+    "background_wait": "{ (sleep 0.1; echo one) & (sleep 0.05; echo two) & wait; } | sort; echo done; "
                        "(exit 7) & wait $!; echo status $?",
     "trap_exit": "trap 'echo cleanup' EXIT; echo body; exit 3",
     "trap_signal": "trap 'echo got USR1' USR1; kill -USR1 $$; echo after",
@@ -77,8 +77,24 @@ BASH = {
     "process_substitution": "diff <(seq 1 3) <(seq 1 3) && echo same; comm -12 <(printf 'a\\nb\\n') <(printf 'b\\nc\\n')",
     "arith_and_arrays": "a=(x y z); echo ${#a[@]} ${a[1]}; declare -A m=([k]=v); echo ${m[k]}; "
                         "for ((i=0;i<3;i++)); do printf '%d' $i; done; echo; echo $((7**3 % 100))",
-    "many_processes": "for i in $(seq 1 60); do /bin/true; done; echo 60 done; "
+    "many_processes": "for i in $(seq 1 30); do /bin/true; done; echo 30 done; "
                       "seq 1 20 | xargs -P 4 -n 1 sh -c 'echo $0' | sort -n | tail -1",
+    "coreutils_timeout": "timeout 0.2 sleep 5; echo status $?; timeout -s KILL 0.1 sleep 5; echo status $?; "
+                         "timeout 5 true; echo status $?",
+    "read_with_timeout": "read -t 0.2 x < <(sleep 1); echo status $?; echo hi | { read -t 1 y; echo $y; }",
+    "wait_n_and_kill_job": "sleep 5 & a=$!; (sleep 0.1; exit 3) & wait -n; echo first $?; kill $a; wait $a; "
+                           "echo killed $?",
+    "trap_int_and_term": "trap 'echo INT caught' INT; trap 'echo TERM caught' TERM; kill -INT $$; "
+                         "kill -TERM $$; echo still here",
+    "coproc": "coproc cat; echo ping >&${COPROC[1]}; read -u ${COPROC[0]} r; echo got $r; "
+              "exec {COPROC[1]}>&-; wait",
+    "ulimit": "ulimit -n 64; ulimit -n; (ulimit -n 32; ulimit -n); ulimit -n; ulimit -c",
+    "sort_large": "seq 1 200000 | shuf --random-source=<(yes) | sort -n | sha256sum; "
+                  "seq 1 50000 | sort -r -S 64K -T \"${TMPDIR:-/tmp}\" | head -2",
+    "gzip_roundtrip": "seq 1 100000 | gzip -9 | gzip -d | tail -1; seq 1 50000 | xz -T1 2>/dev/null | xz -d | wc -l",
+    "stat_and_ls": SCRATCH + "touch -d @1000000000 f; ln -s f l; mkdir d; chmod 751 d; echo 12345 > d/g; "
+                   "ls -ld --time-style=+%s f | awk '{print $1, $6, $7}'; ls -ld l d | awk '{print $1, $9, $10, $11}'; "
+                   "stat -c '%s %a %F %h' f d/g l; ls -a d; du -s --apparent-size -b f",
 }
 
 

@@ -9,9 +9,17 @@ SIGNALS = [
     "ignore_and_default", "resethand_nodefer", "segv_si_addr", "segv_in_handler_context",
     "altstack", "stack_overflow_on_altstack", "restart_semantics", "alarm_and_itimer",
     "alarm_kills_by_default", "timedwait", "kill_errors", "handler_mask_from_sa_mask",
-    "nested_signals", "fpu_preserved",
+    "nested_signals", "fpu_preserved", "sync_faults_skip_insn", "ucontext_registers",
+    "sync_signal_kills", "fork_and_signals", "itimer_virtual_prof", "posix_timers",
+    "signalfd_read", "kill_process_group_and_broadcast", "sigcont_handler_and_stop_ignored",
 ]
-SIGNALS_XFAIL = {}
+SIGNALS_XFAIL = {
+    'itimer_virtual_prof': (
+        'setitimer(ITIMER_VIRTUAL/ITIMER_PROF) accepted but never fires (no '
+        'SIGVTALRM/SIGPROF after CPU use; getitimer shows it disarmed)'
+    ),
+    'posix_timers': 'timer_create returns ENOSYS',
+}
 
 
 @pytest.mark.timeout(60)

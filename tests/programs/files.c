@@ -7,6 +7,8 @@
 #include <sys/statfs.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
+#include <linux/falloc.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <utime.h>
@@ -679,10 +681,253 @@ static void rm_rf_tree(void) {
     leave_tmpdir();
 }
 
+static void copy_calls(void) {
+    enter_tmpdir();
+    put("src", "0123456789abcdef");
+    int in = open("src", O_RDONLY), out = open("dst", O_WRONLY | O_CREAT, 0644);
+    off_t off = 4;
+    R(sendfile(out, in, &off, 6));
+    printf("offset now %lld, file offset %lld\n", (long long)off, (long long)lseek(in, 0, SEEK_CUR));
+    R(sendfile(out, in, NULL, 3));     /* from the file offset */
+    close(out);
+    show("dst");
+    int out2 = open("dst2", O_WRONLY | O_CREAT, 0644);
+    loff_t ioff = 10;
+    R(copy_file_range(in, &ioff, out2, NULL, 100, 0));
+    close(out2);
+    show("dst2");
+    /* splice file -> pipe -> file */
+    int p[2];
+    pipe(p);
+    loff_t so = 0;
+    R(splice(in, &so, p[1], NULL, 5, 0));
+    int out3 = open("dst3", O_WRONLY | O_CREAT, 0644);
+    R(splice(p[0], NULL, out3, NULL, 5, 0));
+    close(out3);
+    show("dst3");
+    /* tee duplicates pipe data */
+    int q[2];
+    pipe(q);
+    write(p[1], "teedata", 7);
+    R(tee(p[0], q[1], 7, 0));
+    char buf[16] = {0};
+    read(q[0], buf, 7);
+    printf("tee copy: %s\n", buf);
+    memset(buf, 0, sizeof buf);
+    read(p[0], buf, 7);
+    printf("original still there: %s\n", buf);
+    R(sendfile(in, p[0], NULL, 1));   /* out fd not writable */
+    close(in);
+    leave_tmpdir();
+}
+
+static void holes_and_fallocate(void) {
+    enter_tmpdir();
+    int fd = open("sparse", O_RDWR | O_CREAT, 0644);
+    pwrite(fd, "x", 1, 100 << 20);   /* 100 MiB hole */
+    struct stat st;
+    fstat(fd, &st);
+    printf("size=%lld allocated < 1MiB: %d\n", (long long)st.st_size, st.st_blocks * 512 < (1 << 20));
+    off_t d = lseek(fd, 0, SEEK_DATA);
+    printf("SEEK_DATA from 0 lands in the last page: %d\n", d >= (100 << 20) - 4096 && d <= (100 << 20));
+    R(lseek(fd, 0, SEEK_HOLE));
+    R(lseek(fd, (100 << 20) + 10, SEEK_DATA));
+    R(ftruncate(fd, 0));
+    R(fallocate(fd, 0, 0, 8192));
+    fstat(fd, &st);
+    printf("after fallocate: size=%lld\n", (long long)st.st_size);
+    R(fallocate(fd, FALLOC_FL_KEEP_SIZE, 8192, 8192));
+    fstat(fd, &st);
+    printf("keep size: %lld\n", (long long)st.st_size);
+    R(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL));
+    close(fd);
+    leave_tmpdir();
+}
+
+static void statx_fields(void) {
+    enter_tmpdir();
+    put("sx", "hello");
+    struct statx sx;
+    R(statx(AT_FDCWD, "sx", 0, STATX_BASIC_STATS, &sx));
+    printf("mask has BASIC_STATS: %d size=%llu mode=%o nlink=%u type reg=%d\n",
+           (sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS, (unsigned long long)sx.stx_size,
+           sx.stx_mode & 07777, sx.stx_nlink, S_ISREG(sx.stx_mode));
+    struct stat st;
+    stat("sx", &st);
+    printf("agrees with stat: ino=%d mtime=%d\n", sx.stx_ino == st.st_ino, sx.stx_mtime.tv_sec == st.st_mtime);
+    R(statx(AT_FDCWD, "missing", 0, STATX_BASIC_STATS, &sx));
+    symlink("sx", "sl");
+    statx(AT_FDCWD, "sl", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx);
+    printf("nofollow: link=%d\n", S_ISLNK(sx.stx_mode));
+    leave_tmpdir();
+}
+
+static void utimens_special(void) {
+    enter_tmpdir();
+    put("u", "x");
+    struct timespec ts[2] = {{100, 0}, {200, 0}};
+    utimensat(AT_FDCWD, "u", ts, 0);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {300, 0}};
+    R(utimensat(AT_FDCWD, "u", omit, 0));
+    struct stat st;
+    stat("u", &st);
+    printf("UTIME_OMIT: atime=%ld mtime=%ld\n", (long)st.st_atime, (long)st.st_mtime);
+    time_t before = time(NULL);
+    struct timespec nowt[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    R(utimensat(AT_FDCWD, "u", nowt, 0));
+    stat("u", &st);
+    printf("UTIME_NOW: atime recent=%d mtime=%ld\n", st.st_atime >= before - 1, (long)st.st_mtime);
+    int fd = open("u", O_RDONLY);
+    R(futimens(fd, ts));
+    fstat(fd, &st);
+    printf("futimens: %ld %ld\n", (long)st.st_atime, (long)st.st_mtime);
+    close(fd);
+    /* ctime changes on chmod */
+    stat("u", &st);
+    time_t c0 = st.st_ctime;
+    chmod("u", 0600);
+    stat("u", &st);
+    printf("ctime not older after chmod: %d\n", st.st_ctime >= c0);
+    leave_tmpdir();
+}
+
+static void o_path_fds(void) {
+    enter_tmpdir();
+    put("op", "data");
+    int fd = open("op", O_PATH);
+    R(fd >= 0);
+    char b[4];
+    R(read(fd, b, 4));
+    R(write(fd, b, 4));
+    struct stat st;
+    R(fstat(fd, &st));
+    printf("size=%lld\n", (long long)st.st_size);
+    R(fcntl(fd, F_GETFL) & O_PATH ? 1 : 0);
+    R(fchmod(fd, 0600));
+    int dfd = open(".", O_PATH | O_DIRECTORY);
+    int r = openat(dfd, "op", O_RDONLY);
+    R(read(r, b, 4));
+    close(r);
+    symlink("op", "lnk");
+    int l = open("lnk", O_PATH | O_NOFOLLOW);
+    R(fstatat(l, "", &st, AT_EMPTY_PATH));
+    printf("O_PATH|O_NOFOLLOW on symlink is a link: %d\n", S_ISLNK(st.st_mode));
+    leave_tmpdir();
+}
+
+static void proc_fd_links(void) {
+    enter_tmpdir();
+    put("pf", "x");
+    int fd = open("pf", O_RDONLY);
+    char path[64], target[512];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("fd link ends with /pf: %d\n", n > 3 && strcmp(target + n - 3, "/pf") == 0);
+    int p[2];
+    pipe(p);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("pipe link starts with pipe:[ : %d\n", strncmp(target, "pipe:[", 6) == 0);
+    n = readlink("/proc/self/cwd", target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("cwd link is our dir: %d\n", strcmp(target, dir) == 0);
+    /* reopening through /proc/self/fd gives a new description with its own offset */
+    int fd2 = open("/proc/self/fd/0", O_RDONLY);
+    R(fd2 >= 0);
+    unlink("pf");
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("deleted file link ends with (deleted): %d\n", n > 10 && strcmp(target + n - 10, " (deleted)") == 0);
+    leave_tmpdir();
+}
+
+static void emfile_rlimit(void) {
+    struct { unsigned long cur, max; } rl, old;
+    syscall(SYS_getrlimit, 7, &old);
+    rl.cur = 16;
+    rl.max = old.max;
+    R(syscall(SYS_setrlimit, 7, &rl));
+    int n = 0, fd;
+    while ((fd = open("/dev/null", O_RDONLY)) >= 0) n++;
+    printf("opened %d more fds, then %s\n", n, en(errno));
+    R(dup(0));
+    R(fcntl(0, F_DUPFD, 20));
+    int p[2];
+    R(pipe(p));
+    rl.cur = 8;
+    R(syscall(SYS_setrlimit, 7, &rl));   /* lowering below open fds is allowed */
+    rl.cur = old.max + 1;
+    R(syscall(SYS_setrlimit, 7, &rl));   /* a soft limit above the hard limit is invalid */
+    R(syscall(SYS_setrlimit, 7, &old));
+}
+
+static void permissions_as_nobody(void) {
+    /* after dropping root, the permission bits are enforced */
+    enter_tmpdir();
+    put("rootonly", "secret");
+    chmod("rootonly", 0600);
+    put("world", "public");
+    chmod("world", 0644);
+    mkdir("locked", 0700);
+    chmod(dir, 0755);
+    pid_t c = fork();
+    if (c == 0) {
+        R(setgid(65534));
+        R(setuid(65534));
+        R(open("rootonly", O_RDONLY));
+        R(open("world", O_RDONLY) >= 0);
+        R(open("world", O_WRONLY));
+        R(open("newfile", O_CREAT | O_WRONLY, 0644));
+        R(unlink("world"));
+        R(access("locked", R_OK));
+        R(open("locked/x", O_CREAT | O_WRONLY, 0644));
+        R(chmod("world", 0777));
+        R(chown("world", 65534, 65534));
+        R(setuid(0));
+        R(kill(getppid(), 0));
+        R(open("/etc/shadow", O_RDONLY));
+        R(mkdir("/tmp/nobody-dir-probe", 0755) == 0 ? rmdir("/tmp/nobody-dir-probe") : -1);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    R(chown("world", 65534, 65534));
+    struct stat st;
+    stat("world", &st);
+    printf("owner now %d:%d\n", st.st_uid, st.st_gid);
+    leave_tmpdir();
+}
+
+static void sticky_tmp(void) {
+    /* in a sticky directory, another user cannot remove or rename our files */
+    enter_tmpdir();
+    chmod(dir, 01777);
+    put("mine", "x");
+    pid_t c = fork();
+    if (c == 0) {
+        setgid(65534);
+        setuid(65534);
+        R(unlink("mine"));
+        R(rename("mine", "theirs"));
+        put("theirs", "y");
+        R(unlink("theirs"));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    struct stat st;
+    stat(dir, &st);
+    printf("mode=%o\n", st.st_mode & 07777);
+    leave_tmpdir();
+}
+
 MAIN(SECTION(read_write_seek), SECTION(readv_writev), SECTION(append_trunc),
      SECTION(dup_and_fcntl), SECTION(stat_fields), SECTION(chmod_access), SECTION(rename_unlink),
      SECTION(unlink_open_file), SECTION(getdents_listing), SECTION(symlinks), SECTION(hard_links),
      SECTION(truncate_ops), SECTION(dirs_and_cwd), SECTION(at_calls), SECTION(flock_and_locks),
      SECTION(special_files), SECTION(host_files_readonly), SECTION(long_names),
      SECTION(fifo_and_mknod), SECTION(cloexec_and_fd_limits), SECTION(statfs_struct),
-     SECTION(rm_rf_tree))
+     SECTION(rm_rf_tree), SECTION(copy_calls), SECTION(holes_and_fallocate), SECTION(statx_fields),
+     SECTION(utimens_special), SECTION(o_path_fds), SECTION(proc_fd_links), SECTION(emfile_rlimit),
+     SECTION(permissions_as_nobody), SECTION(sticky_tmp))

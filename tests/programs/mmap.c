@@ -345,8 +345,173 @@ static void mincore_msync(void) {
     R(mincore(p, PG, vec));
 }
 
+static int deep(int n) {
+    volatile char pad[4096];
+    pad[0] = (char)n;
+    if (n == 0) return pad[0];
+    return deep(n - 1) + pad[0];
+}
+
+static void main_stack_growth(void) {
+    /* ~6 MiB of recursion: the main stack grows on demand below its initial mapping */
+    printf("deep recursion result: %d\n", deep(1500));
+    struct rlimit { unsigned long cur, max; } rl;
+    syscall(SYS_getrlimit, 3 /* RLIMIT_STACK */, &rl);
+    printf("stack rlimit >= 8MiB: %d\n", rl.cur >= (8UL << 20));
+    /* a large alloca-like frame in one go (must not skip the guard gap logic for < 1 page steps) */
+    pid_t c = fork();
+    if (c == 0) { printf("child recursion: %d\n", deep(1200)); _exit(0); }
+    waitpid(c, NULL, 0);
+}
+
+static void stack_overflow_kills(void) {
+    pid_t c = fork();
+    if (c == 0) {
+        struct { unsigned long cur, max; } rl = {1 << 20, 1 << 20};
+        syscall(SYS_setrlimit, 3, &rl);
+        deep(100000);
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("unbounded recursion: %s\n", wstatus(st));
+}
+
+static void proc_self_maps(void) {
+    const char *path = tmpfile_with("maps_probe", "0123456789", 10);
+    int fd = open(path, O_RDONLY);
+    char *p = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    char *a = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(a + PG, PG, PROT_NONE);
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found_file = 0, found_split = 0, found_stack = 0, found_heap = 0, lines = 0;
+    char want[64];
+    snprintf(want, sizeof want, "%lx-%lx ---p", (unsigned long)(a + PG), (unsigned long)(a + 2 * PG));
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+        if (lo == (unsigned long)p && strstr(line, "maps_probe") && strncmp(perms, "r--p", 4) == 0)
+            found_file = 1;
+        if (strncmp(line, want, strlen(want)) == 0) found_split = 1;
+        if (strstr(line, "[stack]")) found_stack = 1;
+        if (strstr(line, "[heap]")) found_heap = 1;
+    }
+    fclose(f);
+    printf("file mapping line: %d, PROT_NONE middle split: %d, [stack]: %d, lines>5: %d\n",
+           found_file, found_split, found_stack, lines > 5);
+    (void)found_heap;
+    close(fd);
+    unlink(path);
+}
+
+static void dontneed_file_private(void) {
+    const char *path = tmpfile_with("mmap_dn", "original", 8);
+    int fd = open(path, O_RDONLY);
+    char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    memcpy(p, "modified", 8);
+    R(madvise(p, PG, MADV_DONTNEED));
+    printf("after DONTNEED on a private file mapping: %.8s\n", p);
+    close(fd);
+    unlink(path);
+}
+
+static void hint_honoured(void) {
+    char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(p, 4 * PG);
+    char *q = mmap(p + PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("free hint used: %d\n", q == p + PG);
+    /* an unaligned hint is rounded, not refused */
+    munmap(q, PG);
+    char *r = mmap(p + PG + 5, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("unaligned hint: ok=%d page aligned=%d\n", r != MAP_FAILED, ((uintptr_t)r & (PG - 1)) == 0);
+}
+
+static void high_addresses(void) {
+    /* the whole 47-bit user address space is usable */
+    void *want = (void *)0x7e0000000000UL;
+    char *p = mmap(want, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    printf("map at 0x7e0000000000: %s\n", p == want ? "ok" : p == MAP_FAILED ? en(errno) : "elsewhere");
+    if (p == want) { p[0] = 1; munmap(p, PG); }
+    void *low = (void *)0x10000000UL;
+    p = mmap(low, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    printf("map at 0x10000000: %s\n", p == low ? "ok" : p == MAP_FAILED ? en(errno) : "elsewhere");
+    R(mmap((void *)0x800000000000UL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+    R(mmap((void *)0x7ffffffff000UL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+}
+
+static void dev_zero_and_memfd_shared(void) {
+    int z = open("/dev/zero", O_RDWR);
+    int *a = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0);
+    if (a == MAP_FAILED) { printf("mmap /dev/zero MAP_SHARED: %s\n", en(errno)); a = NULL; }
+    int *pz = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0);
+    if (pz == MAP_FAILED) printf("mmap /dev/zero MAP_PRIVATE: %s\n", en(errno));
+    else printf("/dev/zero private page zero: %d\n", pz[100] == 0);
+    close(z);
+    int mfd = memfd_create("probe", 0);
+    ftruncate(mfd, PG);
+    int *b = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    pid_t c = fork();
+    if (c == 0) { if (a) *a = 11; *b = 22; _exit(0); }
+    waitpid(c, NULL, 0);
+    int via_read = 0;
+    pread(mfd, &via_read, sizeof via_read, 0);
+    if (a) printf("/dev/zero shared: %d\n", *a);
+    printf("memfd shared: %d, memfd read(): %d\n", *b, via_read);
+}
+
+static void nx_and_text_protection(void) {
+    catch_faults();
+    /* executing from a non-executable page faults at that address */
+    char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[0] = (char)0xc3;   /* ret */
+    if (sigsetjmp(jb, 1) == 0) {
+        ((void (*)(void))p)();
+        printf("executed non-exec page?\n");
+    } else {
+        printf("exec of RW page: %s %s addr_ok=%d\n", sigabbrev_np(fsig), code_name(fsig, fcode), faddr == p);
+    }
+    /* writing to our own code faults */
+    probe("write to text", (volatile char *)(void *)nx_and_text_protection, 1);
+    /* reading a string literal is fine, writing it faults */
+    probe("write to rodata", (volatile char *)"literal", 1);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+}
+
+static void mprotect_file_shared_readonly(void) {
+    const char *path = tmpfile_with("mmap_ro", "data", 4);
+    int fd = open(path, O_RDONLY);
+    char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
+    R(mprotect(p, PG, PROT_READ | PROT_WRITE));   /* EACCES: fd not writable */
+    char *q = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    R(mprotect(q, PG, PROT_READ | PROT_WRITE));   /* private: fine */
+    close(fd);
+    unlink(path);
+}
+
+static void many_mappings(void) {
+    /* 2000 separate mappings, then unmap every other one */
+    static char *maps[2000];
+    int ok = 1;
+    for (int i = 0; i < 2000; i++) {
+        maps[i] = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (maps[i] == MAP_FAILED) { ok = 0; break; }
+        maps[i][0] = (char)i;
+    }
+    for (int i = 0; ok && i < 2000; i += 2) ok &= munmap(maps[i], PG) == 0;
+    int sum = 0;
+    for (int i = 1; ok && i < 2000; i += 2) sum += (unsigned char)maps[i][0];
+    printf("2000 mappings: ok=%d sum=%d\n", ok, sum);
+}
+
 MAIN(SECTION(anon_private), SECTION(anon_shared_fork), SECTION(file_private), SECTION(file_shared),
      SECTION(file_shared_between_processes), SECTION(mprotect_fault), SECTION(munmap_then_fault),
      SECTION(mremap_ops), SECTION(map_fixed), SECTION(bad_args), SECTION(madvise_dontneed),
      SECTION(brk_ops), SECTION(sigbus_past_eof), SECTION(fork_cow_many_pages), SECTION(exec_prot),
-     SECTION(mincore_msync))
+     SECTION(mincore_msync), SECTION(main_stack_growth), SECTION(stack_overflow_kills),
+     SECTION(proc_self_maps), SECTION(dontneed_file_private), SECTION(hint_honoured),
+     SECTION(high_addresses), SECTION(dev_zero_and_memfd_shared), SECTION(nx_and_text_protection),
+     SECTION(mprotect_file_shared_readonly), SECTION(many_mappings))

@@ -2,7 +2,9 @@
    FIONREAD, large transfers through fork, blocking reader woken by writer. */
 #include "common.h"
 #include <limits.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 
 static void basic(void) {
     int p[2];
@@ -277,7 +279,51 @@ static void readv_partial(void) {
     printf("%s %s\n", a, b);
 }
 
+static void poll_pipe_states(void) {
+    int p[2];
+    pipe(p);
+    struct pollfd fds[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
+    R(poll(fds, 2, 0));
+    printf("empty: r=%#x w=%#x\n", fds[0].revents, fds[1].revents);
+    write(p[1], "x", 1);
+    R(poll(fds, 2, 0));
+    printf("data: r=%#x w=%#x\n", fds[0].revents, fds[1].revents);
+    close(p[1]);
+    fds[1].fd = -1;
+    R(poll(fds, 2, 0));
+    printf("writer closed, data left: r=%#x\n", fds[0].revents);
+    char c;
+    read(p[0], &c, 1);
+    R(poll(fds, 1, 0));
+    printf("writer closed, drained: r=%#x\n", fds[0].revents);
+    int q[2];
+    pipe(q);
+    close(q[0]);
+    struct pollfd w = {q[1], POLLOUT, 0};
+    R(poll(&w, 1, 0));
+    printf("reader closed: w=%#x\n", w.revents);
+    struct pollfd bad = {999, POLLIN, 0};
+    R(poll(&bad, 1, 0));
+    printf("bad fd: %#x\n", bad.revents);
+    /* a blocking poll is woken by a writer in another process */
+    int r2[2];
+    pipe(r2);
+    pid_t ch = fork();
+    if (ch == 0) { msleep(30); write(r2[1], "y", 1); _exit(0); }
+    struct pollfd pr = {r2[0], POLLIN, 0};
+    double t0 = mono_ms();
+    R(poll(&pr, 1, 5000));
+    printf("woken after >= 20ms: %d\n", mono_ms() - t0 >= 20);
+    waitpid(ch, NULL, 0);
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(r2[0], &rs);
+    struct timeval tv = {0, 0};
+    R(select(r2[0] + 1, &rs, NULL, NULL, &tv));
+    printf("select readable: %d\n", FD_ISSET(r2[0], &rs));
+}
+
 MAIN(SECTION(basic), SECTION(pipe2_flags), SECTION(nonblocking_capacity), SECTION(setpipe_sz),
      SECTION(pipe_buf_atomic), SECTION(epipe_sigpipe), SECTION(eof_after_all_writers_close),
      SECTION(writer_blocks_until_read), SECTION(reader_woken), SECTION(dup_keeps_pipe_open),
-     SECTION(shell_pipeline_via_exec), SECTION(readv_partial))
+     SECTION(shell_pipeline_via_exec), SECTION(readv_partial), SECTION(poll_pipe_states))

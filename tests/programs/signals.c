@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/signalfd.h>
+#include <ucontext.h>
 
 static volatile sig_atomic_t hits, last_sig, last_code, last_pid_ok, last_val, blocked_inside;
 static int order[16];
@@ -471,10 +473,280 @@ static void fpu_preserved(void) {
     signal(SIGUSR1, SIG_DFL);
 }
 
+static volatile int trap_sig, trap_code;
+static void *volatile trap_addr;
+static void on_sync(int sig, siginfo_t *si, void *ucv) {
+    ucontext_t *uc = ucv;
+    trap_sig = sig;
+    trap_code = si->si_code;
+    trap_addr = si->si_addr;
+    /* skip the faulting instruction: idiv %rcx is 3 bytes, ud2 2, hlt 1; after int3 the
+       RIP already points past it */
+    uc->uc_mcontext.gregs[REG_RIP] += sig == SIGFPE ? 3 : sig == SIGILL ? 2 : sig == SIGSEGV ? 1 : 0;
+}
+
+static const char *sync_code(int sig, int code) {
+    if (sig == SIGFPE && code == FPE_INTDIV) return "FPE_INTDIV";
+    if (sig == SIGILL && code == ILL_ILLOPN) return "ILL_ILLOPN";
+    if (sig == SIGTRAP && code == SI_KERNEL) return "SI_KERNEL";
+    if (sig == SIGTRAP && code == TRAP_BRKPT) return "TRAP_BRKPT";
+    if (sig == SIGSEGV && code == SEGV_MAPERR) return "SEGV_MAPERR";
+    if (sig == SIGSEGV && code == SEGV_ACCERR) return "SEGV_ACCERR";
+    if (sig == SIGSEGV && code == SI_KERNEL) return "SI_KERNEL";
+    static char buf[32];
+    snprintf(buf, sizeof buf, "code %d", code);
+    return buf;
+}
+
+extern char fpe_insn[], ud2_insn[], hlt_insn[];
+
+static void sync_faults_skip_insn(void) {
+    /* SIGFPE (idiv by 0), SIGILL (ud2), SIGTRAP (int3), SIGSEGV (hlt in user mode):
+       the handler advances RIP in the ucontext, and sigreturn resumes after the instruction */
+    install(SIGFPE, on_sync, 0);
+    install(SIGILL, on_sync, 0);
+    install(SIGTRAP, on_sync, 0);
+    install(SIGSEGV, on_sync, 0);
+    long out = 7;
+    __asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcqo\n"
+                     "fpe_insn: idiv %%rcx\n\t"   /* 3 bytes: 48 f7 f9 */
+                     : "=a"(out) : : "rcx", "rdx");
+    (void)out;
+    printf("SIGFPE: %s %s at insn=%d\n", sigabbrev_np(trap_sig), sync_code(trap_sig, trap_code),
+           trap_addr == (void *)fpe_insn);
+    __asm__ volatile("ud2_insn: ud2\n\t");
+    printf("SIGILL: %s %s at insn=%d\n", sigabbrev_np(trap_sig), sync_code(trap_sig, trap_code),
+           trap_addr == (void *)ud2_insn);
+    __asm__ volatile("int3\n\tnop\n\t");
+    printf("SIGTRAP: %s %s\n", sigabbrev_np(trap_sig), sync_code(trap_sig, trap_code));
+    __asm__ volatile("hlt_insn: hlt\n\tnop\n\t");
+    printf("hlt: %s %s addr=%p\n", sigabbrev_np(trap_sig), sync_code(trap_sig, trap_code), trap_addr);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGTRAP, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static void on_fpe_skip3(int sig, siginfo_t *si, void *ucv) {
+    (void)sig; (void)si;
+    ucontext_t *uc = ucv;
+    uc->uc_mcontext.gregs[REG_RIP] += 3;   /* idiv %rcx */
+    uc->uc_mcontext.gregs[REG_RAX] = 1234; /* the "result" */
+    hits++;
+}
+
+static void ucontext_registers(void) {
+    /* a handler can change general registers through the ucontext */
+    install(SIGFPE, on_fpe_skip3, 0);
+    reset();
+    long out;
+    __asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcqo\n\tidiv %%rcx\n\t"
+                     : "=a"(out) : : "rcx", "rdx");
+    printf("hits=%d rax after handler=%ld\n", hits, out);
+    signal(SIGFPE, SIG_DFL);
+}
+
+static void sync_signal_kills(void) {
+    int kinds[] = {SIGFPE, SIGILL, SIGTRAP, SIGBUS};
+    for (int i = 0; i < 4; i++) {
+        pid_t c = fork();
+        if (c == 0) {
+            if (kinds[i] == SIGFPE)
+                __asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcqo\n\tidiv %%rcx" ::: "rax", "rcx", "rdx");
+            if (kinds[i] == SIGILL) __asm__ volatile("ud2");
+            if (kinds[i] == SIGTRAP) __asm__ volatile("int3");
+            if (kinds[i] == SIGBUS) raise(SIGBUS);
+            _exit(0);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        printf("%s: signaled=%d %s\n", sigabbrev_np(kinds[i]), WIFSIGNALED(st), sigabbrev_np(WTERMSIG(st)));
+    }
+    /* a blocked synchronous fault still kills (the kernel unblocks it) */
+    pid_t c = fork();
+    if (c == 0) {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGSEGV);
+        sigprocmask(SIG_BLOCK, &s, NULL);
+        signal(SIGSEGV, on_plain);
+        *(volatile int *)8 = 0;
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("blocked SIGSEGV fault: %s\n", wstatus(st));
+    /* an ignored synchronous fault still kills */
+    c = fork();
+    if (c == 0) {
+        signal(SIGFPE, SIG_IGN);
+        __asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcqo\n\tidiv %%rcx" ::: "rax", "rcx", "rdx");
+        _exit(0);
+    }
+    waitpid(c, &st, 0);
+    printf("ignored SIGFPE fault: signaled=%d %s\n", WIFSIGNALED(st), sigabbrev_np(WTERMSIG(st)));
+}
+
+static void fork_and_signals(void) {
+    /* pending signals are not inherited; the mask and dispositions are; alarms are cleared */
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    raise(SIGUSR1);
+    signal(SIGUSR2, SIG_IGN);
+    alarm(100);
+    pid_t c = fork();
+    if (c == 0) {
+        sigset_t pend, cur;
+        sigpending(&pend);
+        sigprocmask(SIG_BLOCK, NULL, &cur);
+        struct sigaction sa;
+        sigaction(SIGUSR2, NULL, &sa);
+        printf("child: USR1 pending=%d USR1 blocked=%d USR2 ignored=%d alarm left=%u\n",
+               sigismember(&pend, SIGUSR1), sigismember(&cur, SIGUSR1), sa.sa_handler == SIG_IGN,
+               alarm(0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    sigset_t pend;
+    sigpending(&pend);
+    printf("parent: USR1 still pending=%d\n", sigismember(&pend, SIGUSR1));
+    alarm(0);
+    signal(SIGUSR1, SIG_IGN);   /* discard it */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+static void itimer_virtual_prof(void) {
+    install_plain(SIGVTALRM, on_plain, 0);
+    reset();
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    R(setitimer(ITIMER_VIRTUAL, &it, NULL));
+    double t0 = mono_ms();
+    volatile double x = 0;
+    while (!hits && mono_ms() - t0 < 1000) for (int i = 0; i < 100000; i++) x += i;
+    printf("ITIMER_VIRTUAL fired after CPU use: %d (%s)\n", hits, sigabbrev_np(last_sig));
+    install_plain(SIGPROF, on_plain, 0);
+    reset();
+    R(setitimer(ITIMER_PROF, &it, NULL));
+    t0 = mono_ms();
+    while (!hits && mono_ms() - t0 < 1000) for (int i = 0; i < 100000; i++) x += i;
+    printf("ITIMER_PROF fired: %d (%s)\n", hits, sigabbrev_np(last_sig));
+    /* sleeping does not consume virtual time */
+    reset();
+    setitimer(ITIMER_VIRTUAL, &it, NULL);
+    msleep(100);
+    struct itimerval cur;
+    getitimer(ITIMER_VIRTUAL, &cur);
+    printf("after sleeping: fired=%d still armed=%d\n", hits, cur.it_value.tv_usec > 0 || cur.it_value.tv_sec > 0);
+    struct itimerval zero = {0};
+    setitimer(ITIMER_VIRTUAL, &zero, NULL);
+    signal(SIGVTALRM, SIG_DFL);
+    signal(SIGPROF, SIG_DFL);
+}
+
+static void posix_timers(void) {
+    install(SIGRTMIN, on_info, 0);
+    reset();
+    timer_t tid;
+    struct sigevent sev = {0};
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGRTMIN;
+    sev.sigev_value.sival_int = 77;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &tid) == -1) {
+        printf("timer_create: %s\n", en(errno));
+        return;
+    }
+    struct itimerspec its = {{0, 10000000}, {0, 10000000}};
+    R(timer_settime(tid, 0, &its, NULL));
+    while (hits < 3) pause();
+    printf("3 ticks: sig=RTMIN+%d code=%s value=%d\n", last_sig - SIGRTMIN, code_name(last_code), last_val);
+    struct itimerspec cur;
+    R(timer_gettime(tid, &cur));
+    printf("interval=%ldns\n", cur.it_interval.tv_nsec);
+    R(timer_delete(tid));
+    R(timer_delete(tid));
+    signal(SIGRTMIN, SIG_DFL);
+}
+
+static void signalfd_read(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    int fd = signalfd(-1, &s, SFD_CLOEXEC);
+    if (fd < 0) { printf("signalfd: %s\n", en(errno)); return; }
+    raise(SIGUSR2);
+    sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 31});
+    struct signalfd_siginfo si[2];
+    ssize_t n = read(fd, si, sizeof si);
+    printf("read %zd bytes = %zd infos\n", n, n / (ssize_t)sizeof si[0]);
+    for (int i = 0; i < n / (ssize_t)sizeof si[0]; i++)
+        printf("  %s code=%s int=%d pid_ok=%d\n", sigabbrev_np(si[i].ssi_signo), code_name(si[i].ssi_code),
+               si[i].ssi_int, si[i].ssi_pid == (uint32_t)getpid());
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    R(read(fd, si, sizeof si));
+    close(fd);
+    sigprocmask(SIG_UNBLOCK, &s, NULL);
+}
+
+static void kill_process_group_and_broadcast(void) {
+    /* kill(0, sig) reaches the whole process group, including the sender (in a new group, so
+       the test runner's group is never hit) */
+    pid_t leader = fork();
+    if (leader == 0) {
+        setpgid(0, 0);
+        signal(SIGUSR1, on_plain);
+        reset();
+        pid_t c = fork();
+        if (c == 0) {
+            signal(SIGUSR1, SIG_DFL);
+            for (;;) pause();
+        }
+        usleep(10000);
+        R(kill(0, SIGUSR1));
+        int st;
+        waitpid(c, &st, 0);
+        printf("member of our group: %s; sender's handler ran: %d\n", wstatus(st), hits);
+        _exit(0);
+    }
+    waitpid(leader, NULL, 0);
+    int st;
+    pid_t c;
+    /* zombies can still be signalled (kill returns 0) */
+    c = fork();
+    if (c == 0) _exit(0);
+    usleep(20000);
+    R(kill(c, 0));
+    R(kill(c, SIGTERM));
+    waitpid(c, &st, 0);
+    printf("zombie reaped: %s\n", wstatus(st));
+    R(kill(c, 0));
+}
+
+static void sigcont_handler_and_stop_ignored(void) {
+    install_plain(SIGCONT, on_plain, 0);
+    reset();
+    raise(SIGCONT);
+    printf("SIGCONT handler ran: %d\n", hits);
+    signal(SIGCONT, SIG_DFL);
+    /* SIGTSTP with SIG_IGN does not stop */
+    signal(SIGTSTP, SIG_IGN);
+    raise(SIGTSTP);
+    printf("ignored TSTP: still running\n");
+    signal(SIGTSTP, SIG_DFL);
+}
+
 MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending),
      SECTION(rt_queue), SECTION(suspend), SECTION(ignore_and_default),
      SECTION(resethand_nodefer), SECTION(segv_si_addr), SECTION(segv_in_handler_context),
      SECTION(altstack), SECTION(stack_overflow_on_altstack), SECTION(restart_semantics),
      SECTION(alarm_and_itimer), SECTION(alarm_kills_by_default), SECTION(timedwait),
      SECTION(kill_errors), SECTION(handler_mask_from_sa_mask), SECTION(nested_signals),
-     SECTION(fpu_preserved))
+     SECTION(fpu_preserved), SECTION(sync_faults_skip_insn), SECTION(ucontext_registers),
+     SECTION(sync_signal_kills), SECTION(fork_and_signals), SECTION(itimer_virtual_prof),
+     SECTION(posix_timers), SECTION(signalfd_read), SECTION(kill_process_group_and_broadcast),
+     SECTION(sigcont_handler_and_stop_ignored))

@@ -3,6 +3,10 @@
 #include "common.h"
 #include <pthread.h>
 #include <semaphore.h>
+#include <sched.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 
 #define NT 8
 
@@ -376,8 +380,231 @@ static void cond_timeout(void) {
     printf("pthread_cond_timedwait: %s after >=25ms %d\n", en((int)(long)r), el >= 25);
 }
 
+static long futex(int *uaddr, int op, int val, const struct timespec *ts, int *uaddr2, int val3) {
+    return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
+}
+
+static int fword;
+static void *futex_waiter(void *arg) {
+    (void)arg;
+    long r = futex(&fword, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    return (void *)r;
+}
+
+static void futex_ops(void) {
+    int w = 5;
+    struct timespec ts = {0, 20000000};
+    R(futex(&w, FUTEX_WAIT_PRIVATE, 4, NULL, NULL, 0));      /* value differs: EAGAIN */
+    double t0 = mono_ms();
+    R(futex(&w, FUTEX_WAIT_PRIVATE, 5, &ts, NULL, 0));       /* times out */
+    printf("waited >= 15ms: %d\n", mono_ms() - t0 >= 15);
+    R(futex(&w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));      /* nobody waiting */
+    R(futex(&w, 99, 0, NULL, NULL, 0));
+    R(futex((int *)((char *)&w + 1), FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0));  /* misaligned */
+    /* absolute timeout with FUTEX_WAIT_BITSET on CLOCK_MONOTONIC */
+    struct timespec abs;
+    clock_gettime(CLOCK_MONOTONIC, &abs);
+    abs.tv_nsec += 20000000;
+    if (abs.tv_nsec >= 1000000000) { abs.tv_sec++; abs.tv_nsec -= 1000000000; }
+    R(futex(&w, FUTEX_WAIT_BITSET_PRIVATE, 5, &abs, NULL, FUTEX_BITSET_MATCH_ANY));
+    /* wake 3 of 4 waiters, then requeue the rest onto another word and wake it */
+    pthread_t t[4];
+    fword = 0;
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, futex_waiter, NULL);
+    usleep(50000);
+    long woken = futex(&fword, FUTEX_WAKE_PRIVATE, 3, NULL, NULL, 0);
+    printf("woken=%ld\n", woken);
+    int other = 0;
+    usleep(20000);
+    long moved = futex(&fword, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)(long)10, &other, 0);
+    printf("requeued=%ld\n", moved);
+    long w2 = futex(&other, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
+    printf("woken from other word=%ld\n", w2);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    R(futex(&fword, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)(long)10, &other, 1));  /* val3 mismatch */
+}
+
+static int shared_word_proc;
+static void futex_shared_across_fork(void) {
+    /* a non-private futex on a MAP_SHARED page wakes a waiter in another process */
+    int *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *word = 0;
+    pid_t c = fork();
+    if (c == 0) {
+        while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == 0)
+            futex(word, FUTEX_WAIT, 0, NULL, NULL, 0);
+        _exit(*word);
+    }
+    usleep(30000);
+    __atomic_store_n(word, 9, __ATOMIC_SEQ_CST);
+    long n = futex(word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    int st;
+    waitpid(c, &st, 0);
+    printf("woke %ld in child; child %s\n", n, wstatus(st));
+    (void)shared_word_proc;
+}
+
+static pthread_mutex_t robust;
+static void *die_holding(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&robust);
+    return NULL;   /* exits holding it */
+}
+
+static void robust_mutex(void) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &a);
+    pthread_t t;
+    pthread_create(&t, NULL, die_holding, NULL);
+    pthread_join(t, NULL);
+    int r = pthread_mutex_lock(&robust);
+    printf("lock after owner died: %s\n", r ? en(r) : "0");
+    if (r == EOWNERDEAD) {
+        printf("consistent: %d\n", pthread_mutex_consistent(&robust));
+        pthread_mutex_unlock(&robust);
+    }
+    /* across processes: a robust mutex in shared memory, owner process dies */
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(m, &a);
+    pid_t c = fork();
+    if (c == 0) {
+        pthread_mutex_lock(m);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    r = pthread_mutex_lock(m);
+    printf("shared lock after owner process died: %s\n", r ? en(r) : "0");
+}
+
+static pthread_mutex_t *pi_held;
+static void *pi_holder(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(pi_held);
+    usleep(50000);
+    pthread_mutex_unlock(pi_held);
+    return NULL;
+}
+
+static void pi_mutex(void) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_t m;
+    int ir = pthread_mutex_init(&m, &a);
+    printf("init PTHREAD_PRIO_INHERIT mutex: %s\n", ir ? en(ir) : "0");
+    /* a contended lock: main blocks in FUTEX_LOCK_PI while a thread holds it */
+    pi_held = &m;
+    pthread_t h;
+    pthread_create(&h, NULL, pi_holder, NULL);
+    usleep(10000);
+    int r = pthread_mutex_lock(&m);
+    printf("contended PI lock: %s\n", r ? en(r) : "0");
+    pthread_mutex_unlock(&m);
+    pthread_join(h, NULL);
+    counter = 0;
+    pthread_mutex_t saved = mu;
+    mu = m;
+    pthread_t t[4];
+    for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, count_worker, (void *)5000L);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    printf("PI mutex counter=%ld\n", counter);
+    mu = saved;
+}
+
+static void *cancel_me(void *arg) {
+    (void)arg;
+    char b;
+    int p[2];
+    pipe(p);
+    read(p[0], &b, 1);   /* blocks forever: a cancellation point */
+    return (void *)1;
+}
+
+static void cancellation(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_me, NULL);
+    usleep(30000);
+    R(pthread_cancel(t));
+    void *r;
+    pthread_join(t, &r);
+    printf("joined: canceled=%d\n", r == PTHREAD_CANCELED);
+}
+
+static void *named(void *arg) {
+    (void)arg;
+    sem_wait(&go);
+    return NULL;
+}
+
+static void thread_names(void) {
+    sem_init(&go, 0, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, named, NULL);
+    R(pthread_setname_np(t, "worker-7"));
+    char name[32] = {0};
+    R(pthread_getname_np(t, name, sizeof name));
+    printf("name=%s\n", name);
+    R(pthread_setname_np(t, "this-name-is-far-too-long"));
+    prctl(PR_SET_NAME, "main-thread");
+    prctl(PR_GET_NAME, name);
+    printf("prctl name=%s\n", name);
+    char path[64], buf[32] = {0};
+    snprintf(path, sizeof path, "/proc/self/comm");
+    int fd = open(path, O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("/proc/self/comm=%s", buf);
+    sem_post(&go);
+    pthread_join(t, NULL);
+}
+
+static volatile int deep_hits;
+static void *overflow_thread(void *arg) {
+    (void)arg;
+    volatile char buf[1 << 16];
+    buf[0] = 1;
+    deep_hits++;
+    overflow_thread(NULL);
+    return (void *)(long)buf[0];
+}
+
+static void thread_stack_overflow(void) {
+    /* a thread overflowing its (small) stack hits the guard page: SIGSEGV kills the process */
+    pid_t c = fork();
+    if (c == 0) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 1 << 20);
+        pthread_t t;
+        pthread_create(&t, &a, overflow_thread, NULL);
+        pthread_join(t, NULL);
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("child: %s\n", wstatus(st));
+}
+
+static void affinity_and_yield(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    R(sched_getaffinity(0, sizeof set, &set) > 0);
+    printf("at least one cpu: %d\n", CPU_COUNT(&set) >= 1);
+    R(sched_yield());
+    R(sched_getscheduler(0));
+    struct sched_param sp;
+    R(sched_getparam(0, &sp));
+    printf("priority=%d\n", sp.sched_priority);
+}
+
 MAIN(SECTION(mutex_count), SECTION(atomics), SECTION(condvar_queue), SECTION(barrier),
      SECTION(tls), SECTION(ids), SECTION(thread_directed_signal),
      SECTION(process_signal_to_unblocked_thread), SECTION(fork_from_thread), SECTION(detached),
-     SECTION(many_threads), SECTION(rwlock), SECTION(cond_timeout),
+     SECTION(many_threads), SECTION(rwlock), SECTION(cond_timeout), SECTION(futex_ops),
+     SECTION(futex_shared_across_fork), SECTION(robust_mutex), SECTION(pi_mutex),
+     SECTION(cancellation), SECTION(thread_names), SECTION(thread_stack_overflow),
+     SECTION(affinity_and_yield),
      SECTION(main_thread_exits_group), SECTION(exit_from_thread), SECTION(pthread_exit_main))

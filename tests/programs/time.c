@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/times.h>
+#include <sys/timerfd.h>
 
 static long long ns(struct timespec t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
 
@@ -142,6 +143,57 @@ static void settime_denied_or_ok(void) {
     R(clock_settime(CLOCK_MONOTONIC, &ts));
 }
 
+static void timerfd_ops(void) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (fd < 0) { printf("timerfd_create: %s\n", en(errno)); return; }
+    struct itimerspec its = {{0, 10000000}, {0, 10000000}};
+    R(timerfd_settime(fd, 0, &its, NULL));
+    msleep(55);
+    uint64_t n = 0;
+    R(read(fd, &n, sizeof n));
+    printf("expirations in 55ms between 3 and 6: %d\n", n >= 3 && n <= 6);
+    R(read(fd, &n, 4));   /* buffer too small */
+    struct itimerspec cur;
+    R(timerfd_gettime(fd, &cur));
+    printf("interval=%ldns\n", cur.it_interval.tv_nsec);
+    struct itimerspec off = {0};
+    timerfd_settime(fd, 0, &off, NULL);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    R(read(fd, &n, sizeof n));
+    /* absolute one-shot */
+    struct itimerspec abs = {{0, 0}, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &abs.it_value);
+    abs.it_value.tv_nsec += 20000000;
+    if (abs.it_value.tv_nsec >= 1000000000) { abs.it_value.tv_sec++; abs.it_value.tv_nsec -= 1000000000; }
+    fcntl(fd, F_SETFL, 0);
+    R(timerfd_settime(fd, TFD_TIMER_ABSTIME, &abs, NULL));
+    R(read(fd, &n, sizeof n));
+    printf("one-shot count=%llu\n", (unsigned long long)n);
+    close(fd);
+}
+
+static void on_alrm(int s) { (void)s; }
+
+static void clock_nanosleep_interrupted(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alrm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 30000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct timespec req = {2, 0}, rem = {0, 0};
+    int r = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
+    printf("relative: %s, remaining between 1s and 2s: %d\n", en(r), rem.tv_sec == 1);
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct timespec abs;
+    clock_gettime(CLOCK_MONOTONIC, &abs);
+    abs.tv_sec += 2;
+    rem.tv_sec = 99;
+    r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &abs, &rem);
+    printf("absolute: %s, rem untouched: %d\n", en(r), rem.tv_sec == 99);
+    signal(SIGALRM, SIG_DFL);
+}
+
 MAIN(SECTION(nanosleep_duration), SECTION(clock_nanosleep_modes), SECTION(monotonic_increases),
      SECTION(realtime_agrees), SECTION(resolution), SECTION(cpu_clocks), SECTION(sleep_and_usleep),
-     SECTION(many_short_sleeps), SECTION(settime_denied_or_ok))
+     SECTION(many_short_sleeps), SECTION(settime_denied_or_ok), SECTION(timerfd_ops),
+     SECTION(clock_nanosleep_interrupted))
