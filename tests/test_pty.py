@@ -29,8 +29,10 @@ if pid == 0:
           os.getsid(0) == os.getpid(), os.tcgetpgrp(0) == os.getpid())
     print("line:", input())
     os._exit(7)
-os.write(fd, b"typed\\n")
 out = b""
+while b"\\r\\n" not in out:  # the child's first line, then type
+    out += os.read(fd, 1024)
+os.write(fd, b"typed\\n")
 while True:
     try:
         d = os.read(fd, 1024)

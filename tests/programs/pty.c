@@ -399,9 +399,10 @@ static void pty_winsize(void) {
     wait_for(m, "ready");
     w.ws_row = 33;
     w.ws_col = 101;
-    R(ioctl(m, TIOCSWINSZ, &w));
+    int r = ioctl(m, TIOCSWINSZ, &w);
     int st;
     waitpid(pid, &st, 0);
+    printf("TIOCSWINSZ = %d\n", r);
     printf("child %s\n", wstatus(st));
     close(m);
 }

@@ -28,6 +28,7 @@ import select
 import signal
 import struct
 import termios
+import time
 
 from ...abi import errno as E
 from ...abi import signals as S
@@ -669,7 +670,6 @@ class Pty:
             if avail:
                 return self.take(n)
             raise SyscallError(E.EAGAIN)
-        import time
         st = t.sys_state if isinstance(t.sys_state, dict) else None
         now = time.monotonic_ns()
         deadline = None
