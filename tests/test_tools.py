@@ -72,6 +72,8 @@ def test_sqlite3_shell():
     assert r.stdout == b"3|x,y\n2\n"
 
 
-def test_tmp_is_private_to_the_sandbox():
-    r = run_bastion(["/bin/sh", "-c", "ls -A /tmp | wc -l"])
-    assert r.stdout == b"0\n"
+def test_tmp_is_private_to_the_sandbox(tmp_path):
+    marker = tmp_path / "host-only"
+    marker.write_text("x")
+    r = run_bastion(["/bin/sh", "-c", f"test -e {marker} && echo visible || echo private"])
+    assert r.stdout == b"private\n"
