@@ -160,3 +160,78 @@ def test_env_option_replaces_environment():
     r = sandbox(["/usr/bin/env"], opts=["--env", "A=1", "--env", "B=two"])
     assert r.status == 0, r
     assert sorted(r.stdout.decode().split()) == ["A=1", "B=two"], r
+
+
+@pytest.mark.timeout(30)
+def test_symlink_in_rw_mount_resolves_inside_sandbox(tmp_path):
+    """A host symlink in a bound directory pointing at an absolute host path must resolve in the
+    sandbox's root, never on the host (here: /tmp is the sandbox's own empty tmpfs)."""
+    secret = tmp_path / "host-secret"
+    secret.write_text("host only\n")
+    src = tmp_path / "rw"
+    src.mkdir()
+    os.symlink(str(secret), src / "abs")
+    os.symlink("../host-secret", src / "rel")
+    r = sandbox([PY, "-c", TRY + "t('abs', lambda: open('/mnt/rw/abs').read())\n"
+                 "t('rel', lambda: open('/mnt/rw/rel').read())\n"
+                 "t('write abs', lambda: open('/mnt/rw/abs', 'w').write('pwned'))\n"
+                 "print(os.readlink('/mnt/rw/abs') == " + repr(str(secret)) + ")"],
+                opts=["--mount", f"{src}:/mnt/rw:rw"])
+    assert r.status == 0, r
+    # abs: /tmp/... does not exist in the sandbox; rel: ../host-secret is /mnt/host-secret inside
+    assert r.stdout == b"abs ENOENT\nrel ENOENT\nwrite abs ENOENT\nTrue\n", r
+    assert secret.read_text() == "host only\n"
+    assert sorted(os.listdir(src)) == ["abs", "rel"]
+
+
+@pytest.mark.timeout(30)
+def test_symlink_created_inside_rw_mount_cannot_redirect_host_writes(tmp_path):
+    src = tmp_path / "rw"
+    src.mkdir()
+    target = tmp_path / "outside.txt"
+    target.write_text("untouched\n")
+    r = sandbox(["/bin/sh", "-c", f"ln -s {target} /mnt/rw/link && echo pwned > /mnt/rw/link; "
+                 f"ln -s ../outside.txt /mnt/rw/rel && echo pwned > /mnt/rw/rel; "
+                 f"ln /etc/passwd /mnt/rw/hard 2>/dev/null; echo done"],
+                opts=["--mount", f"{src}:/mnt/rw:rw"])
+    assert r.status == 0 and r.stdout.endswith(b"done\n"), r
+    assert target.read_text() == "untouched\n"
+    # the symlinks exist on the host as plain links; whatever they were written through
+    # landed inside the sandbox
+    assert os.readlink(src / "link") == str(target)
+    hard = src / "hard"
+    assert not hard.exists() or os.stat(hard).st_ino != os.stat("/etc/passwd").st_ino
+
+
+@pytest.mark.timeout(30)
+def test_kill_all_inside_does_not_reach_host():
+    """kill(-1, SIGKILL) as root inside kills sandbox processes only."""
+    import subprocess
+    sentinel = subprocess.Popen(["sleep", "30"])
+    try:
+        r = sandbox(["/bin/sh", "-c", "sleep 5 & sleep 5 & kill -9 -1; wait; echo survived"])
+        assert (r.status, r.stdout) == (0, b"survived\n"), r
+        assert sentinel.poll() is None, "a host process was killed from inside the sandbox"
+    finally:
+        sentinel.kill()
+        sentinel.wait()
+
+
+@pytest.mark.timeout(30)
+def test_proc_root_and_mounts_show_sandbox_view():
+    r = sandbox([PY, "-c", "import os\nprint(os.readlink('/proc/self/root'), os.readlink('/proc/1/cwd'))\n"
+                 "m = open('/proc/self/mounts').read()\n"
+                 "print('/work' in m.split(), ' /mnt/x ' in m)"],
+                opts=["--mount", f"{BUILD}:/mnt/x:ro"])
+    assert (r.status, r.stdout.splitlines()[0]) == (0, b"/ /"), r
+    assert r.stdout.splitlines()[1] == b"False True", r
+
+
+@pytest.mark.timeout(30)
+def test_host_devices_absent():
+    r = sandbox([PY, "-c", TRY + "for d in ('/dev/mem', '/dev/kmsg', '/dev/sda', '/dev/vda', '/dev/port'):\n"
+                 "    t(d, lambda: open(d, 'rb').read(1))\n"
+                 "t('/proc/sysrq-trigger', lambda: open('/proc/sysrq-trigger', 'w').write('h'))"])
+    assert r.status == 0, r
+    for line in r.stdout.decode().splitlines():
+        assert not line.endswith(" ok"), r

@@ -7,6 +7,8 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -342,7 +344,7 @@ static void children_rusage(void) {
     if (c == 0) {
         volatile double x = 0;
         double t0 = mono_ms();
-        while (mono_ms() - t0 < 150) for (int i = 0; i < 10000; i++) x += i;
+        while (mono_ms() - t0 < 150) for (int i = 0; i < 1000000; i++) x += i;
         _exit(0);
     }
     int st;
@@ -392,8 +394,39 @@ static void groups_and_ids(void) {
     waitpid(c, NULL, 0);
 }
 
+static void ptrace_basic(void) {
+    /* PTRACE_TRACEME + exec stops the child with SIGTRAP; the tracer reads its memory and
+       registers, single-steps through syscalls, then lets it run to completion */
+    pid_t c = fork();
+    if (c == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == -1) {
+            printf("PTRACE_TRACEME: %s\n", en(errno));
+            _exit(1);
+        }
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("after exec: %s\n", wstatus(st));
+    if (!WIFSTOPPED(st)) return;
+    struct user_regs_struct regs;
+    R(ptrace(PTRACE_GETREGS, c, NULL, &regs));
+    errno = 0;
+    long word = ptrace(PTRACE_PEEKDATA, c, (void *)regs.rsp, NULL);
+    printf("argc at the initial stack pointer: %ld (%s)\n", word, en(errno));
+    int syscalls = 0;
+    for (;;) {
+        if (ptrace(PTRACE_SYSCALL, c, NULL, NULL) == -1) break;
+        waitpid(c, &st, 0);
+        if (!WIFSTOPPED(st)) break;
+        syscalls++;
+    }
+    printf("syscall stops seen > 0: %d; end: %s\n", syscalls > 0, wstatus(st));
+}
+
 MAIN(SECTION(subreaper), SECTION(pdeathsig), SECTION(names), SECTION(rlimit_as),
      SECTION(rlimit_fsize), SECTION(rlimit_misc), SECTION(uname_sysinfo), SECTION(proc_self_files),
      SECTION(proc_task_dir), SECTION(auxv), SECTION(spawn), SECTION(priority),
      SECTION(umask_inherit), SECTION(etxtbsy), SECTION(children_rusage), SECTION(rusage_maxrss),
-     SECTION(groups_and_ids))
+     SECTION(groups_and_ids), SECTION(ptrace_basic))
