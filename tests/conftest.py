@@ -9,9 +9,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(ROOT, "tests", "programs")
 # The sandbox has its own /tmp (and /dev, /proc, /sys): a checkout there is
-# invisible inside, so the tests bind it in read-only at the same path.
+# invisible inside, so a command that names a file of the repo gets the repo
+# bound in read-only at the same path.
 _PRIVATE = ("/tmp/", "/dev/", "/proc/", "/sys/")
 REPO_MOUNT = ["--mount", f"{ROOT}:{ROOT}:ro"] if ROOT.startswith(_PRIVATE) else []
+
+
+def repo_mount(argv):
+    return REPO_MOUNT if REPO_MOUNT and any(ROOT in str(a) for a in argv) else []
 
 
 class Result:
@@ -28,7 +33,7 @@ def run_native(argv, input=None, timeout=60, env=None, cwd=None):
 
 
 def run_bastion(argv, input=None, timeout=60, opts=(), env=None, cwd=None):
-    cmd = [sys.executable, "-m", "bastion", "run", *REPO_MOUNT, *opts, "--", *argv]
+    cmd = [sys.executable, "-m", "bastion", "run", *repo_mount(argv), *opts, "--", *argv]
     e = dict(os.environ if env is None else env)
     e["PYTHONPATH"] = ROOT
     return Result(subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=e,

@@ -38,14 +38,14 @@ def test_write_to_etc_stays_inside():
 
 @pytest.mark.timeout(30)
 def test_write_to_host_file_under_root_stays_inside():
-    os.makedirs(BUILD, exist_ok=True)
-    path = os.path.join(BUILD, "isolation-probe.txt")
+    path = "/var/tmp/bastion-isolation-probe.txt"  # in the root overlay wherever the repo is
     with open(path, "w") as f:
         f.write("original\n")
     r = sandbox(["/bin/sh", "-c", f"echo changed > {path}; cat {path}; rm {path}; cat {path} 2>/dev/null || echo gone"])
     assert (r.status, r.stdout) == (0, b"changed\ngone\n"), r
     with open(path) as f:
         assert f.read() == "original\n"
+    os.unlink(path)
 
 
 @pytest.mark.timeout(30)
