@@ -219,6 +219,7 @@ def test_kill_all_inside_does_not_reach_host():
 
 @pytest.mark.timeout(30)
 def test_proc_root_and_mounts_show_sandbox_view():
+    os.makedirs(BUILD, exist_ok=True)
     r = sandbox([PY, "-c", "import os\nprint(os.readlink('/proc/self/root'), os.readlink('/proc/1/cwd'))\n"
                  "m = open('/proc/self/mounts').read()\n"
                  "print('/work' in m.split(), ' /mnt/x ' in m)"],
