@@ -86,13 +86,14 @@ def test_hostname_option_and_sethostname_stay_inside():
 
 @pytest.mark.timeout(30)
 def test_tmp_inside_is_private_and_empty():
-    os.makedirs("/tmp/bastion-isolation-dir", exist_ok=True)
+    host_dir = f"/tmp/bastion-isolation-dir-{os.getpid()}"   # the host /tmp is not empty
+    os.makedirs(host_dir, exist_ok=True)
     try:
         r = sandbox(["/bin/sh", "-c", "ls -A /tmp | wc -l; echo x > /tmp/inside; ls /tmp"])
         assert (r.status, r.stdout) == (0, b"0\ninside\n"), r
         assert not os.path.exists("/tmp/inside")
     finally:
-        os.rmdir("/tmp/bastion-isolation-dir")
+        os.rmdir(host_dir)
 
 
 @pytest.mark.timeout(30)
