@@ -62,10 +62,6 @@ PROC_MISC_XFAIL = {
         'running executable succeeds'
     ),
     'rusage_maxrss': 'ru_maxrss is 0 for RUSAGE_SELF and RUSAGE_CHILDREN',
-    'groups_and_ids': (
-        'setreuid(-1, 3000) with ruid 1000 leaves the saved uid at 0 (Linux sets suid = '
-        'new euid), so the process can regain root'
-    ),
 }
 
 

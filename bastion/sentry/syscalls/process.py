@@ -463,12 +463,22 @@ def sys_setgid(t, gid, *_):
     return _set_ids(t, "gid", -1, gid, -1)
 
 
+def _set_re(t, kind, r, e):
+    """setreuid/setregid: the saved id follows the new effective id when the
+    real id is set or the effective id moves off the old real id
+    (kernel/sys.c), so a dropped privilege cannot be taken back."""
+    r, e = s32(r), s32(e)
+    old_real = getattr(_cr(t), "r" + kind)
+    s = e if e != -1 and (r != -1 or e != old_real) else -1
+    return _set_ids(t, kind, r, e, s)
+
+
 def sys_setreuid(t, r, e, *_):
-    return _set_ids(t, "uid", r, e, -1)
+    return _set_re(t, "uid", r, e)
 
 
 def sys_setregid(t, r, e, *_):
-    return _set_ids(t, "gid", r, e, -1)
+    return _set_re(t, "gid", r, e)
 
 
 def sys_setresuid(t, r, e, s, *_):
