@@ -17,7 +17,6 @@ THREADS_XFAIL = {
         'reports no PI support: pthread_mutex_init(PTHREAD_PRIO_INHERIT) = EOPNOTSUPP, '
         'contended lock = EINVAL (or a glibc assertion abort)'
     ),
-    'thread_names': 'pthread_setname_np fails EACCES: write to /proc/self/task/TID/comm is refused',
 }
 
 

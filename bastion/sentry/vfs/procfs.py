@@ -156,7 +156,8 @@ def make_procfs(kernel):
             "status": file(lambda t: _status(k, tg, main)),
             "cmdline": file(lambda t: _mm_bytes(main, "arg")),
             "environ": file(lambda t: _mm_bytes(main, "env"), 0o400),
-            "comm": file(lambda t: (main.comm if main else b"") + b"\n", 0o644),
+            "comm": file(lambda t: (main.comm if main else b"") + b"\n", 0o644,
+                         lambda t, data: _set_comm(main, data)),
             "maps": file(lambda t: _maps(main)),
             "auxv": file(lambda t: main.mm.auxv if main and main.mm else b"", 0o400),
             "limits": file(lambda t: _limits(tg)),
@@ -281,6 +282,13 @@ def make_procfs(kernel):
 
     k.boot_id = _uuid()
     return fs, ProcDir(fs, root_entries)
+
+
+def _set_comm(task, data):
+    """Writing /proc/[pid]/task/[tid]/comm renames the thread (pthread_setname_np)."""
+    if task is not None:
+        task.comm = data.split(b"\n", 1)[0][:15]
+    return len(data)
 
 
 def _uuid():
