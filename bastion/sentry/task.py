@@ -144,6 +144,23 @@ class Task:
         self.blocked = True
         raise Blocked()
 
+    def block_partial(self, done, nonblock, queues):
+        """A write that has moved `done` bytes and must wait for room: a
+        non-blocking or interrupted write ends with what it moved (or EAGAIN /
+        the interruption if nothing); otherwise park, keeping `done` in
+        sys_state for the retry. Returns only the count to report."""
+        if nonblock:
+            if done:
+                return done
+            raise SyscallError(E.EAGAIN)
+        self.sys_state = done
+        try:
+            self.block(queues)
+        except SyscallError:
+            if done:
+                return done
+            raise
+
     def wake(self, events=None):
         if not self.blocked:
             return

@@ -84,17 +84,7 @@ class PipeFile(File):
                 p.queue.notify(POLLIN)
                 if done == total:
                     return done
-            if self.flags & O_NONBLOCK:
-                if done:
-                    return done
-                raise SyscallError(E.EAGAIN)
-            t.sys_state = done
-            try:
-                t.block([p.queue])
-            except SyscallError:
-                if done:
-                    return done
-                raise
+            return t.block_partial(done, self.flags & O_NONBLOCK, [p.queue])
 
     def poll(self):
         p = self.pipe

@@ -708,17 +708,7 @@ class Pty:
                 self.mq.notify(POLLIN)
                 if done == total:
                     return done
-            if f.flags & O_NONBLOCK:
-                if done:
-                    return done
-                raise SyscallError(E.EAGAIN)
-            t.sys_state = done
-            try:
-                t.block([self.sq])
-            except SyscallError:
-                if done:
-                    return done
-                raise
+            return t.block_partial(done, f.flags & O_NONBLOCK, [self.sq])
 
     def master_read(self, t, f, n):
         while True:
@@ -744,17 +734,7 @@ class Pty:
             done += self.master_write(data[done:])
             if done == total:
                 return done
-            if f.flags & O_NONBLOCK:
-                if done:
-                    return done
-                raise SyscallError(E.EAGAIN)
-            t.sys_state = done
-            try:
-                t.block([self.mq])
-            except SyscallError:
-                if done:
-                    return done
-                raise
+            return t.block_partial(done, f.flags & O_NONBLOCK, [self.mq])
 
     # --- ioctls shared by both ends (tty_io.c tty_ioctl, tty_ioctl.c) ---------
     def ioctl(self, t, f, req, arg, master):
