@@ -105,3 +105,16 @@ def test_host_signals_are_forwarded_to_the_sandbox():
     time.sleep(1.5)
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=30) == 130
+
+
+def test_caller_terminal_tcgets_writes_only_a_termios():
+    import shutil
+    if shutil.which("script") is None:
+        pytest.skip("script(1) is not installed")
+    code = ("import ctypes, fcntl; b = ctypes.create_string_buffer(b'\\xaa' * 64, 64); "
+            "fcntl.ioctl(0, 0x5401, b, True); print(b.raw[36:].count(b'\\xaa'))")
+    inner = f"{sys.executable} -m bastion run -- /usr/bin/python3 -c \"{code}\""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run(["script", "-qec", inner, "/dev/null"], capture_output=True, env=env,
+                       timeout=60, cwd="/tmp")
+    assert r.stdout.replace(b"\r", b"").strip().endswith(b"28"), r

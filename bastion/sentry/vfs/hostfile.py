@@ -17,6 +17,7 @@ from .inode import S_IFIFO, File, FileSystem, Inode
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP = 0x5413, 0x5414, 0x540F, 0x5410
 FIONREAD = 0x541B
+TERMIOS_SIZE = 36  # the kernel's struct termios: 4 flags, c_line, c_cc[19]
 
 
 class HostFS(FileSystem):
@@ -98,7 +99,7 @@ class HostFile(File):
 
     def ioctl(self, t, req, arg):
         if req in (TCGETS, TIOCGWINSZ, TIOCGPGRP) and self.is_tty:
-            size = {TCGETS: 60, TIOCGWINSZ: 8, TIOCGPGRP: 4}[req]
+            size = {TCGETS: TERMIOS_SIZE, TIOCGWINSZ: 8, TIOCGPGRP: 4}[req]
             try:
                 out = fcntl.ioctl(self.fd, req, bytes(size))
             except OSError as e:
@@ -108,7 +109,7 @@ class HostFile(File):
             t.mm.write(arg, out)
             return 0
         if req in (TCSETS, TCSETSW, TCSETSF, TIOCSWINSZ) and self.is_tty:
-            size = 60 if req != TIOCSWINSZ else 8
+            size = TERMIOS_SIZE if req != TIOCSWINSZ else 8
             try:
                 fcntl.ioctl(self.fd, req, t.mm.read(arg, size))
             except OSError as e:
