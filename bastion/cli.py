@@ -25,6 +25,8 @@ def _parse_mount(spec):
         raise UserError(f"bad --mount {spec!r}: destination must be an absolute path")
     if not os.path.exists(src):
         raise UserError(f"bad --mount {spec!r}: {src} does not exist")
+    if not os.path.isdir(src):
+        raise UserError(f"bad --mount {spec!r}: {src} is not a directory (file binds are not supported)")
     return os.path.abspath(src), os.path.normpath(dst), mode == "ro"
 
 
@@ -99,6 +101,8 @@ def cmd_run(a):
     except SyscallError as e:
         name = NAMES.get(e.errno, str(e.errno))
         raise UserError(f"cannot run {cfg.argv[0]!r}: {os.strerror(e.errno)} ({name})")
+    except (OSError, EOFError) as e:  # the host refused a resource (gofer, stub, ...)
+        raise UserError(f"cannot start the sandbox: {e}")
     console = getattr(k, "console", None)
     restore = lambda: None  # noqa: E731
     try:

@@ -20,6 +20,7 @@ def bastion(*args, timeout=60):
     (["run", "--mount", "nocolon", "--", "/bin/true"], b"--mount"),
     (["run", "--mount", "/no/such:/x", "--", "/bin/true"], b"does not exist"),
     (["run", "--mount", "/tmp:/x:rx", "--", "/bin/true"], b"ro or rw"),
+    (["run", "--mount", "/etc/passwd:/x", "--", "/bin/true"], b"not a directory"),
     (["run", "--frobnicate", "--", "/bin/true"], b"unrecognized"),
     (["run"], b"missing command"),
     (["run", "--user", "abc", "--", "/bin/true"], b"--user"),
