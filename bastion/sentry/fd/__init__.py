@@ -15,6 +15,15 @@ def s32(x):
     return x - (1 << 32) if x & 0x80000000 else x
 
 
+def file_of(t, fd, kind):
+    """The open file behind `fd` if it is a `kind` (an epoll, a timerfd, ...);
+    EINVAL for any other file, as those syscalls answer."""
+    f = t.files.get(s32(fd))
+    if not isinstance(f, kind):
+        raise SyscallError(E.EINVAL)
+    return f
+
+
 def ready_events(f):
     """f.poll() with the *NORM bits Linux reports alongside POLLIN/POLLOUT."""
     ev = f.poll()

@@ -18,7 +18,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..sched import ALL_EVENTS, WaitQueue
 from ..vfs.inode import O_CLOEXEC, O_RDWR, File
-from . import POLLERR, POLLHUP, POLLIN, finish, ready_events, s32, set_temp_sigmask
+from . import POLLERR, POLLHUP, POLLIN, file_of, finish, ready_events, s32, set_temp_sigmask
 from .anon import anon_inode
 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
@@ -182,13 +182,6 @@ def sys_epoll_create(t, size, *_):
     return sys_epoll_create1(t, 0)
 
 
-def _epoll(t, epfd):
-    ep = t.files.get(s32(epfd))
-    if not isinstance(ep, EventPoll):
-        raise SyscallError(E.EINVAL)
-    return ep
-
-
 def sys_epoll_ctl(t, epfd, op, fd, evp, *_):
     """epoll_ctl(2): ADD, MOD, DEL with Linux's checks (EPERM for regular
     files and directories, ELOOP for cycles, EINVAL for EPOLLEXCLUSIVE misuse)."""
@@ -228,7 +221,7 @@ def do_epoll_wait(t, epfd, evp, maxevents, deadline):
     if maxevents == 0 or maxevents > EP_MAX_EVENTS:
         raise SyscallError(E.EINVAL)
     t.mm.check(evp, maxevents * 12, write=True)
-    ep = _epoll(t, epfd)
+    ep = file_of(t, epfd, EventPoll)
     out = ep.harvest(maxevents)
     if out:
         t.mm.write(evp, b"".join(EVENT.pack(ev, data) for ev, data in out))

@@ -9,7 +9,7 @@ from ...abi.errno import SyscallError
 from ..sched import WaitQueue
 from ..vfs.inode import O_CLOEXEC, O_NONBLOCK, O_RDONLY, File
 from ..syscalls.util import path_arg
-from . import POLLIN, s32
+from . import POLLIN, file_of, s32
 from .anon import anon_inode
 
 IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x1, 0x2, 0x4, 0x8
@@ -126,15 +126,8 @@ def sys_inotify_init(t, *_):
     return sys_inotify_init1(t, 0)
 
 
-def _inotify(t, fd):
-    f = t.files.get(s32(fd))
-    if not isinstance(f, Inotify):
-        raise SyscallError(E.EINVAL)
-    return f
-
-
 def sys_inotify_add_watch(t, fd, pathaddr, mask, *_):
-    f = _inotify(t, fd)
+    f = file_of(t, fd, Inotify)
     if not mask & IN_ALL_EVENTS or (mask & IN_MASK_CREATE and mask & IN_MASK_ADD):
         raise SyscallError(E.EINVAL)
     d = t.kernel.lookup(t, path_arg(t, pathaddr), not mask & IN_DONT_FOLLOW)
@@ -157,7 +150,7 @@ def sys_inotify_add_watch(t, fd, pathaddr, mask, *_):
 
 
 def sys_inotify_rm_watch(t, fd, wd, *_):
-    f = _inotify(t, fd)
+    f = file_of(t, fd, Inotify)
     wd = s32(wd)
     if wd not in f.watches:
         raise SyscallError(E.EINVAL)

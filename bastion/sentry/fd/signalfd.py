@@ -8,7 +8,7 @@ from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ..vfs.inode import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
-from . import POLLIN, s32
+from . import POLLIN, file_of, s32
 from .anon import anon_inode
 
 SFD_CLOEXEC, SFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
@@ -81,9 +81,7 @@ def sys_signalfd4(t, fd, maskp, size, flags, *_):
     mask = t.mm.read_u64(maskp) & ~S.UNBLOCKABLE
     fd = s32(fd)
     if fd != -1:
-        f = t.files.get(fd)
-        if not isinstance(f, SignalFd):
-            raise SyscallError(E.EINVAL)
+        f = file_of(t, fd, SignalFd)
         f.mask = mask
         t.tg.signal_queue.notify(POLLIN)
         return fd

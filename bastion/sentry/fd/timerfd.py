@@ -9,7 +9,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..sched import WaitQueue
 from ..vfs.inode import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
-from . import POLLIN, s32
+from . import POLLIN, file_of
 from .anon import anon_inode
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
@@ -82,13 +82,6 @@ class TimerFd(File):
         self.disarm()
 
 
-def _timerfd(t, fd):
-    f = t.files.get(s32(fd))
-    if not isinstance(f, TimerFd):
-        raise SyscallError(E.EINVAL)
-    return f
-
-
 def _ns(sec, nsec):
     if sec < 0 or not 0 <= nsec < 10**9:
         raise SyscallError(E.EINVAL)
@@ -106,7 +99,7 @@ def sys_timerfd_create(t, clock, flags, *_):
 
 
 def sys_timerfd_settime(t, fd, flags, new, old, *_):
-    f = _timerfd(t, fd)
+    f = file_of(t, fd, TimerFd)
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise SyscallError(E.EINVAL)
     isec, insec, vsec, vnsec = _ITS.unpack(t.mm.read(new, _ITS.size))
@@ -127,6 +120,6 @@ def sys_timerfd_settime(t, fd, flags, new, old, *_):
 
 
 def sys_timerfd_gettime(t, fd, cur, *_):
-    f = _timerfd(t, fd)
+    f = file_of(t, fd, TimerFd)
     t.mm.write(cur, _spec(*f.remaining()))
     return 0
