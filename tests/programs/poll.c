@@ -144,9 +144,17 @@ static void select_basic(void) {
     FD_SET(p[0], &r); FD_SET(p[1], &w); FD_SET(p[0], &w);
     R(select(p[1] + 1, &r, &w, NULL, &tv));
     printf("r=%d w1=%d w0=%d\n", FD_ISSET(p[0], &r), FD_ISSET(p[1], &w), FD_ISSET(p[0], &w));
+    /* fds past the table's size are ignored, closed ones inside it are
+       EBADF: make the table 256 wide first, whatever we inherited. */
+    dup2(p[0], 200); close(200);
     FD_ZERO(&r);
     FD_SET(200, &r);
     R(select(201, &r, NULL, NULL, &tv));
+    {
+        static fd_set big[4];
+        FD_SET(3000, &big[0]);
+        R(select(3001, &big[0], NULL, NULL, &tv));
+    }
     R(select(-1, NULL, NULL, NULL, &tv));
     tv.tv_usec = -1;
     R(select(0, NULL, NULL, NULL, &tv));

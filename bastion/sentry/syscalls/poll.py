@@ -113,7 +113,7 @@ def do_select(t, n, inp, outp, exp, deadline):
     n = s32(n)
     if n < 0:
         raise SyscallError(E.EINVAL)
-    n = min(n, t.files.limit)
+    n = min(n, t.files.size)
     nbytes = (n + 63) // 64 * 8
     sets = [int.from_bytes(t.mm.read(p, nbytes), "little") if p and n else 0 for p in (inp, outp, exp)]
     want = sets[0] | sets[1] | sets[2]

@@ -4,6 +4,13 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 
 NR_OPEN = 1 << 20  # fs/file.c sysctl_nr_open default
+NR_OPEN_DEFAULT = 64  # the size of a fresh table
+
+
+def _grown_size(fd):
+    """fs/file.c alloc_fdtable: the table size Linux picks to hold fd."""
+    n = fd // 128 + 1
+    return min((1 << (n - 1).bit_length()) * 128, NR_OPEN)
 
 
 class FdTable:
@@ -11,6 +18,9 @@ class FdTable:
         self.fds = {}
         self.limit = 1024  # RLIMIT_NOFILE soft, kept in step by the kernel
         self.users = 1  # tasks sharing this table (CLONE_FILES)
+        # Linux's fdt->max_fds: it only grows, and select() ignores fds
+        # at or past it, so programs can see it.
+        self.size = NR_OPEN_DEFAULT
 
     def get(self, fd):
         e = self.fds.get(fd)
@@ -27,6 +37,8 @@ class FdTable:
             raise SyscallError(E.EMFILE)
         f.refs += 1
         fds[fd] = (f, cloexec)
+        if fd >= self.size:
+            self.size = _grown_size(fd)
         return fd
 
     def install_at(self, fd, f, cloexec=False):
@@ -35,6 +47,8 @@ class FdTable:
         old = self.fds.get(fd)
         f.refs += 1
         self.fds[fd] = (f, cloexec)
+        if fd >= self.size:
+            self.size = _grown_size(fd)
         if old is not None:
             drop(old[0])
 
@@ -58,6 +72,10 @@ class FdTable:
         for fd, (f, ce) in self.fds.items():
             f.refs += 1
             c.fds[fd] = (f, ce)
+        if self.fds:  # fs/file.c dup_fd sizes the copy to the highest open fd
+            top = (max(self.fds) // 64 + 1) * 64
+            if top > NR_OPEN_DEFAULT:
+                c.size = _grown_size(top - 1)
         return c
 
     def close_on_exec(self):
