@@ -191,7 +191,9 @@ class Kernel:
                             self._host_fd_ready(fd, ev)
                     events = plat.wait()
                 else:
-                    events = plat.wait_blocking()
+                    plat.block()
+                    self.in_wait = False  # from here, a host signal must not raise
+                    events = plat.wait_one()
             except HostSignal:
                 continue
             finally:
