@@ -127,6 +127,10 @@ def test_limits_contain_bombs():
         assert r.pids_limited, r
         time.sleep(0.3)
         assert s.stats()["pids"] == 0
+        r = s.run(["dd", "if=/dev/zero", "of=/tmp/big", "bs=1M", "count=200"], timeout=60)
+        assert r.returncode == 1 and b"No space left on device" in r.stderr, r
+        assert s.stats()["memory"] <= 80 << 20
+        s.run(["rm", "/tmp/big"])
         r = s.run(["python3", "-c", "while True: pass"], timeout=60)
         assert r.returncode == -9 and not r.timed_out and 1.5 < r.duration < 30, r
         assert s.run(["echo", "still here"]).stdout == b"still here\n"
