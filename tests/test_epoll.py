@@ -5,7 +5,7 @@ import pytest
 from netutil import ab_section, run_py
 
 SECTIONS = ["errors", "level_triggered", "edge_triggered", "oneshot", "eventfd_basics",
-            "eventfd_et_quirk", "rdhup_and_hup", "closed_fd_leaves_set", "nested", "blocking_waits",
+            "eventfd_et_quirk", "rdhup_and_hup", "closed_fd_leaves_set", "one_file_many_items", "nested", "blocking_waits",
             "pwait_sigmask", "maxevents_round_robin"]
 
 

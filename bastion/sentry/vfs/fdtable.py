@@ -96,6 +96,7 @@ class FdTable:
 def drop(f):
     f.refs -= 1
     if f.refs <= 0:
-        for fn in f.release_hooks or ():
-            fn(f)
+        if f.release_hooks:
+            for fn in f.release_hooks[:]:  # a hook unregisters itself as it runs
+                fn(f)
         f.release()
