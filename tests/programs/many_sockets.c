@@ -3,10 +3,12 @@
    listening/connected/accepted TCP triples carrying a byte. Then as many as
    RLIMIT_NOFILE allows held open at once. Between phases the program stops on
    a read of stdin ("PAUSE") so the test can count the sentry's host fds.
+   The sockets held at once also sit in one epoll set while they are closed.
    Output is deterministic; no port numbers are printed. */
 #include "common.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -128,11 +130,24 @@ int main(void) {
 
     /* as many at once as the limit allows (10,000 where RLIMIT_NOFILE permits) */
     int room = (int)rl.rlim_cur - first - 8;
+    int ep = epoll_create1(0);
+    room -= 1;
     int at_once = open_mix(room < TOTAL ? room : TOTAL);
     int top = dup(0);
     printf("at once: %s\n", at_once >= (room < TOTAL ? room : TOTAL) ? "ok" : "short");
     close(top);
+    /* all of them in one epoll set, as a server's connections: closing
+       them empties the set */
+    int added = 0;
+    for (int i = 0; i < nfds; i++) {
+        struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
+        added += epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) == 0;
+    }
+    struct epoll_event got[4];
+    printf("epoll: %s\n", added == nfds ? "all added" : "short");
     close_all();
+    CHECK(epoll_wait(ep, got, 4, 0) == 0);
+    close(ep);
 
     int again = dup(0);
     CHECK(again == first);
