@@ -33,7 +33,7 @@ import time
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
-from ..sched import WaitQueue
+from ..sched import Callback, WaitQueue
 from .inode import O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
 
 # --- termios (include/uapi/asm-generic/termbits.h) ---------------------------
@@ -990,18 +990,6 @@ def _pts_dentry(kernel, pty):
 
 
 # --- bastion run -t ------------------------------------------------------------
-class _Waiter:
-    """A wait-queue entry that runs a function (like an epoll item)."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def wake(self, events=None):
-        self.fn()
-
-
 def _reopen(fd, flags):
     """A new open file description of host fd `fd` (its own O_NONBLOCK), or a dup."""
     try:
@@ -1029,9 +1017,9 @@ class Console:
         self.in_armed = self.out_armed = False
         self.in_eof = False
         self.feeding = False
-        self._in_waiter = _Waiter(self._on_input)
-        self._out_waiter = _Waiter(self._on_writable)
-        self.pty.mq.waiters.append(_Waiter(self._on_master))
+        self._in_waiter = Callback(self._on_input)
+        self._out_waiter = Callback(self._on_writable)
+        self.pty.mq.waiters.append(Callback(self._on_master))
         self.sync_winsize()
         self._arm_input()
         self.install_sigwinch()
