@@ -17,7 +17,7 @@ from .vfs.fdtable import FdTable
 from .vfs.goferfs import GoferFS
 from .vfs.hostfile import HostFile
 from .vfs.inode import S_IFDIR
-from .vfs.memfs import MemFS
+from .vfs.memfs import ACCOUNT, MemFS
 from .vfs.path import Mount, Walker
 from .vfs.procfs import make_procfs
 from .vfs.sysfs import make_sysfs
@@ -103,6 +103,7 @@ def build(cfg):
     k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
     client = GoferClient(sock)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")

@@ -191,7 +191,9 @@ class Kernel:
                             self._host_fd_ready(fd, ev)
                     events = plat.wait()
                 else:
-                    events = plat.wait_blocking()
+                    plat.block()
+                    self.in_wait = False  # from here, a host signal must not raise
+                    events = plat.wait_one()
             except HostSignal:
                 continue
             finally:
@@ -663,9 +665,10 @@ class Kernel:
                         pass
 
     def memory_used(self):
-        """Bytes of app memory the sandbox holds (pages allocated in the memory file)."""
-        mf = self.memfile
-        return os.fstat(mf.fd).st_blocks * 512
+        """Bytes of app memory the sandbox holds: pages allocated in the memory
+        file, and tmpfs file data kept in the sentry (vfs/memfs.py Account)."""
+        from .vfs.memfs import ACCOUNT
+        return self.memfile.blocks_used() + ACCOUNT.used
 
     # --- host terminal ------------------------------------------------------
     def open_host_tty(self, flags):

@@ -32,10 +32,8 @@ def serve(sock, conf, listening=None):
         k = build(cfg)
         k.next_pid = 2  # pid 1 stays free: no init inside, as in `docker exec`'s view
         lim = conf.get("limits") or {}
-        k.limits.memory = lim.get("memory")
+        k.limits.set_memory(lim.get("memory"))
         k.limits.pids = lim.get("pids")
-        if k.limits.memory is not None:
-            k.limits.start()
     except (SyscallError, OSError, EOFError, ValueError, TypeError, KeyError) as e:
         errno = getattr(e, "errno", None) or 22
         ch.send({"e": errno, "msg": f"cannot start the sandbox: {e}"})
