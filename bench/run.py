@@ -8,7 +8,8 @@ native, measured in the same run on the same host, is what tells whether a
 change to the hot path helped, and runsc (gVisor, the design Bastion
 follows) in the same run says how far off a Go sentry on the same host is.
 The workloads span the range from a raw syscall loop (pure per-syscall cost)
-to CPU-bound code (no syscalls: ratio ~1); each says why it is here below.
+to CPU-bound code (no syscalls: ratio ~1), and servers (iperf3, redis) with
+both ends inside one sandbox; each says why it is here below.
 
 This is a benchmark, not a test: nothing asserts on timing. A workload that
 fails is reported as FAILED with its stderr tail, and the run goes on. A
@@ -25,6 +26,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -75,11 +77,49 @@ def sysbench_fileio_ops(secs, out, err):
 def dd_pipe_mbs(secs, out, err):
     """Bytes over the slower of the two dd's own timings (the sandbox's
     start-up is not in it), in MB/s (10^6 bytes, as dd)."""
-    runs = re.findall(rb"(\d+) bytes .*copied, ([\d.]+) s", err)
+    runs = re.findall(rb"(\d+) bytes .*copied, ([\d.e-]+) s", err)
     if not runs:
         raise ValueError("no dd summary in stderr")
     nbytes = max(int(b) for b, _ in runs)
     return nbytes / max(float(s) for _, s in runs) / 1e6
+
+
+def iperf3_gbits(secs, out, err):
+    try:
+        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("no end.sum_received.bits_per_second in iperf3 -J stdout")
+
+
+def redis_rps(secs, out, err):
+    m = re.search(rb'^"[A-Z]+","([\d.]+)"', out, re.M)  # --csv: "SET","12345.67",...
+    if not m:
+        raise ValueError("no requests/s in redis-benchmark --csv stdout")
+    return float(m.group(1))
+
+
+def free_port():
+    """A port free on the host's loopback now, for the native server runs
+    (a sandbox has its own port table, so any port does there)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_script(server, client, port):
+    """sh -c script: start a server in the background, wait until it answers,
+    run the client, stop the server."""
+    if server == "redis":
+        start = (f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no "
+                 f"--logfile /dev/null &\n"
+                 f"for i in $(seq 200); do redis-cli -p {port} ping >/dev/null 2>&1 && break; "
+                 f"sleep 0.05; done\n")
+        stop = f"redis-cli -p {port} shutdown nosave >/dev/null; wait\n"
+    else:  # iperf3: a one-test server; the client retries until it listens
+        start = f"iperf3 -s -1 -p {port} >/dev/null &\n"
+        client = f"for i in $(seq 200); do {client} && break; sleep 0.05; done"
+        stop = "wait\n"
+    return ["/bin/sh", "-c", start + client + "\n" + stop]
 
 
 # ------------------------------------------------------------ benchmarks
@@ -89,12 +129,13 @@ def benchmarks(quick, work):
     scratch directory (natively a fresh dir on tmpfs, in a sandbox under
     its own in-memory /tmp). Sizes and repetitions keep the default run
     under ~6 minutes on a slow 2-core VM with one Bastion platform and
-    runsc (find and dd bs=1 are ~20 s a run under Bastion, ~12 s under
-    runsc), --quick under ~1.5 minutes."""
+    runsc (find and dd bs=1 are ~20-35 s a run under Bastion, ~12 s under
+    runsc; redis-benchmark ~15 s), --quick under ~1.5 minutes."""
     q = quick
     b = BUILD
     hello = os.path.join(work, "hello.c")
     fio = ("--file-num=16 --file-total-size=" + ("16M" if q else "64M"))
+    port = free_port()
     return [
         dict(name="getppid", unit="us/syscall", better="lower", reps=1 if q else 3,
              argv=[f"{b}/getppid_loop", "10000" if q else "50000"],
@@ -106,7 +147,7 @@ def benchmarks(quick, work):
              parse=wall_ms, compare="lines",
              why="VFS walk of a big host tree: getdents64 and newfstatat through "
                  "the gofer; stdout line counts are compared with native"),
-        dict(name="dd", unit="ms", better="lower", reps=1 if q else 2,
+        dict(name="dd", unit="ms", better="lower", reps=1,
              argv=["dd", "if=/dev/zero", "of=/dev/null", "bs=1",
                    "count=" + ("20000" if q else "200000")],
              parse=wall_ms,
@@ -154,6 +195,30 @@ def benchmarks(quick, work):
              parse=dd_pipe_mbs,
              why="pipe throughput with 64 KiB writes: data copies through the "
                  "sandbox's pipe buffer, few syscalls per byte"),
+        dict(name="pipe", unit="MB/s", better="higher", reps=1 if q else 3,
+             argv=["/bin/sh", "-c", "dd if=/dev/zero bs=64k count=" + ("400" if q else "4000")
+                   + " | cat > /dev/null"],
+             parse=dd_pipe_mbs,
+             why="pipe throughput as a shell pipeline does it: dd's 64 KiB writes, "
+                 "cat's reads (from the apps branch; pipe_dd is the dd|dd variant)"),
+        dict(name="tcp", unit="Gbit/s", better="higher", reps=1, needs="iperf3",
+             argv=server_script("iperf3", f"iperf3 -c 127.0.0.1 -p {port} -n "
+                                + ("50M" if q else "500M") + " -J", port),
+             parse=iperf3_gbits,
+             why="loopback TCP, iperf3 server and client in one sandbox (its own "
+                 "network stack); natively on the host's loopback"),
+        dict(name="redis-set", unit="req/s", better="higher", reps=1,
+             needs="redis-benchmark",
+             argv=server_script("redis", f"redis-benchmark -p {port} -q -t set -n "
+                                f"{2000 if q else 5000} --csv", port),
+             parse=redis_rps,
+             why="a request/response server: redis-server and redis-benchmark in "
+                 "one sandbox, many small socket reads/writes and epoll waits"),
+        dict(name="redis-get", unit="req/s", better="higher", reps=1,
+             needs="redis-benchmark",
+             argv=server_script("redis", f"redis-benchmark -p {port} -q -t get -n "
+                                f"{2000 if q else 5000} --csv", port),
+             parse=redis_rps, why="as redis-set, GET requests"),
         dict(name="fork_exec", unit="us/iter", better="lower", reps=1 if q else 3,
              argv=[f"{b}/fork_exec", "20" if q else "100"],
              parse=grep(rb"([\d.]+) us/iteration"), build="fork_exec",

@@ -20,7 +20,7 @@ from ..abi.errno import SyscallError
 from ..platform import base as pbase
 from . import signals as frames
 from .mm.memfile import MemoryFile
-from .sched import Blocked, WaitQueue
+from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
 from .vfs.path import Walker
 
@@ -119,7 +119,7 @@ class Kernel:
             waits = self.host_waits[fd] = {}
         q = waits.get(events)
         if q is None:
-            q = waits[events] = WaitQueue()
+            q = waits[events] = RearmQueue()
             mask = 0
             for ev in waits:
                 mask |= ev
