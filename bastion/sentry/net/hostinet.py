@@ -522,29 +522,13 @@ class HostSocket(File):
 
     def ioctl(self, t, req, arg):
         fd = self.sock.fileno()
-        try:
-            if req in (SIOCINQ, SIOCOUTQ, SIOCATMARK):
+        if req in (SIOCINQ, SIOCOUTQ, SIOCATMARK):
+            try:
                 t.mm.write(arg, struct.pack("<i", hostsys.int_ioctl(fd, req)))
-                return 0
-            if req in IFREQ_GETS:
-                ifr = bytearray(t.mm.read(arg, hostsys.IFREQ_SIZE))
-                ifr[15] = 0  # the name is at most IFNAMSIZ-1 bytes, as dev_ioctl makes it
-                t.mm.write(arg, hostsys.ifreq_ioctl(fd, req, bytes(ifr)))
-                return 0
-            if req == SIOCGIFCONF:
-                ln, buf = struct.unpack("<i4xQ", t.mm.read(arg, 16))
-                ents = hostsys.ifconf(fd)
-                if buf:
-                    if ln < 0:
-                        raise SyscallError(E.EINVAL)
-                    ents = ents[:ln // hostsys.IFREQ_SIZE * hostsys.IFREQ_SIZE]
-                    if ents:
-                        t.mm.write(buf, ents)
-                t.mm.write(arg, struct.pack("<i", len(ents)))
-                return 0
-        except OSError as e:
-            raise _oserr(e)
-        raise SyscallError(E.ENOTTY)
+            except OSError as e:
+                raise _oserr(e)
+            return 0
+        return _netdev_ioctl(fd, t, req, arg)
 
     def release(self):
         self.dead = True
@@ -558,6 +542,52 @@ class HostSocket(File):
         st = dict(self.__dict__)
         st["queue"] = None  # re-made by the kernel's host_fd_watch on restore
         return st
+
+
+def _netdev_ioctl(fd, t, req, arg):
+    """SIOCGIF* queries of the host's interfaces, asked on host socket fd."""
+    try:
+        if req in IFREQ_GETS:
+            ifr = bytearray(t.mm.read(arg, hostsys.IFREQ_SIZE))
+            ifr[15] = 0  # the name is at most IFNAMSIZ-1 bytes, as dev_ioctl makes it
+            t.mm.write(arg, hostsys.ifreq_ioctl(fd, req, bytes(ifr)))
+            return 0
+        if req == SIOCGIFCONF:
+            ln, buf = struct.unpack("<i4xQ", t.mm.read(arg, 16))
+            ents = hostsys.ifconf(fd)
+            if buf:
+                if ln < 0:
+                    raise SyscallError(E.EINVAL)
+                ents = ents[:ln // hostsys.IFREQ_SIZE * hostsys.IFREQ_SIZE]
+                if ents:
+                    t.mm.write(buf, ents)
+            t.mm.write(arg, struct.pack("<i", len(ents)))
+            return 0
+    except OSError as e:
+        raise _oserr(e)
+    raise SyscallError(E.ENOTTY)
+
+
+LO_IOCTLS = (0x8910, 0x8912, 0x8913, 0x8915, 0x8921, 0x8933)  # what inet.py answers for `lo`
+
+
+def netdev_ioctl(sock, t, req, arg):
+    """SIOCGIF* on a socket of another family (glibc's if_indextoname asks an
+    AF_UNIX one): dev_ioctl answers them on any socket. With --network host
+    the host's interfaces, through one query socket per kernel; otherwise
+    the loopback's, as inet.py answers them."""
+    k = t.kernel
+    if k.network == "host":
+        q = k.__dict__.get("netdev_query")
+        if q is None:
+            try:
+                q = k.__dict__["netdev_query"] = HostHandle(AF_INET, socket.SOCK_DGRAM, 0)
+            except OSError as e:
+                raise _oserr(e)
+        return _netdev_ioctl(q.fileno(), t, req, arg)
+    if req in LO_IOCTLS:
+        return I.InetSocket.ioctl(sock, t, req, arg)
+    raise SyscallError(E.ENOTTY)
 
 
 def max_host_sockets():
