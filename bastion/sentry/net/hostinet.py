@@ -206,7 +206,10 @@ class HostSocket(File):
 
     @property
     def sock(self):
-        return self.handle.sock
+        s = self.handle.sock
+        if s is None:  # closed under a task that was waiting on it
+            raise SyscallError(E.EBADF)
+        return s
 
     # --- sockaddr -------------------------------------------------------------
     def parse_name(self, raw, unspec_ok=False):
@@ -512,8 +515,10 @@ class HostSocket(File):
 
     # --- File ------------------------------------------------------------------
     def poll(self):
+        if self.handle.sock is None:
+            return POLLHUP
         p = select.poll()
-        p.register(self.sock.fileno(), select.POLLIN | select.POLLPRI | select.POLLOUT | select.POLLRDHUP)
+        p.register(self.handle.fileno(), select.POLLIN | select.POLLPRI | select.POLLOUT | select.POLLRDHUP)
         r = p.poll(0)
         return r[0][1] if r else 0
 
