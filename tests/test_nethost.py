@@ -386,3 +386,20 @@ def test_cli_rejects_a_bad_network_mode():
                        capture_output=True, env=dict(os.environ, PYTHONPATH=ROOT), timeout=60)
     assert r.returncode == 2 and r.stderr.count(b"\n") == 1, r
     assert b"--network" in r.stderr and b"Traceback" not in r.stderr, r
+
+
+def test_python_api_network_modes(host_server):
+    from bastion import Sandbox
+    code = f"""
+import urllib.request
+try:
+    print(urllib.request.urlopen("http://127.0.0.1:{host_server}/", timeout=10).read().decode(), end="")
+except OSError as e:
+    print("refused", getattr(e, "reason", e))
+"""
+    with Sandbox(network="host") as sb:
+        r = sb.run([PY, "-c", code], timeout=30)
+        assert (r.returncode, r.stdout) == (0, BODY), r
+    with Sandbox() as sb:
+        r = sb.run([PY, "-c", code], timeout=30)
+        assert r.stdout.startswith(b"refused"), r

@@ -83,6 +83,12 @@ class Platform:
         """Return the ready events as [(ctx, kind, info)] without blocking."""
         raise NotImplementedError
 
-    def wait_blocking(self):
-        """Like wait, but sleep until at least one event is there."""
+    def block(self):
+        """Sleep until an event is ready, without taking it, so that a host
+        signal may interrupt the sleep (by raising) and lose nothing."""
+        raise NotImplementedError
+
+    def wait_one(self):
+        """Like wait, but may return after the first event (cheaper per event
+        when called after block)."""
         raise NotImplementedError

@@ -273,12 +273,19 @@ class PtracePlatform(base.Platform):
             pass
         return self._drain([])
 
-    def wait_blocking(self):
+    def block(self):
+        # waitid(WNOWAIT) only peeks: a host signal handler that raises to
+        # wake the kernel (kernel.py HostSignal) can never drop an event.
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT | _WALL)
+
+    def wait_one(self):
         # One event at a time: the next call returns at once if more are queued,
         # which saves a WNOHANG waitpid per syscall on the hot path.
         events = []
         while not events:
-            pid, status = os.waitpid(-1, _WALL)
+            pid, status = os.waitpid(-1, os.WNOHANG | _WALL)
+            if pid == 0:
+                break
             self._event(pid, status, events)
         return events
 

@@ -17,7 +17,7 @@ from .vfs.fdtable import FdTable
 from .vfs.goferfs import GoferFS
 from .vfs.hostfile import HostFile
 from .vfs.inode import S_IFDIR
-from .vfs.memfs import MemFS
+from .vfs.memfs import ACCOUNT, MemFS
 from .vfs.path import Mount, Walker
 from .vfs.procfs import make_procfs
 from .vfs.sysfs import make_sysfs
@@ -96,6 +96,13 @@ def _write_etc(k, hostname):
 
 def boot(cfg):
     """Start the gofer and the kernel, build the mounts, load the first program."""
+    k = build(cfg)
+    return k, _start_init(k, cfg)
+
+
+def build(cfg):
+    """Start the gofer and the kernel and build the mounts: a sandbox with no
+    process yet."""
     gofer_mounts = [(cfg.rootfs, True)] + [(src, ro) for src, _, ro in cfg.mounts]
     sock, gofer_pid = gofer_server.start(gofer_mounts)
     log = open(cfg.debug_log, "a") if cfg.debug_log else None
@@ -106,6 +113,7 @@ def boot(cfg):
     k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace, network=cfg.network)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
     client = GoferClient(sock)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")
@@ -131,7 +139,7 @@ def boot(cfg):
     for dst in cfg.tmpfs:
         fs = MemFS("tmpfs")
         mount_at(k, dst, fs, fs.new_root(), source="tmpfs")
-    return k, _start_init(k, cfg)
+    return k
 
 
 def _host_stdio(k):
@@ -162,33 +170,58 @@ def _find_program(k, t, name, env):
     raise SyscallError(E.ENOENT)
 
 
-def _start_init(k, cfg):
+def host_rlimits():
     rl = [list(resource.getrlimit(r)) for r in range(16)]
-    rl = [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
-    tg = k.new_group(None, SigActions(), Creds(cfg.uid, cfg.gid, [cfg.gid]), rl, pid=k.alloc_pid())
-    k.init = tg
+    return [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
+
+
+def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None):
+    """A new process with no parent in the sandbox (pid 1, or one started
+    from outside by control.py), running argv[0] found on env's PATH.
+    `stdio(tg)` may build its fd table instead of `files` (a terminal).
+    With start=False it waits, loaded, for k.return_to_user (OCI create/start)."""
+    from .task import Task
+    tg = k.new_group(None, SigActions(), Creds(uid, gid, [gid] if groups is None else groups),
+                     host_rlimits(), pid=pid or k.alloc_pid())
+    tg.run = run
+    try:
+        if stdio is not None:
+            files = stdio(tg)
+        files.limit = min(tg.rlimits[7][0], 1 << 20)
+        fs = FSContext(k.root_dentry, k.root_dentry)
+        t = Task(k, tg.pid, tg, None, files, fs)
+        t.on_host = False
+        t.stopped_in_sentry = False
+        tg.tasks.append(t)
+        k.tasks[t.tid] = t
+        if cwd:
+            fs.cwd = k.lookup(t, cwd, True)
+            if not fs.cwd.inode.is_dir():
+                raise SyscallError(E.ENOTDIR)
+        path = _find_program(k, t, argv[0], env)
+        d = k.lookup(t, path, True)
+        process.do_execve(t, d, path, [os.fsencode(a) for a in argv],
+                          [os.fsencode(f"{a}={b}") for a, b in env.items()])
+    except BaseException:
+        k.tasks.pop(tg.pid, None)
+        k.groups.pop(tg.pid, None)
+        if files is not None:
+            files.users -= 1
+            if files.users <= 0:
+                files.close_all()
+        raise
+    if start:
+        k.return_to_user(t, from_syscall=False)
+    return t
+
+
+def _start_init(k, cfg):
+    pid = k.alloc_pid()
+    stdio = None
     if cfg.tty:
         k.console = Console(k)
-        files = k.console.stdio(tg)
-    else:
-        files = _host_stdio(k)
-    files.limit = min(rl[7][0], 1 << 20)
-    fs = FSContext(k.root_dentry, k.root_dentry)
-    from .task import Task
-    t = Task(k, tg.pid, tg, None, files, fs)
-    t.on_host = False
-    t.stopped_in_sentry = False
-    tg.tasks.append(t)
-    k.tasks[t.tid] = t
-    if cfg.cwd:
-        fs.cwd = k.lookup(t, cfg.cwd, True)
-        if not fs.cwd.inode.is_dir():
-            raise SyscallError(E.ENOTDIR)
-    env = cfg.env
-    path = _find_program(k, t, cfg.argv[0], env)
-    d = k.lookup(t, path, True)
-    argv = [os.fsencode(a) for a in cfg.argv]
-    envp = [os.fsencode(f"{a}={b}") for a, b in env.items()]
-    process.do_execve(t, d, path, argv, envp)
-    k.return_to_user(t, from_syscall=False)
+        stdio = k.console.stdio
+    t = spawn(k, cfg.argv, cfg.env, cfg.cwd, cfg.uid, cfg.gid,
+              None if cfg.tty else _host_stdio(k), pid=pid, stdio=stdio)
+    k.init = t.tg
     return t

@@ -70,6 +70,9 @@ class Kernel:
         self.in_wait = False
         self.host_tty_fd = None
         self.host_signal_hooks = {}  # host signal -> fn() run by the loop instead of forwarding
+        from .limits import Limits
+        self.limits = Limits(self)
+        self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
 
     # --- logging --------------------------------------------------------
     def debug(self, msg):
@@ -210,13 +213,19 @@ class Kernel:
                 continue
             try:
                 self.in_wait = True
+                if self.host_signals:  # one came before in_wait was set
+                    raise HostSignal()
                 if self.host_waits or self.host_watches or timeout is not None:
-                    for fd, ev in self.epoll.poll(-1 if timeout is None else timeout):
+                    ready = self.epoll.poll(-1 if timeout is None else timeout)
+                    self.in_wait = False  # fd callbacks below may do real work
+                    for fd, ev in ready:
                         if fd != plat.fileno():
                             self._host_fd_ready(fd, ev)
                     events = plat.wait()
                 else:
-                    events = plat.wait_blocking()
+                    plat.block()
+                    self.in_wait = False  # from here, a host signal must not raise
+                    events = plat.wait_one()
             except HostSignal:
                 continue
             finally:
@@ -249,11 +258,11 @@ class Kernel:
     def _forward_host_signals(self):
         sigs, self.host_signals = self.host_signals, []
         init = self.init
-        if init is None or init.zombie:
-            return
         for s in sigs:
             if s in self.host_signal_hooks:
                 self.host_signal_hooks[s]()
+            elif init is None or init.zombie:
+                continue
             elif s in (signal.SIGINT, signal.SIGQUIT):
                 self.kill_pgrp(init.pgid, s)
             else:
@@ -522,6 +531,7 @@ class Kernel:
         if parent is not None:
             parent.children.append(tg)
             tg.pgid, tg.sid = parent.pgid, parent.sid
+            tg.run = parent.run
         return tg
 
     def new_task(self, tg, mm, files, fs, ctx, tid=None):
@@ -633,13 +643,17 @@ class Kernel:
                 init.children.append(c)
                 if c.zombie:
                     init.child_wait.notify()
+            elif c.zombie:  # no init to reap it (a sandbox served by control.py)
+                self.groups.pop(c.pid, None)
         tg.children = []
         tg.zombie = True
         if tg is init:
             self.shutdown(tg.exit_status)
             return
         parent = tg.parent
-        if parent is None:
+        if parent is None:  # pid 1, or started from outside (control.py)
+            if self.on_orphan_exit is not None:
+                self.on_orphan_exit(tg)
             self.reap(tg)
             return
         st = tg.exit_status
@@ -683,9 +697,10 @@ class Kernel:
                         pass
 
     def memory_used(self):
-        """Bytes of app memory the sandbox holds (pages allocated in the memory file)."""
-        mf = self.memfile
-        return os.fstat(mf.fd).st_blocks * 512
+        """Bytes of app memory the sandbox holds: pages allocated in the memory
+        file, and tmpfs file data kept in the sentry (vfs/memfs.py Account)."""
+        from .vfs.memfs import ACCOUNT
+        return self.memfile.blocks_used() + ACCOUNT.used
 
     # --- host terminal ------------------------------------------------------
     def open_host_tty(self, flags):

@@ -16,6 +16,18 @@ class Blocked(Exception):
 ALL_EVENTS = 0xFFFFFFFF
 
 
+class Callback:
+    """A wait-queue entry that runs a function in the loop (like an epoll item)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def wake(self, events=None):
+        self.fn()
+
+
 class WaitQueue:
     """Waiters are tasks or any object with `wake(events)` (an epoll item
     stays on its file's queue for the file's lifetime). `events` is the poll

@@ -85,6 +85,7 @@ class ThreadGroup:
         self.pdeathsig = 0
         self.no_new_privs = 0
         self.utime = self.stime = 0.0
+        self.run = None  # which outside request started this tree (control.py), inherited
         self.cutime = self.cstime = 0.0
 
     @property

@@ -153,6 +153,8 @@ def sys_prlimit64(t, pid, res, new, old, *_):
         if res == RLIMIT_NOFILE:
             for x in tg.tasks:
                 x.files.limit = min(soft, 1 << 20)
+        elif res == 0 and soft != RLIM_INFINITY:  # RLIMIT_CPU: sentry/limits.py enforces it
+            t.kernel.limits.start()
     return 0
 
 

@@ -35,6 +35,8 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
         raise SyscallError(E.EINVAL)
     if flags & _NS_FLAGS & ~(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS):
         raise SyscallError(E.EPERM if flags & (CLONE_NEWUSER | CLONE_NEWPID) else E.EINVAL)
+    if not k.limits.may_fork(t):
+        raise SyscallError(E.EAGAIN)
     regs = t.ctx.regs
     fp = t.ctx.fpstate()
     if flags & CLONE_VM:

@@ -11,9 +11,8 @@ on the slave.
 
 Sessions have no object of their own in the sentry: a pty is the controlling
 terminal of session `pty.session` (an sid), and its foreground process group is
-`pty.pgrp` (a pgid). Known differences from Linux: opening a tty never makes it
-the controlling terminal implicitly (use TIOCSCTTY, as login_tty and setsid -c
-do); TIOCNOTTY by a process that is not the session leader only detaches that
+`pty.pgrp` (a pgid). As in Linux, a session leader without a terminal that
+opens a slave without O_NOCTTY takes it. Known differences from Linux: TIOCNOTTY by a process that is not the session leader only detaches that
 process, not its later children; the exit of a session leader does not hang
 up its terminal; TIOCPKT reports data packets only.
 
@@ -33,8 +32,8 @@ import time
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
-from ..sched import WaitQueue
-from .inode import O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
+from ..sched import Callback, WaitQueue
+from .inode import O_NOCTTY, O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
 
 # --- termios (include/uapi/asm-generic/termbits.h) ---------------------------
 IGNBRK, BRKINT, IGNPAR, PARMRK, INPCK, ISTRIP, INLCR, IGNCR, ICRNL = \
@@ -157,7 +156,7 @@ class SlaveInode(Inode):
         self.pty = pty
 
     def open(self, flags, t=None):
-        return self.pty.open_slave(flags, self)
+        return self.pty.open_slave(flags, self, t)
 
 
 class _Driver:
@@ -221,10 +220,19 @@ class Pty:
         self.inode = SlaveInode(self, uid)
 
     # --- opening and closing ----------------------------------------------
-    def open_slave(self, flags, inode=None):
+    def open_slave(self, flags, inode=None, t=None):
         if not self.master_open or self.hung_up or self.locked:
             raise SyscallError(E.EIO)
-        return PtySlave(self, inode or self.inode, flags)
+        f = PtySlave(self, inode or self.inode, flags)
+        if t is not None and not flags & O_NOCTTY:
+            # tty_open_proc_set_tty: a session leader without a terminal
+            # takes a tty that no session has
+            tg = t.tg
+            if tg.sid == tg.pid and (self.session is None or not self.session_alive()) \
+                    and self.devpts.ctty(tg) is None:
+                self.session, self.pgrp = tg.sid, tg.pgid
+                self.detached.clear()
+        return f
 
     def slave_released(self):
         self.slaves -= 1
@@ -990,18 +998,6 @@ def _pts_dentry(kernel, pty):
 
 
 # --- bastion run -t ------------------------------------------------------------
-class _Waiter:
-    """A wait-queue entry that runs a function (like an epoll item)."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def wake(self, events=None):
-        self.fn()
-
-
 def _reopen(fd, flags):
     """A new open file description of host fd `fd` (its own O_NONBLOCK), or a dup."""
     try:
@@ -1029,9 +1025,9 @@ class Console:
         self.in_armed = self.out_armed = False
         self.in_eof = False
         self.feeding = False
-        self._in_waiter = _Waiter(self._on_input)
-        self._out_waiter = _Waiter(self._on_writable)
-        self.pty.mq.waiters.append(_Waiter(self._on_master))
+        self._in_waiter = Callback(self._on_input)
+        self._out_waiter = Callback(self._on_writable)
+        self.pty.mq.waiters.append(Callback(self._on_master))
         self.sync_winsize()
         self._arm_input()
         self.install_sigwinch()
