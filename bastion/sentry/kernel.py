@@ -20,7 +20,7 @@ from ..abi.errno import SyscallError
 from ..platform import base as pbase
 from . import signals as frames
 from .mm.memfile import MemoryFile
-from .sched import Blocked, WaitQueue
+from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
 from .vfs.path import Walker
 
@@ -121,7 +121,7 @@ class Kernel:
             waits = self.host_waits[fd] = {}
         q = waits.get(events)
         if q is None:
-            q = waits[events] = WaitQueue()
+            q = waits[events] = RearmQueue()
             mask = 0
             for ev in waits:
                 mask |= ev
@@ -376,7 +376,10 @@ class Kernel:
                 if d in (S.IGNORE, S.CONT):
                     continue
                 if d == S.STOP:
-                    self.group_stop(tg, sig)
+                    # an orphaned process group has nobody to continue it:
+                    # terminal stop signals are dropped (kernel/signal.c)
+                    if sig == S.SIGSTOP or not self.pgrp_orphaned(tg.pgid):
+                        self.group_stop(tg, sig)
                     continue
                 core = d == S.CORE and tg.rlimits[4][0] != 0
                 self.exit_group(t, sig | (0x80 if core else 0))
@@ -393,7 +396,8 @@ class Kernel:
                 return False
             if act[1] & S.SA_RESETHAND:
                 tg.sigactions.actions[sig] = (S.SIG_DFL, 0, 0, 0)
-            break
+            # like exit_to_user_mode_loop: every pending signal the new mask
+            # allows gets its frame too, the last one's handler runs first
         if restart:
             self._restart(regs, restart)
         if t.saved_sigmask is not None:
@@ -432,8 +436,6 @@ class Kernel:
             self._flush(tg, S.bit(S.SIGCONT))
         if sig == S.SIGCONT:
             self._flush(tg, S.bit(S.SIGSTOP) | S.bit(S.SIGTSTP) | S.bit(S.SIGTTIN) | S.bit(S.SIGTTOU))
-            if tg.stopped:
-                self.group_continue(tg)
         return True
 
     def _flush(self, tg, mask):
@@ -445,6 +447,12 @@ class Kernel:
         tg = t.tg
         if not sig or not self._prepare(tg, sig):
             return
+        self._queue_task(t, sig, info)
+        if sig == S.SIGCONT and tg.stopped:  # resumed with SIGCONT already queued
+            self.group_continue(tg)
+
+    def _queue_task(self, t, sig, info):
+        tg = t.tg
         if self._ignored(tg, sig) and not t.sigmask & S.bit(sig):
             return
         b = S.bit(sig)
@@ -465,6 +473,11 @@ class Kernel:
     def send_signal_group(self, tg, sig, info=None):
         if not sig or not self._prepare(tg, sig):
             return
+        self._queue_group(tg, sig, info)
+        if sig == S.SIGCONT and tg.stopped:  # resumed with SIGCONT already queued
+            self.group_continue(tg)
+
+    def _queue_group(self, tg, sig, info):
         b = S.bit(sig)
         # an ignored signal is dropped unless blocked (then it stays pending:
         # sigwait and signalfd read it), as sig_ignored() decides on the leader
@@ -493,6 +506,29 @@ class Kernel:
                 self.send_signal_group(tg, sig, info)
                 found = True
         return found
+
+    def pgrp_orphaned(self, pgid, ignored=None):
+        """kernel/exit.c will_become_orphaned_pgrp: no member (but `ignored`)
+        has a parent in another process group of the same session."""
+        for g in self.groups.values():
+            if g.pgid != pgid or g is ignored or g.zombie:
+                continue
+            p = g.parent
+            if p is not None and p is not self.init and p.pgid != pgid and p.sid == g.sid:
+                return False
+        return True
+
+    def _kill_orphaned_pgrp(self, pgid, sid, parent, ignored):
+        """kernel/exit.c kill_orphaned_pgrp: a process group that an exit
+        leaves orphaned with stopped members gets SIGHUP and SIGCONT, since
+        nobody is left to continue it."""
+        if parent is None or parent.pgid == pgid or parent.sid != sid:
+            return
+        if not any(g.pgid == pgid and g.stopped and not g.zombie for g in self.groups.values()):
+            return
+        if self.pgrp_orphaned(pgid, ignored):
+            self.kill_pgrp(pgid, S.SIGHUP)
+            self.kill_pgrp(pgid, S.SIGCONT)
 
     def group_stop(self, tg, sig):
         if tg.stopped:
@@ -645,6 +681,10 @@ class Kernel:
                     init.child_wait.notify()
             elif c.zombie:  # no init to reap it (a sandbox served by control.py)
                 self.groups.pop(c.pid, None)
+        for c in tg.children:
+            if not c.zombie:
+                self._kill_orphaned_pgrp(c.pgid, c.sid, tg, None)
+        self._kill_orphaned_pgrp(tg.pgid, tg.sid, tg.parent, tg)
         tg.children = []
         tg.zombie = True
         if tg is init:

@@ -335,21 +335,11 @@ class Pty:
             if sig == S.SIGTTIN:
                 raise SyscallError(E.EIO)
             return
-        if self._orphaned(tg.pgid):
+        if self.kernel.pgrp_orphaned(tg.pgid):
             raise SyscallError(E.EIO)
         self.kernel.kill_pgrp(tg.pgid, sig)
         raise SyscallError(E.ERESTARTSYS)
 
-    def _orphaned(self, pgid):
-        """kernel/exit.c will_become_orphaned_pgrp: no member has a parent
-        in another process group of the same session."""
-        for g in self.kernel.groups.values():
-            if g.pgid != pgid or g.zombie or g.exiting:
-                continue
-            p = g.parent
-            if p is not None and p.pgid != pgid and p.sid == g.sid:
-                return False
-        return True
 
     def signal_fg(self, sig):
         """n_tty.c isig: signal the foreground group; unless NOFLSH, flush
