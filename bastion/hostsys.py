@@ -280,3 +280,20 @@ def rtnl_dump(kind, body):
                 out += data[off:off + ln]
                 off += (ln + 3) & ~3
     return bytes(out)
+_native_maps = []  # executable pages of native helpers, kept for the process's life
+
+
+def native_helpers(code, spin_off, resume_off, xchg_off):
+    """The systrap platform's sentry-side helpers (platform/systrap_stub.S,
+    assembled at development time): machine code put in an executable page
+    and called through ctypes. They are host-syscall code like the rest of
+    this module: st_resume issues FUTEX_WAKE. Returns (spin, resume, xchg)."""
+    import mmap
+    m = mmap.mmap(-1, (len(code) + 4095) & ~4095, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    m[:len(code)] = code
+    _native_maps.append(m)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    spin = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long)(base + spin_off)
+    resume = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base + resume_off)
+    xchg = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(base + xchg_off)
+    return spin, resume, xchg

@@ -216,6 +216,8 @@ class Kernel:
                 if self.host_signals:  # one came before in_wait was set
                     raise HostSignal()
                 if self.host_waits or self.host_watches or timeout is not None:
+                    if plat.prepare_sleep():
+                        timeout = 0
                     ready = self.epoll.poll(-1 if timeout is None else timeout)
                     self.in_wait = False  # fd callbacks below may do real work
                     for fd, ev in ready:
