@@ -28,7 +28,7 @@ class Config:
     """What `bastion run` (or the Python API) asks for."""
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
-                 hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False):
+                 hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False, vdso=True):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -41,6 +41,7 @@ class Config:
         self.strace = strace
         self.debug_log = debug_log
         self.tty = tty  # the caller's terminal relayed to a sandbox pty (vfs/pty.py Console)
+        self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
 
 
 def _mkdir_p(k, root, path):
@@ -100,7 +101,7 @@ def build(cfg):
     if cfg.strace is not None:
         from .strace import Strace
         strace = Strace(cfg.strace)
-    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace)
+    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace, vdso=cfg.vdso)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size

@@ -35,7 +35,7 @@ class HostSignal(Exception):
 
 
 class Kernel:
-    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None):
+    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, vdso=True):
         from .syscalls import table
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
@@ -71,6 +71,13 @@ class Kernel:
         from .limits import Limits
         self.limits = Limits(self)
         self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
+        self.tick_period = None
+        self.vdso = None
+        if vdso:
+            from .vdso import TICK, Vdso
+            self.vdso = Vdso(self.memfile)
+            if self.vdso.first is not None:
+                self.start_tick(TICK)
 
     # --- logging --------------------------------------------------------
     def debug(self, msg):
@@ -111,6 +118,23 @@ class Kernel:
         if timers:
             return max(0.0, (timers[0][0] - now) / 1e9)
         return None
+
+    def start_tick(self, period):
+        """Run _tick every `period` seconds or faster (the shortest period
+        asked for wins): a host interval timer (SIGALRM) rather than a kernel
+        timer, so the loop keeps its blocking-wait fast path."""
+        if self.tick_period is not None and self.tick_period <= period:
+            return
+        self.tick_period = period
+        self.host_signal_hooks[signal.SIGALRM] = self._tick
+        signal.signal(signal.SIGALRM, self._on_host_signal)
+        signal.setitimer(signal.ITIMER_REAL, period, period)
+
+    def _tick(self):
+        if self.limits.ticking:
+            self.limits.tick()
+        if self.vdso is not None:
+            self.vdso.tick()
 
     # --- host fds --------------------------------------------------------
     def host_fd_queue(self, fd, events):
