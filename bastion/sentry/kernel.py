@@ -6,6 +6,7 @@ the thread; tasks that must wait are parked on wait queues and re-run when
 woken (see sched.py).
 """
 
+import atexit
 import collections
 import heapq
 import os
@@ -125,6 +126,10 @@ class Kernel:
         timer, so the loop keeps its blocking-wait fast path."""
         if self.tick_period is not None and self.tick_period <= period:
             return
+        if self.tick_period is None:
+            # stopped before Python resets its signal handlers at exit, or a
+            # last SIGALRM would kill the exiting sentry
+            atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
         self.tick_period = period
         self.host_signal_hooks[signal.SIGALRM] = self._tick
         signal.signal(signal.SIGALRM, self._on_host_signal)
