@@ -131,10 +131,10 @@ class Vdso:
         if not self.clocks:
             return
         tsc, mono, off = _sample()
-        if mono - self.last_tick < TICK * 1e9 * 0.9:
+        tsc0, mono0, _ = self.first
+        if mono - self.last_tick < TICK * 1e9 * 0.9 or tsc <= tsc0:
             return
         self.last_tick = mono
-        tsc0, mono0, _ = self.first
         rate = ((mono - mono0) << SHIFT) // (tsc - tsc0)
         err = mono - self._mono_at(tsc)  # > 0: the vDSO clock is behind the host's
         if abs(off - self.real_off) > STEP_NS // 100:  # the host's realtime was set
