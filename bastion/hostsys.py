@@ -258,3 +258,78 @@ def cpuid(leaf):
     out = (ctypes.c_uint32 * 4)()
     _code_page()[1](leaf, out)
     return tuple(out)
+
+
+# --- host network (net/hostinet.py, --network host) ---------------------------
+# Host sockets themselves are Python socket objects (the sentry owns them);
+# what the socket module cannot express, and the queries of the host's
+# interfaces, are here.
+
+_connect = _libc.connect
+_connect.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+
+
+def connect_unspec(fd):
+    """connect(fd, {AF_UNSPEC}): dissolve a UDP association, abort a TCP one."""
+    _check(_connect(fd, bytes(16), 16))
+
+
+SIOCGIFCONF = 0x8912
+IFREQ_SIZE = 40
+
+
+def ifconf(fd, size=16384):
+    """SIOCGIFCONF on a host socket: the packed struct ifreq entries (IPv4)."""
+    import fcntl
+    import struct
+    buf = ctypes.create_string_buffer(size)
+    req = struct.pack("<i4xQ", size, ctypes.addressof(buf))
+    out = fcntl.ioctl(fd, SIOCGIFCONF, req)
+    n = struct.unpack_from("<i", out)[0]
+    return buf.raw[:n]
+
+
+def ifreq_ioctl(fd, req, ifreq):
+    """A SIOCGIF* query with a 40-byte struct ifreq (no pointers inside)."""
+    import fcntl
+    return fcntl.ioctl(fd, req, bytes(ifreq[:IFREQ_SIZE]).ljust(IFREQ_SIZE, b"\0"))
+
+
+def int_ioctl(fd, req):
+    """An ioctl that writes one int (SIOCINQ, SIOCOUTQ, SIOCATMARK)."""
+    import fcntl
+    import struct
+    return struct.unpack("<i", fcntl.ioctl(fd, req, bytes(4)))[0]
+
+
+def rtnl_dump(kind, body):
+    """One NETLINK_ROUTE dump request (RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE)
+    to the host kernel; returns the reply's messages (header included, the
+    final NLMSG_DONE left out) as one bytes. Read-only."""
+    import socket
+    import struct
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0) as s:
+        s.settimeout(2)
+        s.bind((0, 0))
+        seq = 1
+        s.send(struct.pack("<IHHII", 16 + len(body), kind, 0x301, seq, 0) + body)
+        out = bytearray()
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            off = 0
+            while off + 16 <= len(data):
+                ln, typ = struct.unpack_from("<IH", data, off)
+                if ln < 16 or off + ln > len(data):
+                    return bytes(out)
+                if typ == 3:  # NLMSG_DONE
+                    return bytes(out)
+                if typ == 2:  # NLMSG_ERROR
+                    err = struct.unpack_from("<i", data, off + 16)[0]
+                    if err:
+                        raise OSError(-err, os.strerror(-err))
+                    return bytes(out)
+                out += data[off:off + ln]
+                off += (ln + 3) & ~3
+    return bytes(out)

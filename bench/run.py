@@ -6,8 +6,11 @@ syscall-heavy a workload is. Absolute figures alone drift with the machine;
 the ratio bastion/native, measured in the same run on the same host, is what
 tells whether a change to the hot path helped. The workloads span the range:
 a raw syscall loop (pure per-syscall cost), find (VFS and gofer), dd bs=1
-(read/write path), /bin/true (sandbox start-up) and python3 (a real
-program's start-up: mmap, open, stat, many small reads).
+(read/write path), /bin/true (sandbox start-up), python3 (a real
+program's start-up: mmap, open, stat, many small reads), and throughputs:
+a pipe (dd | cat), loopback TCP (iperf3) and redis-benchmark SET/GET, both
+ends inside one sandbox (natively on the host's loopback). For a
+throughput the ratio bastion/native is the fraction of native speed kept.
 
 This is a benchmark, not a test: nothing here asserts on timing. A workload
 that fails under Bastion is reported as FAILED with its stderr tail, and the
@@ -22,6 +25,8 @@ import json
 import os
 import platform
 import re
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +39,42 @@ LOOP_BIN = os.path.join(BUILD, "getppid_loop")
 TIMEOUT = 600
 
 
+def free_port():
+    """A port free on the host's loopback now, for the native server runs
+    (the sandbox has its own port table, so any port does there)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_script(server, client, port):
+    """sh -c script: start a server in the background, wait until it answers,
+    run the client, stop the server."""
+    if server == "redis":
+        start = (f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no "
+                 f"--logfile /dev/null &\n"
+                 f"for i in $(seq 200); do redis-cli -p {port} ping >/dev/null 2>&1 && break; "
+                 f"sleep 0.05; done\n")
+        stop = f"redis-cli -p {port} shutdown nosave >/dev/null; wait\n"
+    else:  # iperf3: a one-test server; the client retries until it listens
+        start = f"iperf3 -s -1 -p {port} >/dev/null &\n"
+        client = f"for i in $(seq 200); do {client} && break; sleep 0.05; done"
+        stop = "wait\n"
+    return ["/bin/sh", "-c", start + client + "\n" + stop]
+
+
 def benchmarks(quick):
     """(name, command, repetitions, unit); unit 'us/syscall' parses stderr,
-    'ms' is wall time. Sizes and repetitions keep the default run under ~3
-    minutes on a slow 2-core VM (dd bs=1 is ~12 s a run under Bastion)."""
+    'ms' is wall time, MB/s, Gbit/s and req/s are throughputs parsed from
+    the program's own report. Sizes and repetitions keep the default run
+    under ~4 minutes on a slow 2-core VM (dd bs=1 is ~12 s a run under
+    Bastion, redis-benchmark ~8 s)."""
     n = 10_000 if quick else 100_000
     dd = 20_000 if quick else 200_000
+    pipe = 400 if quick else 4000            # 64 KiB blocks: 25 or 250 MiB
+    tcp = "50M" if quick else "500M"
+    req = 2000 if quick else 10_000
+    port = free_port()
     return [
         ("getppid", [LOOP_BIN, str(n)], 1 if quick else 3, "us/syscall"),
         ("find", ["find", "/usr/lib", "-type", "f"], 1 if quick else 3, "ms"),
@@ -47,7 +82,39 @@ def benchmarks(quick):
          1 if quick else 3, "ms"),
         ("true", ["/bin/true"], 3 if quick else 9, "ms"),
         ("python3", ["/usr/bin/python3", "-c", "pass"], 1 if quick else 5, "ms"),
+        ("pipe", ["/bin/sh", "-c", f"dd if=/dev/zero bs=64k count={pipe} | cat > /dev/null"],
+         1 if quick else 3, "MB/s"),
+        ("tcp", server_script("iperf3", f"iperf3 -c 127.0.0.1 -p {port} -n {tcp} -J", port),
+         1 if quick else 3, "Gbit/s"),
+        ("redis-set", server_script("redis", f"redis-benchmark -p {port} -q -t set -n {req} --csv",
+                                    port), 1 if quick else 3, "req/s"),
+        ("redis-get", server_script("redis", f"redis-benchmark -p {port} -q -t get -n {req} --csv",
+                                    port), 1 if quick else 3, "req/s"),
     ]
+
+
+THROUGHPUT = {"MB/s", "Gbit/s", "req/s"}
+NEEDS = {"tcp": "iperf3", "redis-set": "redis-benchmark", "redis-get": "redis-benchmark"}
+
+
+def parse_figure(unit, stdout, stderr):
+    """The figure a run reports for itself, or None."""
+    if unit == "us/syscall":
+        m = re.search(rb"([\d.]+) ns/syscall", stderr)
+        return float(m.group(1)) / 1000 if m else None
+    if unit == "MB/s":  # dd's summary: "N bytes (...) copied, T s, ..."
+        m = re.search(rb"(\d+) bytes .* copied, ([\d.e-]+) s", stderr)
+        return int(m.group(1)) / float(m.group(2)) / 1e6 if m else None
+    if unit == "Gbit/s":
+        try:
+            end = json.loads(stdout)["end"]["sum_received"]
+        except (ValueError, KeyError):
+            return None
+        return end["bits_per_second"] / 1e9
+    if unit == "req/s":  # redis-benchmark --csv: "SET","12345.67",...
+        m = re.search(rb'^"[A-Z]+","([\d.]+)"', stdout, re.M)
+        return float(m.group(1)) if m else None
+    return None
 
 
 def build_loop():
@@ -88,14 +155,14 @@ def measure(cmd, reps, unit, sandboxed):
         secs, rc, stdout, stderr = run_once(cmd, sandboxed)
         if rc != 0:
             return {"ok": False, "returncode": rc, "error": tail(stderr)}
-        if unit == "us/syscall":
-            m = re.search(rb"([\d.]+) ns/syscall", stderr)
-            if not m:
-                return {"ok": False, "returncode": rc,
-                        "error": "no ns/syscall in stderr: " + tail(stderr)}
-            values.append(float(m.group(1)) / 1000)
-        else:
+        if unit == "ms":
             values.append(secs * 1000)
+            continue
+        v = parse_figure(unit, stdout, stderr)
+        if v is None:
+            return {"ok": False, "returncode": rc,
+                    "error": f"no {unit} figure in output: " + tail(stdout + stderr)}
+        values.append(v)
     return {"ok": True, "median": statistics.median(values), "runs": values,
             "stdout_lines": stdout.count(b"\n")}
 
@@ -135,8 +202,11 @@ def main():
         except (OSError, subprocess.CalledProcessError) as e:
             r["native"] = r["bastion"] = {"ok": False, "error": f"build: {e}"}
         else:
-            r["native"] = measure(cmd, reps, unit, False)
-            r["bastion"] = measure(cmd, reps, unit, True)
+            if name in NEEDS and shutil.which(NEEDS[name]) is None:
+                r["native"] = r["bastion"] = {"ok": False, "error": f"{NEEDS[name]} not installed"}
+            else:
+                r["native"] = measure(cmd, reps, unit, False)
+                r["bastion"] = measure(cmd, reps, unit, True)
         nat, bas = r["native"], r["bastion"]
         r["ratio"] = (bas["median"] / nat["median"]
                       if nat["ok"] and bas["ok"] and nat["median"] else None)
@@ -147,7 +217,10 @@ def main():
             notes.append(f"stdout MISMATCH: native {nat['stdout_lines']} lines, "
                          f"bastion {bas['stdout_lines']} lines")
         r["notes"] = notes
-        ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "-"
+        if unit in THROUGHPUT:
+            r["higher_is_better"] = True
+        ratio = "-" if r["ratio"] is None else \
+            f"{r['ratio']:.3g}x" if unit in THROUGHPUT else f"{r['ratio']:.1f}x"
         print(f"{name:<10} {unit:<11} {fmt(nat):>10} {fmt(bas):>10} {ratio:>8}")
         for note in notes:
             print(f"    {note}")

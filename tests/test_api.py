@@ -141,6 +141,7 @@ def _host_state():
     return sorted(c.pid for c in me.children(recursive=True)), len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.timeout(300)  # 20 sandboxes: slow on a loaded 2-core machine
 def test_many_sandboxes_leak_nothing():
     before = _host_state()
     for i in range(20):

@@ -21,7 +21,7 @@ from ..abi.errno import SyscallError
 from ..platform import base as pbase
 from . import signals as frames
 from .mm.memfile import MemoryFile
-from .sched import Blocked, WaitQueue
+from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
 from .vfs.path import Walker
 
@@ -36,12 +36,14 @@ class HostSignal(Exception):
 
 
 class Kernel:
-    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, vdso=True):
+    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none",
+                 vdso=True):
         from .syscalls import table
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
         self.table = table.build()
         self.hostname = hostname
+        self.network = network  # "none": the sentry's own loopback; "host": net/hostinet.py
         self.domainname = "(none)"
         self.log = log
         self.strace = strace
@@ -54,6 +56,7 @@ class Kernel:
         self.epoll = select.epoll()
         self.epoll.register(self.platform.fileno(), select.EPOLLIN)
         self.host_waits = {}  # host fd -> {events: WaitQueue}
+        self.host_watches = {}  # host fd -> WaitQueue, edge-triggered for the fd's life
         self.init = None
         self.done = False
         self.exit_status = 0
@@ -148,7 +151,7 @@ class Kernel:
             waits = self.host_waits[fd] = {}
         q = waits.get(events)
         if q is None:
-            q = waits[events] = WaitQueue()
+            q = waits[events] = RearmQueue()
             mask = 0
             for ev in waits:
                 mask |= ev
@@ -158,7 +161,37 @@ class Kernel:
                 self.epoll.register(fd, mask)
         return q
 
+    def host_fd_watch(self, fd):
+        """A WaitQueue notified (with the poll mask of the edge as the key) each
+        time the host fd becomes readable, writable or errors, until
+        host_fd_unwatch. Unlike host_fd_queue's one-shot level-triggered
+        entries it needs no re-arming, so an app's EPOLLET set over it sees
+        one event per host edge (net/hostinet.py sockets)."""
+        q = self.host_watches.get(fd)
+        if q is None:
+            q = self.host_watches[fd] = WaitQueue()
+            self.epoll.register(fd, select.EPOLLIN | select.EPOLLOUT | select.EPOLLPRI
+                                | select.EPOLLRDHUP | select.EPOLLET)
+        return q
+
+    def host_fd_unwatch(self, fd):
+        """Before the host fd is closed: its watch and any waits go."""
+        if self.host_watches.pop(fd, None) is not None or self.host_waits.pop(fd, None) is not None:
+            try:
+                self.epoll.unregister(fd)
+            except (FileNotFoundError, OSError):
+                pass
+
     def _host_fd_ready(self, fd, ev):
+        q = self.host_watches.get(fd)
+        if q is not None:
+            key = ev
+            if ev & select.EPOLLIN:
+                key |= 0x40  # POLLRDNORM
+            if ev & select.EPOLLOUT:
+                key |= 0x300  # POLLWRNORM | POLLWRBAND
+            q.notify(key)
+            return
         waits = self.host_waits.pop(fd, None)
         try:
             self.epoll.unregister(fd)
@@ -212,7 +245,7 @@ class Kernel:
                 self.in_wait = True
                 if self.host_signals:  # one came before in_wait was set
                     raise HostSignal()
-                if self.host_waits or timeout is not None:
+                if self.host_waits or self.host_watches or timeout is not None:
                     ready = self.epoll.poll(-1 if timeout is None else timeout)
                     self.in_wait = False  # fd callbacks below may do real work
                     for fd, ev in ready:
