@@ -57,6 +57,8 @@ def _parser():
     r.add_argument("--strace", action="store_true", help="log every syscall to stderr")
     r.add_argument("--strace-log", default=None, metavar="FILE")
     r.add_argument("--debug-log", default=None, metavar="FILE")
+    r.add_argument("--no-vdso", action="store_true",
+                   help="no vDSO: every time query is a syscall (debugging, A/B)")
     r.add_argument("--network", default="none", choices=("none", "host"),
                    help="none: only the sandbox's own loopback (default); host: the host's network")
     r.add_argument("--platform", default=None, choices=("ptrace", "systrap"),
@@ -94,7 +96,7 @@ def _config(a):
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
                   debug_log=a.debug_log, tty=a.tty, network=a.network,
-                  platform=a.platform)
+                  platform=a.platform, vdso=not a.no_vdso)
 
 
 def cmd_run(a):

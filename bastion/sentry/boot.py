@@ -31,7 +31,7 @@ class Config:
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
-                 network="none", platform=None):
+                 network="none", platform=None, vdso=True):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -47,6 +47,7 @@ class Config:
         if network not in NETWORK_MODES:
             raise ValueError(f"network must be one of {NETWORK_MODES}")
         self.network = network  # "none": own loopback (net/inet.py); "host": net/hostinet.py
+        self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
         self.platform = platform or default_platform()
 
 
@@ -129,7 +130,7 @@ def build(cfg):
         from .strace import Strace
         strace = Strace(cfg.strace)
     k = Kernel(platform_class(cfg.platform), hostname=cfg.hostname, log=log, strace=strace,
-               network=cfg.network)
+               network=cfg.network, vdso=cfg.vdso)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size

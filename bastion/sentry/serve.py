@@ -29,7 +29,7 @@ def serve(sock, conf, listening=None):
                      mounts=[(m[0], m[1], bool(m[2])) for m in conf.get("mounts", ())],
                      tmpfs=conf.get("tmpfs", ()), env={}, hostname=conf.get("hostname", "bastion"),
                      uid=0, gid=0, strace=conf.get("strace"), debug_log=conf.get("debug_log"),
-                     network=conf.get("network", "none"))
+                     network=conf.get("network", "none"), vdso=conf.get("vdso", True))
         k = build(cfg)
         k.next_pid = 2  # pid 1 stays free: no init inside, as in `docker exec`'s view
         lim = conf.get("limits") or {}
