@@ -55,7 +55,7 @@ _CLONE_PARENT = 0x8000
 _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-_SPIN_ROUNDS = 3000  # st_spin passes before the sentry sleeps (tens of microseconds)
+_SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
 class PlatformError(Exception):

@@ -60,8 +60,8 @@
         .set CMD_CLONE,     3
         .set CMD_FORK,      4
         .set CMD_EXIT,      5
-        .set SPIN,          1000
-        .set YIELDS,        20
+        .set SPIN,          10
+        .set YIELDS,        1000
 
         .section .text.stub, "ax"
 stub_start:
@@ -353,6 +353,7 @@ stub_end_page:
    state word that is EVENT (1), or -1 after `rounds` passes. */
 st_spin:
         mov     r9, rdx
+        sub     rdx, 64                 /* pause while r9 > rounds - 64 */
 6:      xor     ecx, ecx
 7:      cmp     ecx, esi
         jge     8f
@@ -361,8 +362,21 @@ st_spin:
         je      9f
         inc     ecx
         jmp     7b
-8:      pause
-        dec     r9
+8:      cmp     r9, rdx                 /* the first passes pause; later ones yield, */
+        jb      11f                     /* in case the thread we wait for shares our CPU */
+        pause
+        jmp     12f
+11:     push    rdi
+        push    rsi
+        push    rdx
+        push    r9
+        mov     eax, 24                 /* sched_yield */
+        syscall
+        pop     r9
+        pop     rdx
+        pop     rsi
+        pop     rdi
+12:     dec     r9
         jnz     6b
         mov     eax, -1
         ret

@@ -76,6 +76,7 @@ class Kernel:
         self.limits = Limits(self)
         self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
         self.tick_period = None
+        self.tick_hooks = []  # more fn() run on each tick (control.py's safety net)
         self.vdso = None
         if vdso:
             from .vdso import TICK, Vdso
@@ -143,6 +144,8 @@ class Kernel:
             self.limits.tick()
         if self.vdso is not None:
             self.vdso.tick()
+        for fn in self.tick_hooks:
+            fn()
 
     # --- host fds --------------------------------------------------------
     def host_fd_queue(self, fd, events):
