@@ -205,3 +205,11 @@ def openat2(dirfd, path, flags, mode=0, resolve=0):
 
 def block_signals(sigs):
     signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+
+
+def set_controlling_tty(fd):
+    """Make host terminal `fd` the controlling terminal of this process's new
+    session (TIOCSCTTY): its window-size changes then reach us as SIGWINCH."""
+    import fcntl
+    import termios
+    fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
