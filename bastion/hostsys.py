@@ -6,6 +6,7 @@ wrapper that raises OSError on failure, like the os module does.
 """
 
 import ctypes
+import errno
 import os
 import signal
 
@@ -213,3 +214,44 @@ def set_controlling_tty(fd):
     import fcntl
     import termios
     fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+
+
+class SigInfo(ctypes.Structure):
+    """siginfo_t as waitid(2) fills it (the SIGCHLD fields)."""
+    _fields_ = [("signo", ctypes.c_int), ("errno", ctypes.c_int), ("code", ctypes.c_int),
+                ("_pad", ctypes.c_int), ("pid", ctypes.c_int), ("uid", ctypes.c_uint),
+                ("status", ctypes.c_int), ("_rest", ctypes.c_byte * 100)]
+
+
+CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
+_waitid = _libc.waitid
+_waitid.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+_P_ALL = 0
+_WEXITED, _WSTOPPED, _WALL = 4, 2, 0x40000000
+
+
+def waitid_all(info_ref):
+    """Block in waitid(P_ALL, WEXITED|WSTOPPED|__WALL) writing into a SigInfo.
+    Unlike os.waitpid it is not retried on EINTR: it returns False then. The
+    result lands in memory before the call returns, so a Python signal
+    handler that raises right after cannot lose it (see waitid_status)."""
+    if _waitid(_P_ALL, 0, info_ref, _WEXITED | _WSTOPPED | _WALL) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EINTR:
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+def waitid_status(info):
+    """(pid, waitpid-style status) of a filled SigInfo, or (0, 0)."""
+    pid, code, st = info.pid, info.code, info.status
+    if pid == 0:
+        return 0, 0
+    if code == CLD_EXITED:
+        return pid, (st & 0xFF) << 8
+    if code == CLD_KILLED:
+        return pid, st & 0x7F
+    if code == CLD_DUMPED:
+        return pid, (st & 0x7F) | 0x80
+    return pid, (st << 8) | 0x7F  # CLD_TRAPPED, CLD_STOPPED: the stop's full exit code

@@ -83,6 +83,11 @@ class Platform:
         """Return the ready events as [(ctx, kind, info)] without blocking."""
         raise NotImplementedError
 
-    def wait_blocking(self):
-        """Like wait, but sleep until at least one event is there."""
+    def wait_blocking(self, gate=None):
+        """Like wait, but sleep until an event is there (or a host signal
+        interrupts: then []). Clears gate.in_wait as soon as it wakes."""
         raise NotImplementedError
+
+    def take_pending(self):
+        """Events a wait_blocking had taken when a host signal interrupted it."""
+        return []

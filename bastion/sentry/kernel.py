@@ -192,9 +192,12 @@ class Kernel:
                             self._host_fd_ready(fd, ev)
                     events = plat.wait()
                 else:
-                    events = plat.wait_blocking()
+                    events = plat.wait_blocking(self)
             except HostSignal:
-                continue
+                self.in_wait = False
+                events = plat.take_pending()  # reaped just before the signal's raise
+                if not events:
+                    continue
             finally:
                 self.in_wait = False
             for ctx, kind, info in events:
