@@ -194,10 +194,10 @@ def _open_console(console_socket, size=None):
 def do_create(cid, bundle, pid_file, console_socket, foreground=False):
     """Start the sandbox with pid 1 loaded, not started. Returns (Container,
     Popen of the sandbox process)."""
+    c = Container(G.root, cid)
     sp = ocispec.load(bundle or ".")
     if sp.process is None:
         raise OCIError("config.json: process is required")
-    c = Container(G.root, cid)
     if c.exists():
         raise OCIError(f"container {cid!r} already exists")
     if sp.process.terminal and not console_socket and not (foreground and os.isatty(0)):
