@@ -218,6 +218,32 @@ def test_mounts_hostname_user_and_limits(bundle, tmp_path):
     assert r.stdout.endswith(b"survived\n") and r.returncode == 0, r
 
 
+def test_cpu_limit_through_host_cgroup(bundle):
+    from bastion.oci import cgroup
+    b, root, edit = bundle
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    base = "/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/cpu"
+    if not os.access(base, os.W_OK):
+        pytest.skip("no writable cgroup filesystem here")
+    path = f"/bastion-test-{os.getpid()}"
+    cfg = edit(["sleep", "60"])
+    cfg["linux"]["cgroupsPath"] = path
+    cfg["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+    (b / "config.json").write_text(json.dumps(cfg))
+    assert oci(root, "create", "--bundle", str(b), "cpu1").returncode == 0
+    d = base + path
+    try:
+        pid = state(root, "cpu1")["pid"]
+        with open(f"{d}/cgroup.procs") as fh:
+            assert str(pid) in fh.read().split()
+        with open(f"{d}/cpu.max" if v2 else f"{d}/cpu.cfs_quota_us") as fh:
+            assert fh.read().split()[0] == "50000"
+    finally:
+        assert oci(root, "delete", "--force", "cpu1").returncode == 0
+        cgroup.remove(d)
+    assert not os.path.exists(d)
+
+
 def test_hooks(bundle, tmp_path):
     b, root, edit = bundle
     log = tmp_path / "hooks.log"

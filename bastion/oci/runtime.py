@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from . import cgroup
 from . import spec as ocispec
 from .state import DEFAULT_ROOT, Container, ControlError, StateError, list_ids, now_rfc3339, proc_starttime
 
@@ -205,7 +206,7 @@ def do_create(cid, bundle, pid_file, console_socket, foreground=False):
     if console_socket and not sp.process.terminal:
         raise OCIError("--console-socket given but process.terminal is false")
     c.make_dir()
-    proc = None
+    proc = cg = None
     listener = boot = theirs = None
     console = -1
     try:
@@ -225,6 +226,9 @@ def do_create(cid, bundle, pid_file, console_socket, foreground=False):
         listener.close()
         if console > 0:
             os.close(console)
+        cg, why = cgroup.apply(sp.cpu, sp.cgroups_path, cid, proc.pid)  # before it forks
+        if why:
+            G.debug_log(f"cpu limits skipped: {why}")
         from .. import wire
         ch = wire.Channel(boot)
         ch.send(conf)
@@ -240,7 +244,7 @@ def do_create(cid, bundle, pid_file, console_socket, foreground=False):
         c.info = {"ociVersion": sp.raw.get("ociVersion") or ocispec.OCI_VERSION, "id": cid, "pid": pid,
                   "starttime": start, "bundle": sp.bundle, "rootfs": sp.rootfs, "created": now_rfc3339(),
                   "owner": "", "annotations": sp.annotations, "hooks": sp.hooks,
-                  "process": sp.raw.get("process"), "memory": sp.memory, "pids": sp.pids}
+                  "process": sp.raw.get("process"), "memory": sp.memory, "pids": sp.pids, "cgroup": cg}
         c.save()
         st = c.oci_state("created")
         run_hooks("prestart", sp.hooks, st)
@@ -252,6 +256,8 @@ def do_create(cid, bundle, pid_file, console_socket, foreground=False):
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        if cg:
+            cgroup.remove(cg)
         c.remove()
         raise
     finally:
@@ -449,6 +455,8 @@ def _destroy(c):
 def _delete(c):
     _destroy(c)
     st = c.oci_state("stopped")
+    if c.info.get("cgroup"):
+        cgroup.remove(c.info["cgroup"])
     c.remove()
     run_hooks("poststop", c.info.get("hooks") or {}, st, fatal=False)
 

@@ -19,6 +19,7 @@ from .. import wire
 
 DEFAULT_ROOT = "/run/bastion"
 SOCK = "control.sock"
+REQUEST_TIMEOUT = 30  # seconds for one control request (waiting for an exit has none)
 _ID = re.compile(r"^[\w+\-.]+$")  # runc's container id rule
 
 
@@ -104,6 +105,7 @@ class Container:
 
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(REQUEST_TIMEOUT)  # a wedged sentry is an error, not a hang
         try:
             _at_path(s.connect, self.sock_path)
         except OSError:
@@ -194,6 +196,7 @@ class Client:
     def wait_exit(self, pid):
         """The wait status of process `pid` (spawned on this connection);
         None if the sandbox went away first."""
+        self.ch.sock.settimeout(None)
         while True:
             for ev in self.events:
                 if ev.get("ev") == "exit" and ev.get("pid") == pid:
