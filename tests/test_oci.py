@@ -464,3 +464,31 @@ def test_containerd_runc_shim(podman, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(d.pid, signal.SIGKILL)
             d.wait()
+
+
+def test_run_and_exec_on_the_callers_terminal(bundle):
+    """process.terminal without --console-socket: `run` in the foreground
+    and `exec -t` relay the caller's own terminal."""
+    pexpect = pytest.importorskip("pexpect")
+    b, root, edit = bundle
+    cfg = edit(["sh"])
+    cfg["process"]["terminal"] = True
+    (b / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    cmd = [sys.executable, "-m", "bastion", "--root", str(root)]
+    p = pexpect.spawn(cmd[0], cmd[1:] + ["run", "--bundle", str(b), "tty1"], timeout=30, cwd="/tmp", env=env)
+    p.setwinsize(20, 70)
+    p.expect(b"# ")
+    p.sendline(b"tty; stty size; echo $((6*7))")
+    p.expect(b"42")
+    assert b"/dev/pts/0\r\n20 70\r\n" in p.before
+    q = pexpect.spawn(cmd[0], cmd[1:] + ["exec", "-t", "tty1", "sh"], timeout=30, cwd="/tmp", env=env)
+    q.expect(b"# ")
+    q.sendline(b"tty; echo $((7*7)); exit 2")
+    q.expect(pexpect.EOF)
+    q.close()
+    assert b"/dev/pts/1\r\n49\r\n" in q.before and q.exitstatus == 2
+    p.sendline(b"exit 9")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 9

@@ -301,7 +301,8 @@ def cmd_run(a):
         raise
     if a.detach:
         return 0
-    fwd = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+    fwd = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+           signal.SIGWINCH)  # the sentry passes SIGWINCH to its Console
     for s in fwd:
         signal.signal(s, lambda n, f: _forward(proc.pid, n))
     if c.info["process"].get("terminal") and not a.console_socket:

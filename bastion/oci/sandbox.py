@@ -28,7 +28,7 @@ def main():
     except (EOFError, OSError):
         os._exit(1)
     boot.setblocking(True)
-    console = None if console_fd < 0 else console_fd
+    console = None if console_fd < 0 else os.dup(console_fd)  # (fd 0 is replaced below)
     if console is not None:
         from ..hostsys import set_controlling_tty
         try:  # resizes of the caller's terminal then reach the Console as SIGWINCH

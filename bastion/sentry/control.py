@@ -41,6 +41,7 @@ class ControlServer:
         self.conns = {}  # fd -> Channel
         self.listener = sock if listening else None
         self.owners = {}  # pid -> Channel that spawned it
+        self.consoles = {}  # pid -> the Console of its terminal (spawn with tty)
         self.root_task = self._root_task()
         self.ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}
         if listening:
@@ -125,6 +126,9 @@ class ControlServer:
             pass
 
     def _on_exit(self, tg):
+        console = self.consoles.pop(tg.pid, None)
+        if console is not None:
+            console.close()
         ch = self.owners.pop(tg.pid, None)
         if ch is not None:
             ev = {"ev": "exit", "pid": tg.pid, "status": tg.exit_status}
@@ -166,14 +170,21 @@ class ControlServer:
                 flags = fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK
                 files.install_at(i, HostFile(k, os.dup(fd), flags))
         rl = {int(r): v for r, v in (req.get("rlimits") or {}).items()}
-        t = spawn(k, argv, env, req.get("cwd"), int(req.get("uid", 0)), int(req.get("gid", 0)), files,
-                  groups=req.get("groups"), run=req.get("run"), start=req.get("start", True),
-                  stdio=stdio, rlimits=rl)
+        try:
+            t = spawn(k, argv, env, req.get("cwd"), int(req.get("uid", 0)), int(req.get("gid", 0)), files,
+                      groups=req.get("groups"), run=req.get("run"), start=req.get("start", True),
+                      stdio=stdio, rlimits=rl)
+        except BaseException:
+            if stdio is not None:
+                console.close()
+            raise
         cpu = req.get("cpu")
         if cpu:  # RLIMIT_CPU of the new process (sentry/limits.py)
             t.tg.rlimits[0] = [int(cpu), int(cpu)]
             k.limits.start()
         self.owners[t.tg.pid] = ch
+        if stdio is not None:
+            self.consoles[t.tg.pid] = console
         return t.tg.pid
 
     def op_start(self, ch, req, fds):
