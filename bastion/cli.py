@@ -68,6 +68,8 @@ def _parser():
     r.add_argument("--strace", action="store_true", help="log every syscall to stderr")
     r.add_argument("--strace-log", default=None, metavar="FILE")
     r.add_argument("--debug-log", default=None, metavar="FILE")
+    r.add_argument("--network", default="none", choices=("none", "host"),
+                   help="none: only the sandbox's own loopback (default); host: the host's network")
     r.add_argument("-t", "--tty", action="store_true",
                    help="give the command a terminal: a sandbox pty relayed to this one")
     r.add_argument("argv", nargs=argparse.REMAINDER)
@@ -100,7 +102,7 @@ def _config(a):
     strace = a.strace_log if a.strace_log else ("-" if a.strace else None)
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
-                  debug_log=a.debug_log, tty=a.tty)
+                  debug_log=a.debug_log, tty=a.tty, network=a.network)
 
 
 def cmd_run(a):

@@ -6,7 +6,6 @@ wrapper that raises OSError on failure, like the os module does.
 """
 
 import ctypes
-import errno
 import os
 import signal
 
@@ -216,42 +215,76 @@ def set_controlling_tty(fd):
     fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
 
 
-class SigInfo(ctypes.Structure):
-    """siginfo_t as waitid(2) fills it (the SIGCHLD fields)."""
-    _fields_ = [("signo", ctypes.c_int), ("errno", ctypes.c_int), ("code", ctypes.c_int),
-                ("_pad", ctypes.c_int), ("pid", ctypes.c_int), ("uid", ctypes.c_uint),
-                ("status", ctypes.c_int), ("_rest", ctypes.c_byte * 100)]
+# --- host network (net/hostinet.py, --network host) ---------------------------
+# Host sockets themselves are Python socket objects (the sentry owns them);
+# what the socket module cannot express, and the queries of the host's
+# interfaces, are here.
+
+_connect = _libc.connect
+_connect.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 
 
-CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
-_waitid = _libc.waitid
-_waitid.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-_P_ALL = 0
-_WEXITED, _WSTOPPED, _WALL = 4, 2, 0x40000000
+def connect_unspec(fd):
+    """connect(fd, {AF_UNSPEC}): dissolve a UDP association, abort a TCP one."""
+    _check(_connect(fd, bytes(16), 16))
 
 
-def waitid_all(info_ref):
-    """Block in waitid(P_ALL, WEXITED|WSTOPPED|__WALL) writing into a SigInfo.
-    Unlike os.waitpid it is not retried on EINTR: it returns False then. The
-    result lands in memory before the call returns, so a Python signal
-    handler that raises right after cannot lose it (see waitid_status)."""
-    if _waitid(_P_ALL, 0, info_ref, _WEXITED | _WSTOPPED | _WALL) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err == errno.EINTR:
-        return False
-    raise OSError(err, os.strerror(err))
+SIOCGIFCONF = 0x8912
+IFREQ_SIZE = 40
 
 
-def waitid_status(info):
-    """(pid, waitpid-style status) of a filled SigInfo, or (0, 0)."""
-    pid, code, st = info.pid, info.code, info.status
-    if pid == 0:
-        return 0, 0
-    if code == CLD_EXITED:
-        return pid, (st & 0xFF) << 8
-    if code == CLD_KILLED:
-        return pid, st & 0x7F
-    if code == CLD_DUMPED:
-        return pid, (st & 0x7F) | 0x80
-    return pid, (st << 8) | 0x7F  # CLD_TRAPPED, CLD_STOPPED: the stop's full exit code
+def ifconf(fd, size=16384):
+    """SIOCGIFCONF on a host socket: the packed struct ifreq entries (IPv4)."""
+    import fcntl
+    import struct
+    buf = ctypes.create_string_buffer(size)
+    req = struct.pack("<i4xQ", size, ctypes.addressof(buf))
+    out = fcntl.ioctl(fd, SIOCGIFCONF, req)
+    n = struct.unpack_from("<i", out)[0]
+    return buf.raw[:n]
+
+
+def ifreq_ioctl(fd, req, ifreq):
+    """A SIOCGIF* query with a 40-byte struct ifreq (no pointers inside)."""
+    import fcntl
+    return fcntl.ioctl(fd, req, bytes(ifreq[:IFREQ_SIZE]).ljust(IFREQ_SIZE, b"\0"))
+
+
+def int_ioctl(fd, req):
+    """An ioctl that writes one int (SIOCINQ, SIOCOUTQ, SIOCATMARK)."""
+    import fcntl
+    import struct
+    return struct.unpack("<i", fcntl.ioctl(fd, req, bytes(4)))[0]
+
+
+def rtnl_dump(kind, body):
+    """One NETLINK_ROUTE dump request (RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE)
+    to the host kernel; returns the reply's messages (header included, the
+    final NLMSG_DONE left out) as one bytes. Read-only."""
+    import socket
+    import struct
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0) as s:
+        s.settimeout(2)
+        s.bind((0, 0))
+        seq = 1
+        s.send(struct.pack("<IHHII", 16 + len(body), kind, 0x301, seq, 0) + body)
+        out = bytearray()
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            off = 0
+            while off + 16 <= len(data):
+                ln, typ = struct.unpack_from("<IH", data, off)
+                if ln < 16 or off + ln > len(data):
+                    return bytes(out)
+                if typ == 3:  # NLMSG_DONE
+                    return bytes(out)
+                if typ == 2:  # NLMSG_ERROR
+                    err = struct.unpack_from("<i", data, off + 16)[0]
+                    if err:
+                        raise OSError(-err, os.strerror(-err))
+                    return bytes(out)
+                out += data[off:off + ln]
+                off += (ln + 3) & ~3
+    return bytes(out)

@@ -95,15 +95,17 @@ def test_host_signals_are_forwarded_to_the_sandbox():
     import time
     env = dict(os.environ, PYTHONPATH=ROOT)
     p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--", "/bin/sh", "-c",
-                          'trap "echo got TERM; exit 5" TERM; sleep 10 & wait'],
+                          'trap "echo got TERM; exit 5" TERM; echo ready; sleep 10 & wait'],
                          stdout=subprocess.PIPE, env=env, cwd="/tmp")
-    time.sleep(1.5)
+    assert p.stdout.readline() == b"ready\n"  # the trap is set: no race with start-up
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=30)
     assert (p.returncode, out) == (5, b"got TERM\n")
-    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--", "/bin/sleep", "10"],
-                         env=env, cwd="/tmp")
-    time.sleep(1.5)
+    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--", "/bin/sh", "-c",
+                          "echo ready; exec /bin/sleep 10"],
+                         stdout=subprocess.PIPE, env=env, cwd="/tmp")
+    assert p.stdout.readline() == b"ready\n"
+    time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=30) == 130
 

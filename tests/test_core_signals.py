@@ -12,6 +12,7 @@ SIGNALS = [
     "nested_signals", "fpu_preserved", "sync_faults_skip_insn", "ucontext_registers",
     "sync_signal_kills", "fork_and_signals", "itimer_virtual_prof", "posix_timers",
     "signalfd_read", "kill_process_group_and_broadcast", "sigcont_handler_and_stop_ignored",
+    "orphaned_pgrp",
 ]
 SIGNALS_XFAIL = {
     'itimer_virtual_prof': (

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, compile_c, run_bastion
+from conftest import ROOT, compile_c, repo_mount, run_bastion
 from netutil import ab_section, run_py
 
 SECTIONS = ["tcp_basic", "tcp_errors", "nonblocking_connect", "dual_stack", "udp",
@@ -210,4 +210,32 @@ print("done")
     finally:
         p.stdin.close()
         p.wait(timeout=60)
+    assert counts[0] == counts[1], counts
+
+
+def test_ten_thousand_sockets_leave_no_host_fds():
+    """programs/many_sockets.c: 10,000 sockets of every kind (unix pairs, TCP, UDP,
+    listener/client/accepted triples) opened and closed in batches, then as many
+    as RLIMIT_NOFILE allows at once, all in one epoll set; the sentry's host fd
+    count is unchanged."""
+    exe = compile_c("many_sockets")
+    cmd = [sys.executable, "-m", "bastion", "run", *repo_mount([exe]), "--", exe]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    counts, out = [], []
+    try:
+        for what in ("before", "after"):
+            while (line := p.stdout.readline()) and not line.startswith("PAUSE"):
+                out.append(line)
+            assert line == f"PAUSE {what}\n", (line, out)
+            counts.append(len(os.listdir(f"/proc/{p.pid}/fd")))
+            p.stdin.write("\n"); p.stdin.flush()
+        out += p.stdout.readlines()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+    assert out == ["batches: 10000 sockets opened and closed\n", "at once: ok\n",
+                   "epoll: all added\n", "epoll_wait(ep, got, 4, 0) == 0: yes\n",
+                   "again == first: yes\n", "failures: 0\n"], out
+    assert p.returncode == 0
     assert counts[0] == counts[1], counts

@@ -12,7 +12,7 @@ from conftest import ROOT
 from netutil import ab_section, run_py
 
 SECTIONS = ["pty_open", "pty_termios_defaults", "pty_echo_canon", "pty_raw", "pty_poll",
-            "pty_isig", "pty_winsize", "pty_ctty", "pty_jobctl", "pty_hangup"]
+            "pty_isig", "pty_winsize", "pty_ctty", "pty_jobctl", "pty_hangup", "pty_open_ctty"]
 
 
 @pytest.mark.parametrize("section", SECTIONS)

@@ -83,11 +83,12 @@ class Platform:
         """Return the ready events as [(ctx, kind, info)] without blocking."""
         raise NotImplementedError
 
-    def wait_blocking(self, gate=None):
-        """Like wait, but sleep until an event is there (or a host signal
-        interrupts: then []). Clears gate.in_wait as soon as it wakes."""
+    def block(self):
+        """Sleep until an event is ready, without taking it, so that a host
+        signal may interrupt the sleep (by raising) and lose nothing."""
         raise NotImplementedError
 
-    def take_pending(self):
-        """Events a wait_blocking had taken when a host signal interrupted it."""
-        return []
+    def wait_one(self):
+        """Like wait, but may return after the first event (cheaper per event
+        when called after block)."""
+        raise NotImplementedError

@@ -153,8 +153,6 @@ class PtracePlatform(base.Platform):
         self._memmap = _mmap.mmap(memfd, 4096)  # page 0 of the memory file (never app memory)
         hs.block_signals([signal.SIGCHLD])
         self.sigfd = hs.signalfd([signal.SIGCHLD])
-        self._winfo = hs.SigInfo()
-        self._winfo_ref = ctypes.byref(self._winfo)
 
     def fileno(self):
         return self.sigfd
@@ -275,27 +273,19 @@ class PtracePlatform(base.Platform):
             pass
         return self._drain([])
 
-    def wait_blocking(self, gate=None):
-        # One event at a time: the next call returns at once if more are queued,
-        # which saves a WNOHANG waitpid per syscall on the hot path. `gate` (the
-        # kernel) has its in_wait cleared as soon as the wait returns: its host
-        # signal handler raises only while in_wait, and an event reaped just
-        # before such a raise stays in self._winfo for take_pending().
-        info = self._winfo
-        info.pid = 0
-        done = hs.waitid_all(self._winfo_ref)
-        if gate is not None:
-            gate.in_wait = False
-        if not done:
-            return []  # interrupted: the caller looks at its host signals
-        return self.take_pending()
+    def block(self):
+        # waitid(WNOWAIT) only peeks: a host signal handler that raises to
+        # wake the kernel (kernel.py HostSignal) can never drop an event.
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT | _WALL)
 
-    def take_pending(self):
-        """The event a wait_blocking reaped but did not return (interrupted)."""
-        pid, status = hs.waitid_status(self._winfo)
-        self._winfo.pid = 0
+    def wait_one(self):
+        # One event at a time: the next call returns at once if more are queued,
+        # which saves a WNOHANG waitpid per syscall on the hot path.
         events = []
-        if pid:
+        while not events:
+            pid, status = os.waitpid(-1, os.WNOHANG | _WALL)
+            if pid == 0:
+                break
             self._event(pid, status, events)
         return events
 

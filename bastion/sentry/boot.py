@@ -17,11 +17,14 @@ from .vfs.fdtable import FdTable
 from .vfs.goferfs import GoferFS
 from .vfs.hostfile import HostFile
 from .vfs.inode import S_IFDIR
-from .vfs.memfs import MemFS
+from .vfs.memfs import ACCOUNT, MemFS
 from .vfs.path import Mount, Walker
 from .vfs.procfs import make_procfs
 from .vfs.sysfs import make_sysfs
 from .vfs.pty import Console, devpts
+
+
+NETWORK_MODES = ("none", "host")
 
 
 class Config:
@@ -29,7 +32,7 @@ class Config:
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
-                 files=(), root_readonly=False):
+                 network="none", files=(), root_readonly=False):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -42,6 +45,9 @@ class Config:
         self.strace = strace
         self.debug_log = debug_log
         self.tty = tty  # the caller's terminal relayed to a sandbox pty (vfs/pty.py Console)
+        if network not in NETWORK_MODES:
+            raise ValueError(f"network must be one of {NETWORK_MODES}")
+        self.network = network  # "none": own loopback (net/inet.py); "host": net/hostinet.py
         # [(dst, bytes, mode)]: single files put into the root at boot (the OCI
         # runtime's file bind mounts: /etc/hosts, /run/.containerenv, ...),
         # read by the caller, since the sentry opens no host file
@@ -76,7 +82,8 @@ def mount_at(k, path, fs, root_inode, flags=0, source="none"):
 
 def _write_etc(k, hostname):
     """The sandbox's own /etc/hosts and /etc/resolv.conf (net/inet.py), in the
-    overlay's upper layer, replacing the rootfs's files or links."""
+    overlay's upper layer, replacing the rootfs's files or links. With the
+    host's network the rootfs's resolv.conf stays: its name servers are reachable."""
     from .net.inet import etc_files
     from .vfs.memfs import MemNode
     try:
@@ -84,6 +91,8 @@ def _write_etc(k, hostname):
     except SyscallError:
         return
     for name, data in etc_files(hostname).items():
+        if name == "resolv.conf" and k.network == "host":
+            continue
         node = MemNode(etc.inode.fs, 0o100644)
         node.data = bytearray(data)
         etc.inode.entries[name] = node
@@ -106,9 +115,10 @@ def build(cfg):
     if cfg.strace is not None:
         from .strace import Strace
         strace = Strace(cfg.strace)
-    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace)
+    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace, network=cfg.network)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
     client = GoferClient(sock)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")

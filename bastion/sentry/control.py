@@ -44,13 +44,15 @@ class ControlServer:
         self.consoles = {}  # pid -> the Console of its terminal (spawn with tty)
         self.root_task = self._root_task()
         self.ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}
+        k.on_orphan_exit = self._on_exit
+        # the handler first: SIGIO's default action would end the sentry
+        k.host_signal_hooks[signal.SIGIO] = self.poll
+        signal.signal(signal.SIGIO, k._on_host_signal)
         if listening:
             self._async(sock)
         else:
             self._add(sock)
-        k.on_orphan_exit = self._on_exit
-        k.host_signal_hooks[signal.SIGIO] = self.poll
-        signal.signal(signal.SIGIO, k._on_host_signal)
+        k.host_signals.append(signal.SIGIO)  # what came before O_ASYNC raised no signal
 
     # --- sockets ----------------------------------------------------------
     def _async(self, sock):

@@ -20,7 +20,7 @@ from ..abi.errno import SyscallError
 from ..platform import base as pbase
 from . import signals as frames
 from .mm.memfile import MemoryFile
-from .sched import Blocked, WaitQueue
+from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
 from .vfs.path import Walker
 
@@ -35,12 +35,13 @@ class HostSignal(Exception):
 
 
 class Kernel:
-    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None):
+    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none"):
         from .syscalls import table
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
         self.table = table.build()
         self.hostname = hostname
+        self.network = network  # "none": the sentry's own loopback; "host": net/hostinet.py
         self.domainname = "(none)"
         self.log = log
         self.strace = strace
@@ -53,6 +54,7 @@ class Kernel:
         self.epoll = select.epoll()
         self.epoll.register(self.platform.fileno(), select.EPOLLIN)
         self.host_waits = {}  # host fd -> {events: WaitQueue}
+        self.host_watches = {}  # host fd -> WaitQueue, edge-triggered for the fd's life
         self.init = None
         self.done = False
         self.exit_status = 0
@@ -120,7 +122,7 @@ class Kernel:
             waits = self.host_waits[fd] = {}
         q = waits.get(events)
         if q is None:
-            q = waits[events] = WaitQueue()
+            q = waits[events] = RearmQueue()
             mask = 0
             for ev in waits:
                 mask |= ev
@@ -130,7 +132,37 @@ class Kernel:
                 self.epoll.register(fd, mask)
         return q
 
+    def host_fd_watch(self, fd):
+        """A WaitQueue notified (with the poll mask of the edge as the key) each
+        time the host fd becomes readable, writable or errors, until
+        host_fd_unwatch. Unlike host_fd_queue's one-shot level-triggered
+        entries it needs no re-arming, so an app's EPOLLET set over it sees
+        one event per host edge (net/hostinet.py sockets)."""
+        q = self.host_watches.get(fd)
+        if q is None:
+            q = self.host_watches[fd] = WaitQueue()
+            self.epoll.register(fd, select.EPOLLIN | select.EPOLLOUT | select.EPOLLPRI
+                                | select.EPOLLRDHUP | select.EPOLLET)
+        return q
+
+    def host_fd_unwatch(self, fd):
+        """Before the host fd is closed: its watch and any waits go."""
+        if self.host_watches.pop(fd, None) is not None or self.host_waits.pop(fd, None) is not None:
+            try:
+                self.epoll.unregister(fd)
+            except (FileNotFoundError, OSError):
+                pass
+
     def _host_fd_ready(self, fd, ev):
+        q = self.host_watches.get(fd)
+        if q is not None:
+            key = ev
+            if ev & select.EPOLLIN:
+                key |= 0x40  # POLLRDNORM
+            if ev & select.EPOLLOUT:
+                key |= 0x300  # POLLWRNORM | POLLWRBAND
+            q.notify(key)
+            return
         waits = self.host_waits.pop(fd, None)
         try:
             self.epoll.unregister(fd)
@@ -184,7 +216,7 @@ class Kernel:
                 self.in_wait = True
                 if self.host_signals:  # one came before in_wait was set
                     raise HostSignal()
-                if self.host_waits or timeout is not None:
+                if self.host_waits or self.host_watches or timeout is not None:
                     ready = self.epoll.poll(-1 if timeout is None else timeout)
                     self.in_wait = False  # fd callbacks below may do real work
                     for fd, ev in ready:
@@ -192,12 +224,11 @@ class Kernel:
                             self._host_fd_ready(fd, ev)
                     events = plat.wait()
                 else:
-                    events = plat.wait_blocking(self)
+                    plat.block()
+                    self.in_wait = False  # from here, a host signal must not raise
+                    events = plat.wait_one()
             except HostSignal:
-                self.in_wait = False
-                events = plat.take_pending()  # reaped just before the signal's raise
-                if not events:
-                    continue
+                continue
             finally:
                 self.in_wait = False
             for ctx, kind, info in events:
@@ -349,7 +380,10 @@ class Kernel:
                 if d in (S.IGNORE, S.CONT):
                     continue
                 if d == S.STOP:
-                    self.group_stop(tg, sig)
+                    # an orphaned process group has nobody to continue it:
+                    # terminal stop signals are dropped (kernel/signal.c)
+                    if sig == S.SIGSTOP or not self.pgrp_orphaned(tg.pgid):
+                        self.group_stop(tg, sig)
                     continue
                 core = d == S.CORE and tg.rlimits[4][0] != 0
                 self.exit_group(t, sig | (0x80 if core else 0))
@@ -366,7 +400,8 @@ class Kernel:
                 return False
             if act[1] & S.SA_RESETHAND:
                 tg.sigactions.actions[sig] = (S.SIG_DFL, 0, 0, 0)
-            break
+            # like exit_to_user_mode_loop: every pending signal the new mask
+            # allows gets its frame too, the last one's handler runs first
         if restart:
             self._restart(regs, restart)
         if t.saved_sigmask is not None:
@@ -405,8 +440,6 @@ class Kernel:
             self._flush(tg, S.bit(S.SIGCONT))
         if sig == S.SIGCONT:
             self._flush(tg, S.bit(S.SIGSTOP) | S.bit(S.SIGTSTP) | S.bit(S.SIGTTIN) | S.bit(S.SIGTTOU))
-            if tg.stopped:
-                self.group_continue(tg)
         return True
 
     def _flush(self, tg, mask):
@@ -418,6 +451,12 @@ class Kernel:
         tg = t.tg
         if not sig or not self._prepare(tg, sig):
             return
+        self._queue_task(t, sig, info)
+        if sig == S.SIGCONT and tg.stopped:  # resumed with SIGCONT already queued
+            self.group_continue(tg)
+
+    def _queue_task(self, t, sig, info):
+        tg = t.tg
         if self._ignored(tg, sig) and not t.sigmask & S.bit(sig):
             return
         b = S.bit(sig)
@@ -438,6 +477,11 @@ class Kernel:
     def send_signal_group(self, tg, sig, info=None):
         if not sig or not self._prepare(tg, sig):
             return
+        self._queue_group(tg, sig, info)
+        if sig == S.SIGCONT and tg.stopped:  # resumed with SIGCONT already queued
+            self.group_continue(tg)
+
+    def _queue_group(self, tg, sig, info):
         b = S.bit(sig)
         # an ignored signal is dropped unless blocked (then it stays pending:
         # sigwait and signalfd read it), as sig_ignored() decides on the leader
@@ -466,6 +510,29 @@ class Kernel:
                 self.send_signal_group(tg, sig, info)
                 found = True
         return found
+
+    def pgrp_orphaned(self, pgid, ignored=None):
+        """kernel/exit.c will_become_orphaned_pgrp: no member (but `ignored`)
+        has a parent in another process group of the same session."""
+        for g in self.groups.values():
+            if g.pgid != pgid or g is ignored or g.zombie:
+                continue
+            p = g.parent
+            if p is not None and p is not self.init and p.pgid != pgid and p.sid == g.sid:
+                return False
+        return True
+
+    def _kill_orphaned_pgrp(self, pgid, sid, parent, ignored):
+        """kernel/exit.c kill_orphaned_pgrp: a process group that an exit
+        leaves orphaned with stopped members gets SIGHUP and SIGCONT, since
+        nobody is left to continue it."""
+        if parent is None or parent.pgid == pgid or parent.sid != sid:
+            return
+        if not any(g.pgid == pgid and g.stopped and not g.zombie for g in self.groups.values()):
+            return
+        if self.pgrp_orphaned(pgid, ignored):
+            self.kill_pgrp(pgid, S.SIGHUP)
+            self.kill_pgrp(pgid, S.SIGCONT)
 
     def group_stop(self, tg, sig):
         if tg.stopped:
@@ -618,6 +685,10 @@ class Kernel:
                     init.child_wait.notify()
             elif c.zombie:  # no init to reap it (a sandbox served by control.py)
                 self.groups.pop(c.pid, None)
+        for c in tg.children:
+            if not c.zombie:
+                self._kill_orphaned_pgrp(c.pgid, c.sid, tg, None)
+        self._kill_orphaned_pgrp(tg.pgid, tg.sid, tg.parent, tg)
         tg.children = []
         tg.zombie = True
         if tg is init:
@@ -687,9 +758,10 @@ class Kernel:
                 self.return_to_user(t, from_syscall)
 
     def memory_used(self):
-        """Bytes of app memory the sandbox holds (pages allocated in the memory file)."""
-        mf = self.memfile
-        return os.fstat(mf.fd).st_blocks * 512
+        """Bytes of app memory the sandbox holds: pages allocated in the memory
+        file, and tmpfs file data kept in the sentry (vfs/memfs.py Account)."""
+        from .vfs.memfs import ACCOUNT
+        return self.memfile.blocks_used() + ACCOUNT.used
 
     # --- host terminal ------------------------------------------------------
     def open_host_tty(self, flags):

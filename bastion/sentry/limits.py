@@ -3,9 +3,11 @@ linux.resources) and RLIMIT_CPU, enforced by the sentry itself.
 
 - pids: clone/fork fail with EAGAIN once the sandbox holds that many tasks.
 - memory: the app memory the sandbox holds is what the memory file holds
-  (every app page and every tmpfs mapping lives there), so a tick compares its
-  allocated blocks with the limit and, when over, kills the process with the
-  most resident private memory with SIGKILL, like the kernel's OOM killer.
+  (every app page and every tmpfs mapping lives there) plus the tmpfs file
+  data the sentry keeps (Kernel.memory_used), so a tick compares it with the
+  limit and, when over, kills the process with the most resident private
+  memory with SIGKILL, like the kernel's OOM killer. tmpfs data alone is
+  capped at the limit: writes past it get ENOSPC.
 - RLIMIT_CPU: SIGXCPU each second past the soft limit, SIGKILL at the hard.
 
 The tick is a host interval timer (SIGALRM) rather than a kernel timer, so a
@@ -30,6 +32,17 @@ class Limits:
         self.events = {}  # run tag -> {"oom": n, "pids": n}
         self.ticking = False
         if memory is not None:
+            self.start()
+
+    def set_memory(self, limit):
+        """Cap the sandbox's memory; tmpfs data alone may not pass it either
+        (writes get ENOSPC, vfs/memfs.py)."""
+        from .vfs.memfs import ACCOUNT
+        self.memory = limit
+        if limit is not None:
+            # a tmpfs write fails before the sandbox as a whole passes the limit
+            ACCOUNT.limit = limit if ACCOUNT.limit is None else min(ACCOUNT.limit, limit)
+            ACCOUNT.others = self.k.memfile.blocks_used
             self.start()
 
     def count(self, run, what):

@@ -34,6 +34,7 @@ class WaitQueue:
     mask the notifier reports (Linux's wake-up key); tasks ignore it."""
 
     __slots__ = ("waiters",)
+    rearm = False  # see RearmQueue
 
     def __init__(self):
         self.waiters = []
@@ -48,3 +49,12 @@ class WaitQueue:
 
     def __setstate__(self, state):
         self.waiters = []
+
+
+class RearmQueue(WaitQueue):
+    """A queue a waiter that stays (an epoll item) must ask its file for
+    again before each wait: a host fd's, whose host epoll entry fires once,
+    and an epoll set's, whose own one-shot items re-arm when asked."""
+
+    __slots__ = ()
+    rearm = True

@@ -39,16 +39,15 @@ def serve(sock, conf, listening=None, console_fd=None, stdio_fds=(0, 1, 2)):
                      mounts=[(m[0], m[1], bool(m[2])) for m in conf.get("mounts", ())],
                      tmpfs=conf.get("tmpfs", ()), env={}, hostname=conf.get("hostname", "bastion"),
                      uid=0, gid=0, strace=conf.get("strace"), debug_log=conf.get("debug_log"),
+                     network=conf.get("network", "none"),
                      files=[(f[0], base64.b64decode(f[1]), int(f[2])) for f in conf.get("files", ())],
                      root_readonly=bool(conf.get("root_readonly")))
         k = build(cfg)
         if init is None:
             k.next_pid = 2  # pid 1 stays free: no init inside, as in `docker exec`'s view
         lim = conf.get("limits") or {}
-        k.limits.memory = lim.get("memory")
+        k.limits.set_memory(lim.get("memory"))
         k.limits.pids = lim.get("pids")
-        if k.limits.memory is not None:
-            k.limits.start()
         if init is not None:
             what = f"cannot run {init['argv'][0]!r}: "
             _load_init(k, init, console_fd, stdio_fds)

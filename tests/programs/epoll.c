@@ -204,6 +204,40 @@ static void closed_fd_leaves_set(void) {
     close(p[1]); close(p2[1]); close(ep);
 }
 
+static void one_file_many_items(void) {
+    int ep = epoll_create1(0), ep2 = epoll_create1(0), p[2];
+    pipe(p);
+    write(p[1], "x", 1);
+    int d = dup(p[0]);
+    R(add(ep, p[0], EPOLLIN, 1));
+    R(add(ep, d, EPOLLIN, 2));      /* the same file under another fd: a second item */
+    R(add(ep2, p[0], EPOLLIN, 3));
+    show(ep, 8, 0);
+    R(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+    show(ep, 8, 0);
+    close(p[0]);                    /* the file lives on through d: every item stays */
+    show(ep, 8, 0);
+    show(ep2, 8, 0);
+    close(d);                       /* released: it leaves both sets */
+    show(ep, 8, 0);
+    show(ep2, 8, 0);
+    /* a blocking wait on a set holding a nested set holding a pipe */
+    int inner = epoll_create1(0), q[2];
+    pipe(q);
+    R(add(inner, q[0], EPOLLIN, 4));
+    R(add(ep, inner, EPOLLIN, 5));
+    for (int i = 0; i < 2; i++) {
+        pid_t c = fork();
+        if (c == 0) { msleep(20); write(q[1], "y", 1); _exit(0); }
+        show(ep, 8, -1);
+        waitpid(c, NULL, 0);
+        show(inner, 8, 0);
+        char ch;
+        read(q[0], &ch, 1);
+    }
+    close(q[0]); close(q[1]); close(p[1]); close(inner); close(ep); close(ep2);
+}
+
 static void nested(void) {
     int outer = epoll_create1(0), inner = epoll_create1(0), p[2];
     pipe(p);
@@ -288,5 +322,5 @@ static void maxevents_round_robin(void) {
 
 MAIN(SECTION(errors), SECTION(level_triggered), SECTION(edge_triggered), SECTION(oneshot),
      SECTION(eventfd_basics), SECTION(eventfd_et_quirk), SECTION(rdhup_and_hup),
-     SECTION(closed_fd_leaves_set), SECTION(nested), SECTION(blocking_waits), SECTION(pwait_sigmask),
+     SECTION(closed_fd_leaves_set), SECTION(one_file_many_items), SECTION(nested), SECTION(blocking_waits), SECTION(pwait_sigmask),
      SECTION(maxevents_round_robin))

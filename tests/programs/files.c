@@ -190,6 +190,19 @@ static void dup_and_fcntl(void) {
     /* lowest free descriptor is reused */
     close(d);
     R(open("d", O_RDONLY));
+    /* still the lowest, whatever F_DUPFD and dup2 filled above a hole */
+    int a, b;
+    R(a = dup(fd));
+    R(b = dup(fd));
+    R(close(a));
+    R(fcntl(fd, F_DUPFD, 30));
+    R(dup(fd));
+    R(dup2(fd, b + 1));
+    R(dup(fd));
+    R(close(b));
+    R(close(a));
+    R(dup(fd));
+    R(dup(fd));
     leave_tmpdir();
 }
 

@@ -535,11 +535,47 @@ static void pty_hangup(void) {
     printf("child %s\n", wstatus(st));
 }
 
+/* A session leader with no controlling terminal that opens a tty without
+   O_NOCTTY gets it as its controlling terminal; masters never become one. */
+static void pty_open_ctty(void) {
+    int m = master_open();
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        int m2 = posix_openpt(O_RDWR);  /* a master: never the ctty */
+        E(open("/dev/tty", O_RDWR));
+        int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+        E(open("/dev/tty", O_RDWR));
+        close(s);
+        s = open(ptsname(m), O_RDWR);  /* this one takes it */
+        CHECK(open("/dev/tty", O_RDWR) >= 0);
+        CHECK(tcgetpgrp(s) == getpid());
+        pid_t sid;
+        R(ioctl(s, TIOCGSID, &sid) == 0 && sid == getpid());
+        /* a child in its own session does not steal it by opening */
+        pid_t c = fork();
+        if (c == 0) {
+            setsid();
+            int s2 = open(ptsname(m), O_RDWR);
+            CHECK(s2 >= 0);
+            E(open("/dev/tty", O_RDWR));
+            _exit(0);
+        }
+        waitpid(c, NULL, 0);
+        (void)m2;
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child %s\n", wstatus(st));
+    close(m);
+}
+
 int main(int argc, char **argv) {
     struct section s[] = {
         SECTION(pty_open), SECTION(pty_termios_defaults), SECTION(pty_echo_canon),
         SECTION(pty_raw), SECTION(pty_poll), SECTION(pty_isig), SECTION(pty_winsize),
-        SECTION(pty_ctty), SECTION(pty_jobctl), SECTION(pty_hangup),
+        SECTION(pty_ctty), SECTION(pty_jobctl), SECTION(pty_hangup), SECTION(pty_open_ctty),
     };
     return run_sections(s, sizeof s / sizeof s[0], argc, argv);
 }

@@ -740,6 +740,50 @@ static void sigcont_handler_and_stop_ignored(void) {
     signal(SIGTSTP, SIG_DFL);
 }
 
+static int orphan_pipe = -1;
+static void orphan_note(int sig) {
+    const char *m = sig == SIGHUP ? "hup\n" : "cont\n";
+    write(orphan_pipe, m, strlen(m));
+}
+
+/* When its parent exits, a process group left with no parent in another
+   group of the session is orphaned: stopped members get SIGHUP then SIGCONT,
+   and terminal stop signals (SIGTSTP) to it are dropped. */
+static void orphaned_pgrp(void) {
+    int p[2];
+    pipe(p);
+    orphan_pipe = p[1];
+    pid_t a = fork();
+    if (a == 0) {
+        pid_t b = fork();
+        if (b == 0) {
+            close(p[0]);
+            setpgid(0, 0);
+            signal(SIGHUP, orphan_note);
+            signal(SIGCONT, orphan_note);
+            raise(SIGSTOP);
+            /* now orphaned (our parent is gone): SIGTSTP is dropped */
+            raise(SIGTSTP);
+            write(p[1], "tstp dropped\n", 13);
+            _exit(0);
+        }
+        int st;
+        waitpid(b, &st, WUNTRACED);
+        printf("b stopped: %d\n", WIFSTOPPED(st));
+        fflush(stdout);
+        _exit(0);
+    }
+    close(p[1]);
+    int st;
+    waitpid(a, &st, 0);
+    char buf[128];
+    int n = 0, r;
+    while ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0) n += r;
+    buf[n] = 0;
+    printf("%s", buf);
+    close(p[0]);
+}
+
 MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending),
      SECTION(rt_queue), SECTION(suspend), SECTION(ignore_and_default),
      SECTION(resethand_nodefer), SECTION(segv_si_addr), SECTION(segv_in_handler_context),
@@ -749,4 +793,4 @@ MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending
      SECTION(fpu_preserved), SECTION(sync_faults_skip_insn), SECTION(ucontext_registers),
      SECTION(sync_signal_kills), SECTION(fork_and_signals), SECTION(itimer_virtual_prof),
      SECTION(posix_timers), SECTION(signalfd_read), SECTION(kill_process_group_and_broadcast),
-     SECTION(sigcont_handler_and_stop_ignored))
+     SECTION(sigcont_handler_and_stop_ignored), SECTION(orphaned_pgrp))

@@ -7,8 +7,10 @@ events puts it on the ready list; epoll_wait polls each ready item, reports
 it and re-queues it only if level-triggered. So EPOLLET fires once per
 notification (an eventfd write is a new edge even if it was readable), and an
 item leaves every set when its open file description is released.
-Host stdio fds are one-shot in the kernel's host epoll: items re-arm before
-each wait. EPOLLEXCLUSIVE is accepted and wakes every waiter.
+Host fds are one-shot in the kernel's host epoll: items on their queues (and
+on nested sets; sched.RearmQueue) re-arm before each wait, the others stay
+armed, so a wait costs nothing per idle item. EPOLLEXCLUSIVE is accepted and
+wakes every waiter.
 """
 
 import struct
@@ -16,7 +18,7 @@ import time
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from ..sched import ALL_EVENTS, WaitQueue
+from ..sched import ALL_EVENTS, RearmQueue
 from ..vfs.inode import O_CLOEXEC, O_RDWR, File
 from . import POLLERR, POLLHUP, POLLIN, file_of, finish, ready_events, s32, set_temp_sigmask
 from .anon import anon_inode
@@ -45,6 +47,8 @@ class EpItem:
             if q is not None:
                 q.waiters.append(self)
             self.queue = q
+        if q is not None and q.rearm:
+            self.ep.rearm.add(self)
 
     def disarm(self):
         if self.queue is not None:
@@ -69,8 +73,10 @@ class EventPoll(File):
     def __init__(self):
         super().__init__(anon_inode("eventpoll"), O_RDWR)
         self.items = {}  # (fd, file) -> EpItem
+        self.files = {}  # file -> its EpItems (one per fd it is added by)
+        self.rearm = set()  # items on a RearmQueue: armed again before each wait
         self.ready = []
-        self.queue = WaitQueue()
+        self.queue = RearmQueue()
 
     def link(self, item, notify=True):
         if not item.linked:
@@ -88,24 +94,30 @@ class EventPoll(File):
         item.disarm()
         self.unlink(item)
         del self.items[(item.fd, item.file)]
-        hooks = item.file.release_hooks
-        if hooks is not None and self._on_release in hooks and \
-                not any(f is item.file for _, f in self.items):
-            hooks.remove(self._on_release)
+        self.rearm.discard(item)
+        same = self.files[item.file]
+        same.remove(item)
+        if not same:
+            del self.files[item.file]
+            hooks = item.file.release_hooks
+            if hooks is not None and self._on_release in hooks:
+                hooks.remove(self._on_release)
 
     def _on_release(self, f):
-        for key in [k for k in self.items if k[1] is f]:
-            self.remove(self.items[key])
+        for item in list(self.files.get(f, ())):
+            self.remove(item)
 
     # --- the set ------------------------------------------------------------
     def add(self, fd, f, events, data):
         if (fd, f) in self.items:
             raise SyscallError(E.EEXIST)
         item = self.items[(fd, f)] = EpItem(self, fd, f, events | POLLERR | POLLHUP, data)
-        if f.release_hooks is None:
-            f.release_hooks = []
-        if self._on_release not in f.release_hooks:
+        if f not in self.files:
+            self.files[f] = []
+            if f.release_hooks is None:
+                f.release_hooks = []
             f.release_hooks.append(self._on_release)
+        self.files[f].append(item)
         item.arm()
         if item.poll():
             self.link(item)
@@ -149,7 +161,7 @@ class EventPoll(File):
         return 0
 
     def wait_queue(self, events=POLLIN):
-        for item in list(self.items.values()):
+        for item in list(self.rearm):
             item.arm()
         return self.queue
 

@@ -44,6 +44,10 @@ class MemoryFile:
         self._bump += length
         return start
 
+    def blocks_used(self):
+        """Bytes of host memory the file holds (its allocated blocks)."""
+        return os.fstat(self.fd).st_blocks * 512
+
     def _insert_free(self, start, length):
         bisect.insort(self._free_starts, start)
         self._free[start] = length

@@ -33,6 +33,7 @@ MAX_DGRAM_QLEN = 10        # net.unix.max_dgram_qlen
 SOMAXCONN = 4096           # net.core.somaxconn
 SUN_PATH_MAX = 108
 SIOCINQ, SIOCOUTQ = 0x541B, 0x5411
+SIOCGIFNAME, SIOCGIFINDEX = 0x8910, 0x8933
 
 
 class SockFS(FileSystem):
@@ -488,6 +489,9 @@ class UnixSocket(File):
                 raise SyscallError(E.EINVAL)
             t.mm.write_u32(arg, self.wmem)
             return 0
+        if SIOCGIFNAME <= req <= SIOCGIFINDEX:  # interface queries: dev_ioctl, any socket
+            from .hostinet import netdev_ioctl
+            return netdev_ioctl(self, t, req, arg)
         raise SyscallError(E.ENOTTY)
 
     def release(self):

@@ -117,7 +117,7 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
         raise SyscallError(E.EROFS)
     if flags & I.O_TRUNC and inode.is_reg():  # Linux truncates even for O_RDONLY
         inode.truncate(0)
-    f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC), t)
+    f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_TRUNC), t)  # O_NOCTTY: for ttys
     if f.dentry is None:
         f.dentry = d
     f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)

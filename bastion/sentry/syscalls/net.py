@@ -8,6 +8,7 @@ import struct
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
+from ..net import hostinet as H
 from ..net import inet as I
 from ..net import unix as U
 from ..vfs.fdtable import drop
@@ -42,7 +43,7 @@ def _cmsg_align(n):
 
 def sock_of(t, fd):
     f = t.files.get(s32(fd))
-    if not isinstance(f, U.UnixSocket):
+    if not isinstance(f, (U.UnixSocket, H.HostSocket)):
         raise SyscallError(E.ENOTSOCK)
     return f
 
@@ -72,15 +73,17 @@ def _unix_type(domain, base, proto):
 
 
 def sys_socket(t, domain, stype, proto, *_):
-    """socket(2): AF_UNIX, AF_INET/AF_INET6 (TCP, UDP on loopback), AF_NETLINK
-    (NETLINK_ROUTE only); other families EAFNOSUPPORT."""
+    """socket(2): AF_UNIX, AF_INET/AF_INET6 (TCP, UDP on loopback, or through
+    host sockets with --network host), AF_NETLINK (NETLINK_ROUTE only); other
+    families EAFNOSUPPORT."""
     base, flags = _split_type(s32(stype))
     domain, proto = s32(domain), s32(proto)
     if domain in (I.AF_INET, I.AF_INET6, I.AF_NETLINK) and 1 <= base <= 10:
+        net = H if t.kernel.network == "host" else I
         if domain == I.AF_NETLINK:
-            s = I.new_netlink(t, base, proto, flags)
+            s = net.new_netlink(t, base, proto, flags)
         else:
-            s = I.new_socket(t, domain, base, proto, flags)
+            s = net.new_socket(t, domain, base, proto, flags)
     else:
         s = U.UnixSocket(t.kernel, _unix_type(domain, base, proto), flags)
     return t.files.install(s, bool(flags & O_CLOEXEC))
@@ -158,6 +161,9 @@ def sys_accept4(t, fd, addr, lenp, flags, *_):
         t.mm.check(lenp, 4, write=True)
     new = s.accept(t, flags)
     nfd = t.files.install(new, bool(flags & O_CLOEXEC))
+    if isinstance(new, H.HostSocket):
+        _write_addr(t, addr, lenp, new.accepted_name())
+        return nfd
     if hasattr(new, "peername"):
         _write_addr(t, addr, lenp, new.pack_name((new.raddr, new.rport)))
         return nfd
@@ -342,6 +348,11 @@ def sys_getsockopt(t, fd, level, name, val, lenp, *_):
     if n < 0:
         raise SyscallError(E.EINVAL)
     name = s32(name)
+    if isinstance(s, H.HostSocket):
+        out = s.getsockopt(t, s32(level), name, n)
+        t.mm.write(val, out)
+        t.mm.write_u32(lenp, len(out))
+        return 0
     inet = isinstance(s, I.InetSocket)
     if s32(level) != SOL_SOCKET:
         if not inet:
@@ -392,6 +403,8 @@ def sys_setsockopt(t, fd, level, name, val, n, *_):
     kept to be read back."""
     s = sock_of(t, fd)
     name, n = s32(name), s32(n)
+    if isinstance(s, H.HostSocket):
+        return s.setsockopt(t, s32(level), name, val, n)
     inet = isinstance(s, I.InetSocket)
     if s32(level) != SOL_SOCKET:
         if not inet:

@@ -21,6 +21,7 @@ class FdTable:
         # Linux's fdt->max_fds: it only grows, and select() ignores fds
         # at or past it, so programs can see it.
         self.size = NR_OPEN_DEFAULT
+        self.next_fd = 0  # fs/file.c files->next_fd: no free fd below it
 
     def get(self, fd):
         e = self.fds.get(fd)
@@ -29,7 +30,7 @@ class FdTable:
         return e[0]
 
     def install(self, f, cloexec=False, lowest=0):
-        fd = lowest
+        fd = max(lowest, self.next_fd)
         fds = self.fds
         while fd in fds:
             fd += 1
@@ -37,6 +38,8 @@ class FdTable:
             raise SyscallError(E.EMFILE)
         f.refs += 1
         fds[fd] = (f, cloexec)
+        if lowest <= self.next_fd:
+            self.next_fd = fd + 1
         if fd >= self.size:
             self.size = _grown_size(fd)
         return fd
@@ -56,6 +59,8 @@ class FdTable:
         e = self.fds.pop(fd, None)
         if e is None:
             raise SyscallError(E.EBADF)
+        if fd < self.next_fd:
+            self.next_fd = fd
         drop(e[0])
 
     def set_cloexec(self, fd, on):
@@ -69,6 +74,7 @@ class FdTable:
     def copy(self):
         c = FdTable()
         c.limit = self.limit
+        c.next_fd = self.next_fd
         for fd, (f, ce) in self.fds.items():
             f.refs += 1
             c.fds[fd] = (f, ce)
@@ -90,6 +96,7 @@ class FdTable:
 def drop(f):
     f.refs -= 1
     if f.refs <= 0:
-        for fn in f.release_hooks or ():
-            fn(f)
+        if f.release_hooks:
+            for fn in f.release_hooks[:]:  # a hook unregisters itself as it runs
+                fn(f)
         f.release()

@@ -17,6 +17,28 @@ WHITEOUT = None  # entry value that hides a lower name
 PAGE = 4096
 
 
+class Account:
+    """Bytes of file data the sandbox's MemFS nodes hold in the sentry's own
+    memory (not in the memory file), against a limit: past it, writes get
+    ENOSPC as a full tmpfs gives. Linux sizes a tmpfs at half of RAM by
+    default; the sandbox's memory limit (sentry/limits.py) lowers it. One
+    sentry process is one kernel, so there is one account."""
+
+    def __init__(self):
+        self.used = 0
+        self.limit = None
+        self.others = None  # fn() -> other bytes counted against the limit (limits.py)
+
+    def charge(self, delta):
+        if delta > 0 and self.limit is not None and \
+                self.used + delta + (self.others() if self.others else 0) > self.limit:
+            raise SyscallError(E.ENOSPC)
+        self.used += delta
+
+
+ACCOUNT = Account()
+
+
 def _capacity(n):
     """Memory-file bytes reserved for a shared-mapped file of n bytes
     (offsets are free until touched, so reserve room to grow)."""
@@ -84,7 +106,11 @@ class MemNode(Inode):
 
     def _copy_up(self):
         if self.data is None and self.mode & S_IFMT == S_IFREG:
-            self.data = bytearray(self.lower.read_at(0, self.lower.size)) if self.lower else bytearray()
+            if self.lower:
+                ACCOUNT.charge(self.lower.size)
+                self.data = bytearray(self.lower.read_at(0, self.lower.size))
+            else:
+                self.data = bytearray()
 
     def truncate(self, size):
         if self.is_dir():
@@ -102,6 +128,7 @@ class MemNode(Inode):
             self.mtime = self.ctime = now_ns()
             return
         self._copy_up()
+        ACCOUNT.charge(size - len(self.data))
         if size < len(self.data):
             del self.data[size:]
         else:
@@ -132,6 +159,8 @@ class MemNode(Inode):
         self._copy_up()
         d = self.data
         end = off + len(data)
+        if end > len(d):
+            ACCOUNT.charge(end - len(d))
         if off > len(d):
             d.extend(bytes(off - len(d)))
         d[off:end] = data
@@ -158,6 +187,7 @@ class MemNode(Inode):
             self.extent = (memfile, off, cap)
             self.ext_size = len(data)
             self.data = None
+            ACCOUNT.charge(-len(data))
         elif length > self.extent[2]:
             self._grow(length)
         return self.extent[1]
@@ -172,6 +202,9 @@ class MemNode(Inode):
         self.extent = (mf, noff, ncap)
 
     def __del__(self):  # the last name, open file and mapping are gone
+        data = getattr(self, "data", None)
+        if data:
+            ACCOUNT.used -= len(data)
         ext = getattr(self, "extent", None)
         if ext is not None:
             try:

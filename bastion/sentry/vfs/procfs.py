@@ -245,10 +245,11 @@ def make_procfs(kernel):
         return e
 
     def net_entries():
-        from ..net import inet
-        e = {f"{p}{v}": file(lambda t, p=p, v=v: inet.proc_net(k, p, v == "6"))
+        from ..net import hostinet, inet
+        net = hostinet if k.network == "host" else inet
+        e = {f"{p}{v}": file(lambda t, p=p, v=v: net.proc_net(k, p, v == "6"))
              for p in ("tcp", "udp") for v in ("", "6")}
-        e["dev"] = file(lambda t: inet.proc_net_dev(k))
+        e["dev"] = file(lambda t: net.proc_net_dev(k))
         return e
 
     def sys_entries():

@@ -11,9 +11,8 @@ on the slave.
 
 Sessions have no object of their own in the sentry: a pty is the controlling
 terminal of session `pty.session` (an sid), and its foreground process group is
-`pty.pgrp` (a pgid). Known differences from Linux: opening a tty never makes it
-the controlling terminal implicitly (use TIOCSCTTY, as login_tty and setsid -c
-do); TIOCNOTTY by a process that is not the session leader only detaches that
+`pty.pgrp` (a pgid). As in Linux, a session leader without a terminal that
+opens a slave without O_NOCTTY takes it. Known differences from Linux: TIOCNOTTY by a process that is not the session leader only detaches that
 process, not its later children; the exit of a session leader does not hang
 up its terminal; TIOCPKT reports data packets only.
 
@@ -34,7 +33,7 @@ from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ..sched import Callback, WaitQueue
-from .inode import O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
+from .inode import O_NOCTTY, O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
 
 # --- termios (include/uapi/asm-generic/termbits.h) ---------------------------
 IGNBRK, BRKINT, IGNPAR, PARMRK, INPCK, ISTRIP, INLCR, IGNCR, ICRNL = \
@@ -157,7 +156,7 @@ class SlaveInode(Inode):
         self.pty = pty
 
     def open(self, flags, t=None):
-        return self.pty.open_slave(flags, self)
+        return self.pty.open_slave(flags, self, t)
 
 
 class _Driver:
@@ -221,10 +220,19 @@ class Pty:
         self.inode = SlaveInode(self, uid)
 
     # --- opening and closing ----------------------------------------------
-    def open_slave(self, flags, inode=None):
+    def open_slave(self, flags, inode=None, t=None):
         if not self.master_open or self.hung_up or self.locked:
             raise SyscallError(E.EIO)
-        return PtySlave(self, inode or self.inode, flags)
+        f = PtySlave(self, inode or self.inode, flags)
+        if t is not None and not flags & O_NOCTTY:
+            # tty_open_proc_set_tty: a session leader without a terminal
+            # takes a tty that no session has
+            tg = t.tg
+            if tg.sid == tg.pid and (self.session is None or not self.session_alive()) \
+                    and self.devpts.ctty(tg) is None:
+                self.session, self.pgrp = tg.sid, tg.pgid
+                self.detached.clear()
+        return f
 
     def slave_released(self):
         self.slaves -= 1
@@ -327,21 +335,11 @@ class Pty:
             if sig == S.SIGTTIN:
                 raise SyscallError(E.EIO)
             return
-        if self._orphaned(tg.pgid):
+        if self.kernel.pgrp_orphaned(tg.pgid):
             raise SyscallError(E.EIO)
         self.kernel.kill_pgrp(tg.pgid, sig)
         raise SyscallError(E.ERESTARTSYS)
 
-    def _orphaned(self, pgid):
-        """kernel/exit.c will_become_orphaned_pgrp: no member has a parent
-        in another process group of the same session."""
-        for g in self.kernel.groups.values():
-            if g.pgid != pgid or g.zombie or g.exiting:
-                continue
-            p = g.parent
-            if p is not None and p.pgid != pgid and p.sid == g.sid:
-                return False
-        return True
 
     def signal_fg(self, sig):
         """n_tty.c isig: signal the foreground group; unless NOFLSH, flush

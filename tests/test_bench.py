@@ -1,0 +1,43 @@
+"""bench/ must not rot: every workload runs and parses natively (quick
+sizes), and one goes through the sandbox path. Nothing here looks at timing."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+RUN = os.path.join(ROOT, "bench", "run.py")
+
+
+def bench(tmp_path, *args):
+    out = tmp_path / "results.json"
+    p = subprocess.run([sys.executable, RUN, "--quick", "--json", str(out), *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(out.read_text()), p.stdout
+
+
+def test_every_benchmark_runs_natively(tmp_path):
+    res, table = bench(tmp_path, "--native-only")
+    names = [r["name"] for r in res["results"]]
+    assert "getppid" in names and "memory" in names and len(names) >= 13, table
+    for r in res["results"]:
+        nat = r["sides"]["native"]
+        if r["name"] == "memory" or nat.get("na") == "n/a: not installed":
+            assert nat.get("na"), r
+            continue
+        assert nat["ok"] and nat["median"] > 0, (r["name"], nat, table)
+
+
+def test_getppid_in_every_sandbox(tmp_path):
+    res, table = bench(tmp_path, "--only", "getppid")
+    [r] = res["results"]
+    assert any(n.startswith("bastion") for n in r["sides"]), r
+    for name, side in r["sides"].items():
+        # a sandbox this host lacks (runsc not installed) is n/a, never FAILED
+        assert side["ok"] or side.get("na"), (name, side, table)
+        if name.startswith("bastion"):
+            assert side["ok"] and r["ratio"][name] > 0, (name, side, table)
+    assert "getppid" in table
