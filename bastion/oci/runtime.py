@@ -420,6 +420,8 @@ def cmd_kill(a):
     st = c.status()
     if st == "stopped":
         raise OCIError(f"container {a.id} is not running")
+    if sig == 0:  # only asks whether it is there
+        return 0
     if st == "created":
         # nothing has run yet, so no handler can catch it: a fatal signal ends the sandbox
         if sig and sig not in IGNORED_BY_DEFAULT and sig not in (signal.SIGSTOP, signal.SIGTSTP):
