@@ -59,8 +59,7 @@ def serve(sock, conf, listening=None, console_fd=None, stdio_fds=(0, 1, 2)):
         ch.send({"e": errno, "msg": f"cannot start the sandbox: {e}"})
         return 1
     ch.send({"r": "ready", "pid": os.getpid()})
-    server = ControlServer(k, listening or sock, listening=listening is not None)
-    server.poll()  # what came before the socket was O_ASYNC raised no SIGIO
+    ControlServer(k, listening or sock, listening=listening is not None)
     return k.run()
 
 
