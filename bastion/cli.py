@@ -68,8 +68,12 @@ def _parser():
     r.add_argument("--strace", action="store_true", help="log every syscall to stderr")
     r.add_argument("--strace-log", default=None, metavar="FILE")
     r.add_argument("--debug-log", default=None, metavar="FILE")
+    r.add_argument("--no-vdso", action="store_true",
+                   help="no vDSO: every time query is a syscall (debugging, A/B)")
     r.add_argument("--network", default="none", choices=("none", "host"),
                    help="none: only the sandbox's own loopback (default); host: the host's network")
+    r.add_argument("--platform", default=None, choices=("ptrace", "systrap"),
+                   help="how app syscalls reach the sentry (default: $BASTION_PLATFORM or ptrace)")
     r.add_argument("-t", "--tty", action="store_true",
                    help="give the command a terminal: a sandbox pty relayed to this one")
     r.add_argument("argv", nargs=argparse.REMAINDER)
@@ -102,7 +106,8 @@ def _config(a):
     strace = a.strace_log if a.strace_log else ("-" if a.strace else None)
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
-                  debug_log=a.debug_log, tty=a.tty, network=a.network)
+                  debug_log=a.debug_log, tty=a.tty, network=a.network,
+                  platform=a.platform, vdso=not a.no_vdso)
 
 
 def cmd_run(a):

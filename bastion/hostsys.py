@@ -207,6 +207,59 @@ def block_signals(sigs):
     signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
 
 
+# --- the CPU's time-stamp counter (sentry/vdso) ---------------------------
+# Not syscalls, but host hardware the sentry reads: two tiny functions of
+# machine code in a read+exec page, called through ctypes.
+_CODE = bytes.fromhex(
+    "0faee8"        # rdtsc:  lfence            (no earlier load passes it)
+    "0f31"          #         rdtsc
+    "48c1e220"      #         shl rdx, 32
+    "4809d0"        #         or rax, rdx
+    "c3"            #         ret
+    "53"            # cpuid:  push rbx          (cpuid(leaf, u32 out[4]))
+    "89f8"          #         mov eax, edi
+    "31c9"          #         xor ecx, ecx
+    "4989f0"        #         mov r8, rsi
+    "0fa2"          #         cpuid
+    "418900"        #         mov [r8], eax
+    "41895804"      #         mov [r8+4], ebx
+    "41894808"      #         mov [r8+8], ecx
+    "4189500c"      #         mov [r8+12], edx
+    "5b"            #         pop rbx
+    "c3")           #         ret
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_code = None
+
+
+def _code_page():
+    """Map _CODE read+exec (written first, then made executable: never W+X)."""
+    global _code
+    if _code is None:
+        addr = _libc.mmap(None, 4096, 3, 0x22, -1, 0)  # RW, MAP_PRIVATE|MAP_ANONYMOUS
+        if addr in (None, ctypes.c_void_p(-1).value):
+            _check(-1)
+        ctypes.memmove(addr, _CODE, len(_CODE))
+        _check(_libc.mprotect(addr, 4096, 5))  # R|X
+        _code = (ctypes.CFUNCTYPE(ctypes.c_uint64)(addr),
+                 ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13))
+    return _code
+
+
+def rdtsc():
+    """The time-stamp counter, after earlier loads (lfence; rdtsc)."""
+    return _code_page()[0]()
+
+
+def cpuid(leaf):
+    """(eax, ebx, ecx, edx) of CPUID `leaf` (subleaf 0)."""
+    out = (ctypes.c_uint32 * 4)()
+    _code_page()[1](leaf, out)
+    return tuple(out)
+
+
 def set_controlling_tty(fd):
     """Make host terminal `fd` the controlling terminal of this process's new
     session (TIOCSCTTY): its window-size changes then reach us as SIGWINCH."""
@@ -288,3 +341,20 @@ def rtnl_dump(kind, body):
                 out += data[off:off + ln]
                 off += (ln + 3) & ~3
     return bytes(out)
+_native_maps = []  # executable pages of native helpers, kept for the process's life
+
+
+def native_helpers(code, spin_off, resume_off, xchg_off):
+    """The systrap platform's sentry-side helpers (platform/systrap_stub.S,
+    assembled at development time): machine code put in an executable page
+    and called through ctypes. They are host-syscall code like the rest of
+    this module: st_resume issues FUTEX_WAKE. Returns (spin, resume, xchg)."""
+    import mmap
+    m = mmap.mmap(-1, (len(code) + 4095) & ~4095, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    m[:len(code)] = code
+    _native_maps.append(m)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    spin = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long)(base + spin_off)
+    resume = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base + resume_off)
+    xchg = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(base + xchg_off)
+    return spin, resume, xchg

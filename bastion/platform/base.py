@@ -83,6 +83,11 @@ class Platform:
         """Return the ready events as [(ctx, kind, info)] without blocking."""
         raise NotImplementedError
 
+    def prepare_sleep(self):
+        """Called before the kernel sleeps in its own epoll (which holds
+        fileno()): True if events are already waiting (then it does not sleep)."""
+        return False
+
     def block(self):
         """Sleep until an event is ready, without taking it, so that a host
         signal may interrupt the sleep (by raising) and lose nothing."""

@@ -8,7 +8,6 @@ from ..abi import errno as E
 from ..abi.errno import SyscallError
 from ..gofer import server as gofer_server
 from ..gofer.client import GoferClient
-from ..platform.ptrace import PtracePlatform
 from .kernel import Kernel
 from .syscalls import process
 from .task import Creds, FSContext, SigActions
@@ -32,7 +31,7 @@ class Config:
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
-                 network="none", files=(), root_readonly=False):
+                 network="none", platform=None, vdso=True, files=(), root_readonly=False):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -48,11 +47,31 @@ class Config:
         if network not in NETWORK_MODES:
             raise ValueError(f"network must be one of {NETWORK_MODES}")
         self.network = network  # "none": own loopback (net/inet.py); "host": net/hostinet.py
+        self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
+        self.platform = platform or default_platform()
         # [(dst, bytes, mode)]: single files put into the root at boot (the OCI
         # runtime's file bind mounts: /etc/hosts, /run/.containerenv, ...),
         # read by the caller, since the sentry opens no host file
         self.files = list(files)
         self.root_readonly = root_readonly
+
+
+PLATFORMS = ("ptrace", "systrap")
+
+
+def default_platform():
+    """BASTION_PLATFORM, else ptrace."""
+    return os.environ.get("BASTION_PLATFORM") or "ptrace"
+
+
+def platform_class(name):
+    if name == "systrap":
+        from ..platform.systrap import SystrapPlatform
+        return SystrapPlatform
+    if name == "ptrace":
+        from ..platform.ptrace import PtracePlatform
+        return PtracePlatform
+    raise ValueError(f"unknown platform {name!r}")
 
 
 def _mkdir_p(k, root, path):
@@ -115,7 +134,8 @@ def build(cfg):
     if cfg.strace is not None:
         from .strace import Strace
         strace = Strace(cfg.strace)
-    k = Kernel(PtracePlatform, hostname=cfg.hostname, log=log, strace=strace, network=cfg.network)
+    k = Kernel(platform_class(cfg.platform), hostname=cfg.hostname, log=log, strace=strace,
+               network=cfg.network, vdso=cfg.vdso)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size

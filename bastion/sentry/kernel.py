@@ -6,6 +6,7 @@ the thread; tasks that must wait are parked on wait queues and re-run when
 woken (see sched.py).
 """
 
+import atexit
 import collections
 import heapq
 import os
@@ -35,7 +36,8 @@ class HostSignal(Exception):
 
 
 class Kernel:
-    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none"):
+    def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none",
+                 vdso=True):
         from .syscalls import table
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
@@ -74,6 +76,13 @@ class Kernel:
         self.limits = Limits(self)
         self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
         self.frozen = None  # [(task, from_syscall)] parked while paused (OCI pause), else None
+        self.tick_period = None
+        self.vdso = None
+        if vdso:
+            from .vdso import TICK, Vdso
+            self.vdso = Vdso(self.memfile)
+            if self.vdso.first is not None:
+                self.start_tick(TICK)
 
     # --- logging --------------------------------------------------------
     def debug(self, msg):
@@ -114,6 +123,27 @@ class Kernel:
         if timers:
             return max(0.0, (timers[0][0] - now) / 1e9)
         return None
+
+    def start_tick(self, period):
+        """Run _tick every `period` seconds or faster (the shortest period
+        asked for wins): a host interval timer (SIGALRM) rather than a kernel
+        timer, so the loop keeps its blocking-wait fast path."""
+        if self.tick_period is not None and self.tick_period <= period:
+            return
+        if self.tick_period is None:
+            # stopped before Python resets its signal handlers at exit, or a
+            # last SIGALRM would kill the exiting sentry
+            atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
+        self.tick_period = period
+        self.host_signal_hooks[signal.SIGALRM] = self._tick
+        signal.signal(signal.SIGALRM, self._on_host_signal)
+        signal.setitimer(signal.ITIMER_REAL, period, period)
+
+    def _tick(self):
+        if self.limits.ticking:
+            self.limits.tick()
+        if self.vdso is not None:
+            self.vdso.tick()
 
     # --- host fds --------------------------------------------------------
     def host_fd_queue(self, fd, events):
@@ -217,6 +247,8 @@ class Kernel:
                 if self.host_signals:  # one came before in_wait was set
                     raise HostSignal()
                 if self.host_waits or self.host_watches or timeout is not None:
+                    if plat.prepare_sleep():
+                        timeout = 0
                     ready = self.epoll.poll(-1 if timeout is None else timeout)
                     self.in_wait = False  # fd callbacks below may do real work
                     for fd, ev in ready:

@@ -10,12 +10,10 @@ linux.resources) and RLIMIT_CPU, enforced by the sentry itself.
   capped at the limit: writes past it get ENOSPC.
 - RLIMIT_CPU: SIGXCPU each second past the soft limit, SIGKILL at the hard.
 
-The tick is a host interval timer (SIGALRM) rather than a kernel timer, so a
+The tick is the kernel's host interval timer (Kernel.start_tick), so a
 limited sandbox keeps the loop's blocking-wait fast path. Kills are counted
 per run tag (control.py) so the caller learns why a run died.
 """
-
-import signal
 
 from ..abi import signals as S
 
@@ -61,10 +59,7 @@ class Limits:
         if self.ticking:
             return
         self.ticking = True
-        k = self.k
-        k.host_signal_hooks[signal.SIGALRM] = self.tick
-        signal.signal(signal.SIGALRM, k._on_host_signal)
-        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+        self.k.start_tick(TICK)
 
     def tick(self):
         k = self.k

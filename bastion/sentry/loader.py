@@ -20,7 +20,7 @@ BINPRM_BUF_SIZE = 256
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
 
-AT = dict(NULL=0, PHDR=3, PHENT=4, PHNUM=5, PAGESZ=6, BASE=7, FLAGS=8, ENTRY=9, UID=11,
+AT = dict(NULL=0, SYSINFO_EHDR=33, PHDR=3, PHENT=4, PHNUM=5, PAGESZ=6, BASE=7, FLAGS=8, ENTRY=9, UID=11,
           EUID=12, GID=13, EGID=14, PLATFORM=15, HWCAP=16, CLKTCK=17, SECURE=23,
           RANDOM=25, HWCAP2=26, EXECFN=31, MINSIGSTKSZ=51)
 
@@ -52,6 +52,7 @@ class Image:
         self.base = 0
         self.interp_entry = 0
         self.end = 0
+        self.vdso = 0
 
 
 def parse_shebang(head):
@@ -169,6 +170,8 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
             ibias, _ = _map_elf(mm, idn.inode, ietype, iph, os.fsdecode(interp), None)
             img.base = ibias
             start_ip = ientry + ibias
+        if kernel.vdso is not None:  # like Linux: the next free range of the mmap area
+            img.vdso = kernel.vdso.map(mm)
         mm.brk_start = mm.brk = end
         mm.map_anon(stack_top - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, name="[stack]",
                     growsdown=True)
@@ -205,7 +208,8 @@ def _build_stack(t, mm, top, argv, envp, execfn, img):
     rand_addr = sp
     mm.write(rand_addr, os.urandom(16))
     sp &= ~15
-    auxv = [
+    auxv = [(AT["SYSINFO_EHDR"], img.vdso)] if img.vdso else []
+    auxv += [
         (AT["PHDR"], img.phdr), (AT["PHENT"], 56), (AT["PHNUM"], img.phnum),
         (AT["PAGESZ"], PAGE), (AT["BASE"], img.base), (AT["FLAGS"], 0), (AT["ENTRY"], img.entry),
         (AT["UID"], creds.ruid), (AT["EUID"], creds.euid), (AT["GID"], creds.rgid),

@@ -256,6 +256,20 @@ class MM:
         self.aspace.map(addr, length, prot, off)
         return v
 
+    def map_borrowed(self, addr, length, prot, off, owner, name):
+        """Map MAP_PRIVATE pages that `owner` keeps in the memory file at `off`
+        (page cache, the vDSO): shared by every process until one makes them
+        writable (protect gives it its own copy)."""
+        if not self._is_free(addr, length):
+            for v in self._carve(addr, addr + length):
+                self._drop(v)
+        share = SharedRange(off, length, owner)
+        share.refs = 1
+        v = VMA(addr, addr + length, prot, False, off, name, share)
+        self._insert(v)
+        self.aspace.map(addr, length, prot, off)
+        return v
+
     def map_file_private(self, addr, length, prot, inode, off, valid, name):
         """A MAP_PRIVATE file mapping: file bytes [off, off+valid), zeros after.
         A read-only mapping of a cacheable file borrows the page-cache pages
@@ -268,14 +282,8 @@ class MM:
                 (not prot & PROT_WRITE or valid > 0):
             base = cache(self.memfile)
         if base is not None and not prot & PROT_WRITE and valid >= min(length, size - off):
-            if not self._is_free(addr, length):
-                for v in self._carve(addr, addr + length):
-                    self._drop(v)
-            share = SharedRange(base + off, length, inode)
-            share.refs = 1
-            v = VMA(addr, addr + length, prot, False, base + off, name, share, off, dev, inode.ino)
-            self._insert(v)
-            self.aspace.map(addr, length, prot, v.off)
+            v = self.map_borrowed(addr, length, prot, base + off, inode, name)
+            v.file_off, v.dev, v.ino = off, dev, inode.ino
             return v
         v = self.map_anon(addr, length, prot, name=name)
         v.file_off, v.dev, v.ino = off, dev, inode.ino
@@ -315,6 +323,9 @@ class MM:
             v = self.find(a)
             if v is None:
                 raise SyscallError(E.ENOMEM)
+            if prot & PROT_WRITE and v.share is not None and \
+                    not getattr(v.share.owner, "maywrite", True):  # [vvar]
+                raise SyscallError(E.EACCES)
             a = v.end
         remap = []
         for v in self._carve(start, end):

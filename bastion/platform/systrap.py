@@ -1,0 +1,549 @@
+"""The systrap platform: app syscalls trap inside the stub, not in a tracer.
+
+A stub's seccomp filter answers every syscall not made from the stub's own
+code with SECCOMP_RET_TRAP, so the host delivers SIGSYS to the thread itself.
+The stub's handler (systrap_stub.S) runs on a signal stack inside the
+thread's *slot*, a 64 KiB window of the memory file that the sentry maps
+too: the host kernel's signal frame there (ucontext and XSAVE image) *is*
+the register state the sentry reads and writes, with no copy. The handler
+marks the slot EVENT, wakes the sentry if it sleeps, and spins (then sleeps
+on a futex) until the sentry marks it CMD; RESUME returns through
+rt_sigreturn, which loads whatever registers the sentry left. Faults and
+kicks (SIGURG, Platform.interrupt) take the same road. There is no ptrace
+anywhere: the sentry waits for many threads at once by scanning the state
+words of those it has let run (natively, `st_spin`, before it sleeps on an
+eventfd that the stubs write only while it sleeps).
+
+Each stub process has a *control thread* that never runs app code: it runs
+the host syscalls the sentry needs in that process (mmap of the memory file,
+munmap, mprotect, clone of a new app thread). New stubs are forked from a
+zygote stub with CLONE_PARENT, so every stub is the sentry's child and its
+death is seen by waitpid.
+
+Host resources here (the zygote, stubs, their slots) are re-created from
+kernel state, never saved: a checkpoint holds the registers, not the slots.
+"""
+
+import ctypes
+import mmap
+import os
+import select
+import signal
+import struct
+
+from .. import hostsys as hs
+from . import base, stub
+from .systrap_image import HELPERS, STUB, SYMBOLS
+
+SLOT = 0x10000
+STUB_SLOTS = 0x7FF000100000  # slot i of a stub is mapped at STUB_SLOTS + i * SLOT
+REGION = 1 << 30  # memory-file bytes kept for the platform, at the end of the file
+EVENTFD_FD = 4
+
+# slot layout (systrap_stub.S)
+OFF_STATE, OFF_SLEEPING, OFF_KIND, OFF_SIGNO, OFF_UC, OFF_INFO = 0, 4, 8, 12, 16, 24
+OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 104, 112
+OFF_TID, OFF_CTID = 120, 124
+RUNNING, EVENT, CMD = 0, 1, 2
+KIND_SIGNAL, KIND_DONE = 1, 2
+CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT = 1, 2, 3, 4, 5
+
+_NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE = 9, 10, 11, 56
+_MAP_SHARED_FIXED = 0x11
+_CLONE_THREAD = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x200000  # ... CHILD_CLEARTID
+_CLONE_PARENT = 0x8000
+_SIGSYS, _SIGURG = 31, 23
+_U64 = struct.Struct("<Q")
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_SPIN_ROUNDS = 3000  # st_spin passes before the sentry sleeps (tens of microseconds)
+
+
+class PlatformError(Exception):
+    pass
+
+
+class SysRegs(ctypes.Structure):
+    """The general registers of a host signal frame (struct sigcontext),
+    named as in user_regs_struct. orig_rax, fs_base and gs_base are not in a
+    signal frame: they are plain attributes that the platform applies."""
+
+    _fields_ = [(n, ctypes.c_uint64) for n in (
+        "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
+        "rbx", "rdx", "rax", "rcx", "rsp", "rip", "eflags")] + \
+        [("cs", ctypes.c_uint16), ("gs", ctypes.c_uint16), ("fs", ctypes.c_uint16),
+         ("ss", ctypes.c_uint16), ("err", ctypes.c_uint64), ("trapno", ctypes.c_uint64),
+         ("oldmask", ctypes.c_uint64), ("cr2", ctypes.c_uint64)]
+
+    orig_rax = 2**64 - 1
+    fs_base = 0
+    gs_base = 0
+    ds = es = 0
+
+    def copy(self):
+        r = SysRegs()
+        r.load(self)
+        return r
+
+    def load(self, other):
+        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(SysRegs))
+        self.orig_rax, self.fs_base, self.gs_base = other.orig_rax, other.fs_base, other.gs_base
+
+
+_REGS_SIZE = ctypes.sizeof(SysRegs)
+
+
+class SysContext(base.Context):
+    __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
+                 "gs_applied", "ptr", "run_idx", "control")
+
+    def __init__(self, aspace, slot, off, addr):
+        self.aspace = aspace
+        self.slot = slot  # index within the stub
+        self.off = off  # offset in the platform's region
+        self.addr = addr  # address in the stub
+        self.tid = 0
+        self.alive = True
+        self.uc = 0
+        self.regs = None
+        self.owner = None
+        self.fs_applied = self.gs_applied = 0
+        self.ptr = None  # the state word's address in the sentry
+        self.run_idx = -1
+        self.control = False
+
+    def _fp(self):
+        """(region offset, size) of the XSAVE image in the current frame."""
+        p = self.aspace.platform
+        fp = _U64.unpack_from(p.map, self.off + (self.uc - self.addr) + 224)[0]
+        off = self.off + (fp - self.addr)
+        magic, _, _, size = struct.unpack_from("<IIQI", p.map, off + 464)
+        return off, (size if magic == 0x46505853 else 512)
+
+    def fpstate(self):
+        off, size = self._fp()
+        return bytes(self.aspace.platform.map[off:off + size])
+
+    def set_fpstate(self, data):
+        off, size = self._fp()
+        m = self.aspace.platform.map
+        n = min(len(data), size)
+        m[off:off + 464] = data[:464]  # keep the software bytes (464..511) of this frame
+        if n > 512:
+            m[off + 512:off + n] = data[512:n]
+
+
+class SysAddressSpace(base.AddressSpace):
+    def __init__(self, platform, pid, control):
+        self.platform = platform
+        self.pid = pid
+        self.control = control
+        control.aspace = self
+        self.contexts = set()
+        self.slots = {0: control}  # stub slot index -> context (live or exiting)
+        self.dead = False
+
+    def _syscall(self, nr, *args):
+        ret = self.platform.command(self.control, CMD_SYSCALL, nr, *args)
+        if ret >= 2**64 - 4095:
+            e = 2**64 - ret
+            raise OSError(e, os.strerror(e))
+        return ret
+
+    def map(self, addr, length, prot, offset):
+        self._syscall(_NR_MMAP, addr, length, prot, _MAP_SHARED_FIXED, stub.MEMFD_FD, offset)
+
+    def unmap(self, addr, length):
+        self._syscall(_NR_MUNMAP, addr, length)
+
+    def protect(self, addr, length, prot):
+        self._syscall(_NR_MPROTECT, addr, length, prot)
+
+    def new_context(self, via=None):
+        p = self.platform
+        i = 1
+        while i in self.slots:
+            c = self.slots[i]
+            if not c.alive and p.u32[(c.off + OFF_CTID) >> 2] == 0:  # that thread is gone
+                p.free_slot(c.off)
+                del self.slots[i]
+                break
+            i += 1
+        off = p.alloc_slot()
+        addr = STUB_SLOTS + i * SLOT
+        ctx = SysContext(self, i, off, addr)
+        self.slots[i] = ctx
+        try:
+            self._syscall(_NR_MMAP, addr, SLOT, 3, _MAP_SHARED_FIXED, stub.MEMFD_FD, p.region_off + off)
+            p.u32[(off + OFF_CTID) >> 2] = 1
+            tid = p.command(self.control, CMD_CLONE, _NR_CLONE, _CLONE_THREAD, addr + 0x3000, 0,
+                            addr + OFF_CTID, 0)
+            if tid >= 2**64 - 4095:
+                raise OSError(2**64 - tid, "clone of a stub thread failed")
+            p.await_ready(ctx)
+        except BaseException:
+            ctx.alive = False
+            raise
+        ctx.tid = tid
+        self.contexts.add(ctx)
+        return ctx
+
+    def release(self):
+        """Kill the stub; the sentry reaps it (it is a child) and frees its slots."""
+        p = self.platform
+        for c in self.slots.values():
+            c.alive = False
+            p.stop_running(c)
+        self.contexts.clear()
+        self.dead = True
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class SystrapPlatform(base.Platform):
+    max_user_address = stub.STUB_BASE
+
+    def __init__(self, memfd):
+        self.memfd = memfd
+        size = os.fstat(memfd).st_size
+        self.region_off = size - REGION
+        self.map = mmap.mmap(memfd, REGION, offset=self.region_off)
+        self.u32 = memoryview(self.map).cast("I")
+        self.base_addr = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
+        self._free_slots = []
+        self._next_slot = SLOT  # slot 0 of the region is the global page
+        self.spin, self.resume_native, self.xchg = hs.native_helpers(
+            HELPERS, SYMBOLS["st_spin"], SYMBOLS["st_resume"], SYMBOLS["st_xchg"])
+        self.running = []  # contexts the sentry let run: their state words are scanned
+        self.run_ptrs = (ctypes.c_void_p * 4096)()
+        self.eventfd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        hs.block_signals([signal.SIGCHLD])
+        self.sigfd = hs.signalfd([signal.SIGCHLD])
+        self.ep = select.epoll()
+        self.ep.register(self.eventfd, select.EPOLLIN)
+        self.ep.register(self.sigfd, select.EPOLLIN)
+        self.stubs = {}  # pid -> SysAddressSpace
+        self.sleeping_ptr = ctypes.c_void_p(self.base_addr)  # the global page's flag
+        self.map[8:16] = _U64.pack(1)  # G_ONE
+        self.zygote = None
+        self.initial_fpstate = None
+        self.slept = False
+        self._dead = []  # reaped stubs whose threads' EXITED events are not out yet
+
+    # --- slots ------------------------------------------------------------
+    def alloc_slot(self):
+        if self._free_slots:
+            off = self._free_slots.pop()
+        else:
+            off = self._next_slot
+            if off + SLOT > REGION:
+                raise PlatformError("out of stub thread slots")
+            self._next_slot += SLOT
+        self.map[off:off + 256] = bytes(256)
+        return off
+
+    def free_slot(self, off):
+        self._free_slots.append(off)
+
+    # --- talking to a stub thread -------------------------------------------
+    def _ptr(self, ctx):
+        if ctx.ptr is None:
+            ctx.ptr = ctypes.c_void_p(self.base_addr + ctx.off)
+        return ctx.ptr
+
+    def command(self, ctx, cmd, nr, *args):
+        """Run a command on a waiting stub thread and wait for it to finish."""
+        off = ctx.off
+        m = self.map
+        a = list(args) + [0] * (6 - len(args))
+        struct.pack_into("<7Q", m, off + OFF_NR, nr, *[x & 0xFFFFFFFFFFFFFFFF for x in a])
+        self.u32[(off + OFF_CMD) >> 2] = cmd
+        self.resume_native(self._ptr(ctx))
+        self._await(ctx)
+        if self.u32[(off + OFF_KIND) >> 2] != KIND_DONE:
+            raise PlatformError(f"stub thread {ctx.tid}: unexpected event during a command")
+        return _U64.unpack_from(m, off + OFF_RET)[0]
+
+    def _await(self, ctx):
+        """Wait for one thread's next event (spin, then sleep on the eventfd)."""
+        ptrs = (ctypes.c_void_p * 1)(self.base_addr + ctx.off)
+        idx = (ctx.off + OFF_STATE) >> 2
+        u32 = self.u32
+        while u32[idx] != EVENT:
+            if self.spin(ptrs, 1, _SPIN_ROUNDS) == 0:
+                break
+            self.xchg(self.sleeping_ptr, 1)
+            if u32[idx] != EVENT:
+                for fd, _ in self.ep.poll(1.0):
+                    if fd == self.sigfd:
+                        self._reap_quietly(ctx)
+            self.slept = True  # the eventfd may hold wakes meant for the loop
+            self.u32[0] = 0
+            try:
+                os.read(self.eventfd, 8)
+            except BlockingIOError:
+                pass
+
+    def _reap_quietly(self, waiting_for):
+        """Stub deaths noticed while waiting on one thread: if it is that
+        thread's process, the wait fails."""
+        for asp in self._reap():
+            if asp is waiting_for.aspace or asp.control is waiting_for:
+                raise PlatformError(f"stub {asp.pid} died")
+
+    def await_ready(self, ctx):
+        """A new thread's first event: the SIGURG it raised on itself."""
+        self._await(ctx)
+        if self.u32[(ctx.off + OFF_SIGNO) >> 2] != _SIGURG:
+            raise PlatformError("a new stub thread did not start")
+        self._take_frame(ctx)
+        ctx.tid = self.u32[(ctx.off + OFF_TID) >> 2]
+
+    def _take_frame(self, ctx):
+        uc = _U64.unpack_from(self.map, ctx.off + OFF_UC)[0]
+        if uc != ctx.uc or ctx.regs is None:
+            old = ctx.regs
+            r = SysRegs.from_buffer(self.map, ctx.off + (uc - ctx.addr) + 40)
+            if old is not None:
+                r.orig_rax, r.fs_base, r.gs_base = old.orig_rax, old.fs_base, old.gs_base
+            ctx.regs = r
+            ctx.uc = uc
+
+    # --- address spaces ---------------------------------------------------
+    def _stub_elf(self, slot_off):
+        code = bytearray(STUB)
+        code_off = 64 + 56
+        base_addr = stub.STUB_BASE + code_off
+        struct.pack_into("<Q", code, SYMBOLS["param_global_off"], self.region_off)
+        struct.pack_into("<Q", code, SYMBOLS["param_slot_off"], self.region_off + slot_off)
+        filt = _filter(base_addr, base_addr + SYMBOLS["stub_code_end"])
+        assert len(filt) <= 16 * 8
+        struct.pack_into("<H6xQ", code, SYMBOLS["fprog"], len(filt) // 8, base_addr + SYMBOLS["filter"])
+        code[SYMBOLS["filter"]:SYMBOLS["filter"] + len(filt)] = filt
+        total = code_off + len(code)
+        ehdr = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + b"\0" * 9, 2, 62, 1,
+                           base_addr + SYMBOLS["stub_start"], 64, 0, 0, 64, 56, 1, 0, 0, 0)
+        phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, stub.STUB_BASE, stub.STUB_BASE, total, total, 0x1000)
+        return ehdr + phdr + bytes(code)
+
+    def _make_zygote(self):
+        off = self.alloc_slot()
+        elf = self._stub_elf(off)
+        fd = os.memfd_create("bastion-systrap", os.MFD_CLOEXEC)
+        os.write(fd, elf)
+        pid = os.fork()
+        if pid == 0:  # the zygote: no Python beyond this block
+            try:
+                os.setsid()
+                hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                os.dup2(self.memfd, 100)
+                os.dup2(self.eventfd, 101)
+                os.dup2(fd, 102)
+                os.dup2(100, stub.MEMFD_FD)
+                os.dup2(101, EVENTFD_FD)
+                os.closerange(0, stub.MEMFD_FD)
+                os.closerange(EVENTFD_FD + 1, 102)
+                os.closerange(103, 65536)
+                os.set_inheritable(102, False)
+                os.execve(102, ["bastion-stub"], {})
+            finally:
+                os._exit(127)
+        os.close(fd)
+        control = SysContext(None, 0, off, STUB_SLOTS)
+        control.control = True
+        asp = SysAddressSpace(self, pid, control)
+        self.stubs[pid] = asp
+        self.await_ready(control)
+        self.initial_fpstate = control.fpstate()
+        self.zygote = asp
+
+    def new_address_space(self):
+        if self.zygote is None:
+            self._make_zygote()
+        off = self.alloc_slot()
+        pid = self.command(self.zygote.control, CMD_FORK, _NR_CLONE, _CLONE_PARENT | signal.SIGCHLD,
+                           self.region_off + off)
+        if pid >= 2**64 - 4095:
+            self.free_slot(off)
+            raise OSError(2**64 - pid, "fork of a stub failed")
+        control = SysContext(None, 0, off, STUB_SLOTS)
+        control.control = True
+        asp = SysAddressSpace(self, pid, control)
+        self.stubs[pid] = asp
+        self.await_ready(control)
+        return asp, asp.new_context()
+
+    # --- running app threads ------------------------------------------------
+    def resume(self, ctx):
+        off = ctx.off
+        r = ctx.regs
+        setfs = 0
+        if r.fs_base != ctx.fs_applied:
+            _U64.pack_into(self.map, off + OFF_FSBASE, r.fs_base)
+            ctx.fs_applied = r.fs_base
+            setfs = 1
+        if r.gs_base != ctx.gs_applied:
+            _U64.pack_into(self.map, off + OFF_GSBASE, r.gs_base)
+            ctx.gs_applied = r.gs_base
+            setfs |= 2
+        u32 = self.u32
+        if setfs:
+            u32[(off + OFF_SETFS) >> 2] = setfs
+        u32[(off + OFF_CMD) >> 2] = CMD_RESUME
+        if ctx.run_idx < 0:
+            running = self.running
+            ctx.run_idx = len(running)
+            running.append(ctx)
+            self.run_ptrs[ctx.run_idx] = self.base_addr + off
+        self.resume_native(self._ptr(ctx))
+
+    def stop_running(self, ctx):
+        i = ctx.run_idx
+        if i < 0:
+            return
+        running = self.running
+        last = running.pop()
+        if last is not ctx:
+            running[i] = last
+            last.run_idx = i
+            self.run_ptrs[i] = self.run_ptrs[len(running)]
+        ctx.run_idx = -1
+
+    def release_context(self, ctx):
+        if not ctx.alive:
+            return
+        ctx.alive = False
+        self.stop_running(ctx)
+        ctx.aspace.contexts.discard(ctx)
+        self.u32[(ctx.off + OFF_CMD) >> 2] = CMD_EXIT
+        self.resume_native(self._ptr(ctx))
+
+    def thread_times(self, ctx):
+        try:
+            with open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
+        except (OSError, IndexError, ValueError):
+            return 0.0, 0.0
+
+    def interrupt(self, ctx):
+        if ctx.alive:
+            try:
+                hs.tgkill(ctx.aspace.pid, ctx.tid, _SIGURG)
+            except OSError:
+                pass
+
+    # --- events ---------------------------------------------------------------
+    def fileno(self):
+        return self.ep.fileno()
+
+    def prepare_sleep(self):
+        """Before the kernel sleeps in its epoll: spin a little, then tell the
+        stubs to write the eventfd. True if an event is already there."""
+        n = len(self.running)
+        if n and self.spin(self.run_ptrs, n, _SPIN_ROUNDS) >= 0:
+            return True
+        self.slept = True  # wait() must look at the eventfd and stub deaths
+        self.xchg(self.sleeping_ptr, 1)
+        return bool(n) and self.spin(self.run_ptrs, n, 1) >= 0
+
+    def block(self):
+        if self.prepare_sleep():
+            return
+        self.ep.poll(-1)
+
+    def wait(self):
+        events = []
+        if self.slept:  # the hot path (an event found by spinning) skips this
+            self.slept = False
+            self.u32[0] = 0
+            try:
+                os.read(self.eventfd, 8)
+            except BlockingIOError:
+                pass
+            self._collect_deaths(events)
+        u32 = self.u32
+        m = self.map
+        for ctx in self.running[:]:
+            off = ctx.off
+            if u32[off >> 2] != EVENT:
+                continue
+            self.stop_running(ctx)
+            self._take_frame(ctx)
+            signo = u32[(off + OFF_SIGNO) >> 2]
+            if signo == _SIGSYS:
+                r = ctx.regs
+                r.orig_rax = r.rax
+                events.append((ctx, base.SYSCALL, None))
+            elif signo == _SIGURG:
+                events.append((ctx, base.INTERRUPT, None))
+            else:
+                info = ctx.off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
+                code = struct.unpack_from("<i", m, info + 8)[0]
+                addr = _U64.unpack_from(m, info + 16)[0]
+                events.append((ctx, base.FAULT, (signo, code, addr)))
+        return events
+
+    wait_one = wait
+
+    def _collect_deaths(self, events):
+        """Stubs that died while their threads were the kernel's (killed from
+        outside, out of memory): each live thread becomes an EXITED event."""
+        self._reap()
+        dead, self._dead = self._dead, []
+        for asp in dead:
+            if not asp.dead:
+                for c in list(asp.contexts):
+                    if c.alive:
+                        c.alive = False
+                        self.stop_running(c)
+                        events.append((c, base.EXITED, 9))
+
+    def _reap(self):
+        """Collect dead stubs (every stub is our child); free their slots."""
+        try:
+            os.read(self.sigfd, 1024)
+        except BlockingIOError:
+            pass
+        dead = []
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            asp = self.stubs.pop(pid, None)
+            if asp is not None:
+                live = [c for c in asp.contexts if c.alive]
+                for c in asp.slots.values():
+                    self.stop_running(c)
+                    self.free_slot(c.off)
+                asp.slots = {}
+                asp.contexts = set(live)  # for _collect_deaths
+                dead.append(asp)
+        self._dead += dead
+        return dead
+
+
+def _filter(lo, hi):
+    """Allow host syscalls made from [lo, hi) (the stub's code), trap the rest."""
+    def insn(code, jt, jf, k):
+        return struct.pack("<HBBI", code, jt, jf, k)
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    trap, allow, kill = 0x00030000, 0x7FFF0000, 0x80000000
+    assert lo >> 32 == hi >> 32
+    return b"".join([
+        insn(ld, 0, 0, 4),                             # 0 arch
+        insn(jeq, 0, 7, 0xC000003E),                   # 1 -> 9 kill
+        insn(ld, 0, 0, 12),                            # 2 ip, high half
+        insn(jeq, 0, 4, lo >> 32),                     # 3 -> 8 trap
+        insn(ld, 0, 0, 8),                             # 4 ip, low half
+        insn(jge, 0, 2, lo & 0xFFFFFFFF),              # 5 below -> 8 trap
+        insn(jge, 1, 0, hi & 0xFFFFFFFF),              # 6 above -> 8 trap
+        insn(ret, 0, 0, allow),                        # 7
+        insn(ret, 0, 0, trap),                         # 8
+        insn(ret, 0, 0, kill),                         # 9
+    ])

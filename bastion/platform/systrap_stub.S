@@ -1,0 +1,390 @@
+/* The systrap stub and the sentry's spin/wake helpers (x86-64, GNU as).
+
+   Assembled at development time by `python3 -m bastion.platform.systrap_build`
+   into bastion/platform/systrap_image.py; nothing is compiled at run time.
+
+   Section .text.stub is the stub program, loaded at STUB_BASE in every stub
+   process. App syscalls trap (seccomp SECCOMP_RET_TRAP -> SIGSYS); faults
+   and the sentry's kicks (SIGURG) are signals too. One handler serves them
+   all: on the thread's alternate stack, which lies inside the thread's
+   sysmsg slot (a 64 KiB window of the memory file the sentry also maps), it
+   publishes the event (state = EVENT), wakes the sentry if it sleeps, and
+   waits (spin, then futex) for a command: RESUME returns from the handler
+   (rt_sigreturn loads the registers the sentry left in the ucontext), SYSCALL
+   runs a host syscall for the sentry (mmap, munmap, mprotect, ...), CLONE
+   makes a thread, FORK a new stub, EXIT ends the thread.
+
+   Section .text.helpers is mapped executable in the sentry and called
+   through ctypes (hostsys.py): a spin over the running threads' state words,
+   and a resume that stores the command with a full barrier and wakes a
+   sleeping stub thread. */
+
+        .intel_syntax noprefix
+
+        .set STUB_BASE,     0x7ff000000000
+        .set GLOBAL_ADDR,   0x7ff000010000
+        .set SYSMSG_BASE,   0x7ff000100000
+        .set SYSMSG_SIZE,   0x10000
+        .set STACK_TOP,     0x3000          /* the thread's own stack: [0x1000, 0x3000) */
+        .set ALT_SIZE,      0xD000          /* the signal stack: [0x3000, 0x10000) */
+        .set HOST_TASK_TOP, 0x7ffffffff000
+        .set MEMFD,         3
+        .set EVENTFD,       4
+
+        /* sysmsg slot layout (systrap.py has the same numbers) */
+        .set OFF_STATE,     0       /* u32: 0 running, 1 EVENT (stub->sentry), 2 CMD (sentry->stub) */
+        .set OFF_SLEEPING,  4       /* u32: the stub thread sleeps in FUTEX_WAIT on state */
+        .set OFF_KIND,      8       /* u32: 1 signal, 2 command done */
+        .set OFF_SIGNO,     12      /* u32 */
+        .set OFF_UC,        16      /* u64: ucontext address */
+        .set OFF_INFO,      24      /* u64: siginfo address */
+        .set OFF_CMD,       32      /* u32 */
+        .set OFF_SETFS,     36      /* u32: bit 0 set fs_base, bit 1 set gs_base */
+        .set OFF_NR,        40      /* u64, then 6 args at 48..88 */
+        .set OFF_RET,       96      /* u64 */
+        .set OFF_FSBASE,    104     /* u64 */
+        .set OFF_GSBASE,    112     /* u64 */
+        .set OFF_TID,       120     /* u32: host tid */
+        .set OFF_CTID,      124     /* u32: cleared by the host kernel when the thread ends */
+        .set OFF_SS,        128     /* stack_t for sigaltstack */
+        .set OFF_ZERO,      160     /* 8 zero bytes (an empty signal set) */
+        .set OFF_SA,        168     /* struct kernel_sigaction scratch (32 bytes) */
+
+        .set G_SLEEPING,    0       /* u32: the sentry sleeps; write the eventfd */
+        .set G_ONE,         8       /* u64 1, the eventfd increment */
+
+        .set KIND_SIGNAL,   1
+        .set KIND_DONE,     2
+        .set CMD_RESUME,    1
+        .set CMD_SYSCALL,   2
+        .set CMD_CLONE,     3
+        .set CMD_FORK,      4
+        .set CMD_EXIT,      5
+        .set SPIN,          1000
+        .set YIELDS,        20
+
+        .section .text.stub, "ax"
+stub_start:
+        /* unmap everything the host kernel gave us but this image */
+        xor     edi, edi
+        movabs  rsi, STUB_BASE
+        mov     eax, 11
+        syscall
+        lea     rdi, [rip + stub_end_page]
+        add     rdi, 0xfff
+        and     rdi, -4096
+        movabs  rsi, HOST_TASK_TOP
+        sub     rsi, rdi
+        mov     eax, 11
+        syscall
+        /* the shared global page and this thread's slot, from the memory file */
+        movabs  rdi, GLOBAL_ADDR
+        mov     esi, 4096
+        mov     edx, 3
+        mov     r10d, 0x11
+        mov     r8d, MEMFD
+        mov     r9, [rip + param_global_off]
+        mov     eax, 9
+        syscall
+        cmp     rax, rdi
+        jne     fail
+        movabs  rdi, SYSMSG_BASE
+        mov     esi, SYSMSG_SIZE
+        mov     edx, 3
+        mov     r10d, 0x11
+        mov     r8d, MEMFD
+        mov     r9, [rip + param_slot_off]
+        mov     eax, 9
+        syscall
+        cmp     rax, rdi
+        jne     fail
+        movabs  rsp, SYSMSG_BASE + STACK_TOP
+        mov     r12, rsp
+        and     r12, -SYSMSG_SIZE
+        /* one handler for every signal the stub takes, all signals blocked in it */
+        lea     rax, [rip + handler]
+        mov     [r12 + OFF_SA], rax
+        mov     qword ptr [r12 + OFF_SA + 8], 0x0C000004   /* SA_SIGINFO|SA_ONSTACK|SA_RESTORER */
+        lea     rax, [rip + restorer]
+        mov     [r12 + OFF_SA + 16], rax
+        mov     qword ptr [r12 + OFF_SA + 24], -1
+        lea     rbx, [rip + handled_signals]
+1:      movzx   edi, byte ptr [rbx]
+        test    edi, edi
+        jz      2f
+        lea     rsi, [r12 + OFF_SA]
+        xor     edx, edx
+        mov     r10d, 8
+        mov     eax, 13
+        syscall
+        test    rax, rax
+        jnz     fail
+        inc     rbx
+        jmp     1b
+2:      /* no new privileges, then the filter: only this image may make host syscalls */
+        mov     edi, 38
+        mov     esi, 1
+        xor     edx, edx
+        xor     r10d, r10d
+        xor     r8d, r8d
+        mov     eax, 157
+        syscall
+        test    rax, rax
+        jnz     fail
+        mov     edi, 1
+        xor     esi, esi
+        lea     rdx, [rip + fprog]
+        mov     eax, 317
+        syscall
+        test    rax, rax
+        jnz     fail
+        jmp     thread_start
+
+fail:   mov     edi, 99
+        mov     eax, 231
+        syscall
+
+/* A new stub thread (or a forked stub) on its own slot: rsp = slot + STACK_TOP. */
+thread_start:
+        mov     r12, rsp
+        and     r12, -SYSMSG_SIZE
+        lea     rdi, [r12 + OFF_SS]
+        lea     rax, [r12 + STACK_TOP]
+        mov     [rdi], rax
+        mov     qword ptr [rdi + 8], 0
+        mov     qword ptr [rdi + 16], ALT_SIZE
+        xor     esi, esi
+        mov     eax, 131
+        syscall
+        mov     qword ptr [r12 + OFF_ZERO], 0
+        mov     edi, 2
+        lea     rsi, [r12 + OFF_ZERO]
+        xor     edx, edx
+        mov     r10d, 8
+        mov     eax, 14
+        syscall
+        mov     eax, 186
+        syscall
+        mov     [r12 + OFF_TID], eax
+        mov     r13, rax
+        mov     eax, 39
+        syscall
+        mov     rdi, rax
+        mov     rsi, r13
+        mov     edx, 23                 /* SIGURG: enter the handler, say "ready" */
+        mov     eax, 234
+        syscall
+3:      pause
+        jmp     3b
+
+/* handler(signo, siginfo, ucontext), on the slot's signal stack */
+handler:
+        mov     r12, rsp
+        and     r12, -SYSMSG_SIZE
+        mov     [r12 + OFF_SIGNO], edi
+        mov     [r12 + OFF_INFO], rsi
+        mov     [r12 + OFF_UC], rdx
+        mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
+report:
+        mov     eax, 1
+        xchg    [r12 + OFF_STATE], eax          /* EVENT; a full barrier */
+        movabs  rax, GLOBAL_ADDR
+        cmp     dword ptr [rax + G_SLEEPING], 0
+        je      wait
+        lea     rsi, [rax + G_ONE]
+        mov     edi, EVENTFD
+        mov     edx, 8
+        mov     eax, 1
+        syscall
+wait:
+        mov     ecx, SPIN
+spin:
+        cmp     dword ptr [r12 + OFF_STATE], 2
+        je      got
+        pause
+        dec     ecx
+        jnz     spin
+        mov     ecx, YIELDS                     /* the sentry may share our CPU: let it run */
+yield:  cmp     dword ptr [r12 + OFF_STATE], 2
+        je      got
+        push    rcx
+        mov     eax, 24                         /* sched_yield */
+        syscall
+        pop     rcx
+        dec     ecx
+        jnz     yield
+        mov     eax, 1
+        xchg    [r12 + OFF_SLEEPING], eax
+        cmp     dword ptr [r12 + OFF_STATE], 2
+        je      got
+        lea     rdi, [r12 + OFF_STATE]
+        xor     esi, esi                        /* FUTEX_WAIT (shared: the sentry maps it too) */
+        mov     edx, 1
+        xor     r10d, r10d
+        mov     eax, 202
+        syscall
+        jmp     wait
+got:
+        mov     dword ptr [r12 + OFF_SLEEPING], 0
+        mov     eax, [r12 + OFF_CMD]
+        cmp     eax, CMD_RESUME
+        je      resume
+        cmp     eax, CMD_SYSCALL
+        je      do_syscall
+        cmp     eax, CMD_CLONE
+        je      do_clone
+        cmp     eax, CMD_FORK
+        je      do_fork
+        cmp     eax, CMD_EXIT
+        je      do_exit
+        ud2
+
+resume:
+        mov     eax, [r12 + OFF_SETFS]
+        test    eax, eax
+        jz      4f
+        mov     dword ptr [r12 + OFF_SETFS], 0
+        test    eax, 1
+        jz      5f
+        push    rax
+        mov     edi, 0x1002                     /* ARCH_SET_FS */
+        mov     rsi, [r12 + OFF_FSBASE]
+        mov     eax, 158
+        syscall
+        pop     rax
+5:      test    eax, 2
+        jz      4f
+        mov     edi, 0x1001                     /* ARCH_SET_GS */
+        mov     rsi, [r12 + OFF_GSBASE]
+        mov     eax, 158
+        syscall
+4:      mov     dword ptr [r12 + OFF_STATE], 0
+        ret                                     /* to restorer: rt_sigreturn */
+
+do_syscall:
+        call    load_args
+        syscall
+        mov     [r12 + OFF_RET], rax
+        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
+        jmp     report
+
+/* clone(flags, stack = new slot + STACK_TOP, ptid, ctid, tls): the child
+   starts on its own slot */
+do_clone:
+        call    load_args
+        syscall
+        test    rax, rax
+        jz      thread_start
+        mov     [r12 + OFF_RET], rax
+        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
+        jmp     report
+
+/* fork(CLONE_PARENT|SIGCHLD): arg 1 is the child's slot offset in the
+   memory file. The child shares this slot's pages until it remaps its own,
+   so it touches no memory before that. */
+do_fork:
+        mov     r13, [r12 + OFF_NR + 16]
+        call    load_args
+        xor     esi, esi
+        xor     edx, edx
+        xor     r10d, r10d
+        xor     r8d, r8d
+        syscall
+        test    rax, rax
+        jz      fork_child
+        mov     [r12 + OFF_RET], rax
+        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
+        jmp     report
+fork_child:
+        movabs  rdi, SYSMSG_BASE
+        mov     esi, SYSMSG_SIZE
+        mov     edx, 3
+        mov     r10d, 0x11
+        mov     r8d, MEMFD
+        mov     r9, r13
+        mov     eax, 9
+        syscall
+        cmp     rax, rdi
+        jne     fail
+        mov     edi, 1                          /* PR_SET_PDEATHSIG: die with the sentry */
+        mov     esi, 9
+        mov     eax, 157
+        syscall
+        movabs  rsp, SYSMSG_BASE + STACK_TOP
+        jmp     thread_start
+
+do_exit:
+        xor     edi, edi
+        mov     eax, 60
+        syscall
+        ud2
+
+load_args:
+        mov     rax, [r12 + OFF_NR]
+        mov     rdi, [r12 + OFF_NR + 8]
+        mov     rsi, [r12 + OFF_NR + 16]
+        mov     rdx, [r12 + OFF_NR + 24]
+        mov     r10, [r12 + OFF_NR + 32]
+        mov     r8, [r12 + OFF_NR + 40]
+        mov     r9, [r12 + OFF_NR + 48]
+        ret
+
+restorer:
+        mov     eax, 15
+        syscall
+        ud2
+
+handled_signals:                                /* SIGSYS SEGV BUS FPE ILL TRAP URG */
+        .byte 31, 11, 7, 8, 4, 5, 23, 0
+        .balign 8
+param_global_off:
+        .quad 0
+param_slot_off:
+        .quad 0
+fprog:  .short 0                                /* filled by systrap.py: length, */
+        .short 0, 0, 0
+        .quad 0                                 /* and the address of the filter */
+stub_code_end:
+filter: .fill 16, 8, 0                          /* 16 BPF instructions, filled by systrap.py */
+stub_end_page:
+
+        .section .text.helpers, "ax"
+/* int st_spin(uint32_t **states, int n, long rounds): the index of the first
+   state word that is EVENT (1), or -1 after `rounds` passes. */
+st_spin:
+        mov     r9, rdx
+6:      xor     ecx, ecx
+7:      cmp     ecx, esi
+        jge     8f
+        mov     r8, [rdi + rcx * 8]
+        cmp     dword ptr [r8], 1
+        je      9f
+        inc     ecx
+        jmp     7b
+8:      pause
+        dec     r9
+        jnz     6b
+        mov     eax, -1
+        ret
+9:      mov     eax, ecx
+        ret
+
+/* void st_resume(uint32_t *state): state = CMD with a full barrier, then
+   FUTEX_WAKE if the stub thread went to sleep. */
+st_resume:
+        mov     eax, 2
+        xchg    [rdi], eax
+        cmp     dword ptr [rdi + 4], 0
+        je      10f
+        mov     esi, 1
+        mov     edx, 1
+        xor     r10d, r10d
+        mov     eax, 202
+        syscall
+10:     ret
+
+/* int st_xchg(uint32_t *p, int v): the old value; a full barrier. */
+st_xchg:
+        mov     eax, esi
+        xchg    [rdi], eax
+        ret
