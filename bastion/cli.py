@@ -1,5 +1,14 @@
 """The `bastion` command: `bastion run [OPTIONS] -- CMD [ARGS...]`,
-`bastion syscalls`. User errors print one line and exit non-zero."""
+`bastion syscalls`, and the runc-compatible OCI runtime
+(`bastion [GLOBAL OPTIONS] create|start|run|state|kill|delete|exec|...`,
+bastion/oci/runtime.py). User errors print one line and exit non-zero.
+
+`run` has two forms. It is the OCI verb (`bastion run [--bundle DIR]
+[--pid-file F] [--console-socket S] [--detach] [--keep] CONTAINER_ID`) when
+it has no `--` and either a runc global option came first (--root, --log,
+...), or one of the OCI run options is given, or its only argument is one
+word and the current directory holds a config.json (a bundle). Otherwise it
+is the sandbox command, `bastion run [OPTIONS] -- CMD [ARGS...]`."""
 
 import argparse
 import os
@@ -44,7 +53,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser():
-    p = _Parser(prog="bastion", description="Run Linux programs in a sandbox whose kernel is Bastion's.")
+    p = _Parser(prog="bastion", description="Run Linux programs in a sandbox whose kernel is Bastion's.",
+                epilog="OCI runtime (runc-compatible): bastion [--root DIR] [--log FILE] [--log-format "
+                       "text|json] [--debug] " + "|".join(OCI_COMMANDS) + "|run ... CONTAINER_ID")
     sub = p.add_subparsers(dest="cmd")
     r = sub.add_parser("run", help="run a command in a new sandbox")
     r.add_argument("--rootfs", default="/", help="root filesystem (read-only, with a writable overlay)")
@@ -135,7 +146,39 @@ def cmd_syscalls(a):
     return 0
 
 
+OCI_COMMANDS = ("create", "start", "state", "kill", "delete", "exec", "ps", "list", "spec", "pause",
+                "resume", "events", "features", "checkpoint", "restore")
+OCI_GLOBALS = ("--root", "--log", "--log-format", "--debug", "--systemd-cgroup", "--criu", "--rootless")
+OCI_RUN_OPTIONS = ("--bundle", "-b", "--pid-file", "--console-socket", "--detach", "-d", "--keep",
+                   "--no-subreaper", "--no-pivot", "--no-new-keyring", "--preserve-fds")
+
+
+def _is_oci(argv):
+    """Whether argv is an OCI runtime command line (see the module docstring)."""
+    if not argv:
+        return False
+    if argv[0].partition("=")[0] in OCI_GLOBALS or argv[0] in OCI_COMMANDS:
+        return True
+    if argv[0] != "run" or "--" in argv:
+        return False
+    args = argv[1:]
+    names = {a.partition("=")[0] for a in args if a.startswith("-")}
+    if names & set(OCI_RUN_OPTIONS):
+        return True
+    words = [a for a in args if not a.startswith("-")]
+    return not names and len(words) == 1 and os.path.isfile("config.json")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("--version", "-v"):
+        from .oci.runtime import VERSION
+        from .oci.spec import OCI_VERSION
+        print(f"bastion version {VERSION}\nspec: {OCI_VERSION}")
+        return 0
+    if _is_oci(argv):
+        from .oci import runtime
+        return runtime.main(argv)
     try:
         a = _parser().parse_args(argv)
         if a.cmd == "run":

@@ -260,6 +260,14 @@ def cpuid(leaf):
     return tuple(out)
 
 
+def set_controlling_tty(fd):
+    """Make host terminal `fd` the controlling terminal of this process's new
+    session (TIOCSCTTY): its window-size changes then reach us as SIGWINCH."""
+    import fcntl
+    import termios
+    fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+
+
 # --- host network (net/hostinet.py, --network host) ---------------------------
 # Host sockets themselves are Python socket objects (the sentry owns them);
 # what the socket module cannot express, and the queries of the host's

@@ -31,7 +31,7 @@ class Config:
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
-                 network="none", platform=None, vdso=True):
+                 network="none", platform=None, vdso=True, files=(), root_readonly=False):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -49,6 +49,11 @@ class Config:
         self.network = network  # "none": own loopback (net/inet.py); "host": net/hostinet.py
         self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
         self.platform = platform or default_platform()
+        # [(dst, bytes, mode)]: single files put into the root at boot (the OCI
+        # runtime's file bind mounts: /etc/hosts, /run/.containerenv, ...),
+        # read by the caller, since the sentry opens no host file
+        self.files = list(files)
+        self.root_readonly = root_readonly
 
 
 PLATFORMS = ("ptrace", "systrap")
@@ -137,7 +142,7 @@ def build(cfg):
     client = GoferClient(sock)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")
-    root_mount = Mount(overlay, overlay.new_root(lower), None, 0, "overlay")
+    root_mount = Mount(overlay, overlay.new_root(lower), None, 1 if cfg.root_readonly else 0, "overlay")
     k.root_dentry = root_mount.root
     k.mounts.append(("/", root_mount))
     _write_etc(k, cfg.hostname)
@@ -159,18 +164,38 @@ def build(cfg):
     for dst in cfg.tmpfs:
         fs = MemFS("tmpfs")
         mount_at(k, dst, fs, fs.new_root(), source="tmpfs")
+    for dst, data, mode in cfg.files:
+        put_file(k, dst, data, mode)
     return k
 
 
-def _host_stdio(k):
+def put_file(k, path, data, mode=0o644):
+    """A regular file with `data` at `path` in the root's writable layer (or a
+    tmpfs), replacing what was there; its directory is made as needed."""
+    from .vfs.memfs import MemNode
+    parent, _, name = path.rstrip("/").rpartition("/")
+    d = _mkdir_p(k, k.root_dentry, parent or "/")
+    while d.mounted is not None:
+        d = d.mounted.root
+    entries = getattr(d.inode, "entries", None)
+    if entries is None or not name:
+        raise SyscallError(E.EROFS)
+    node = MemNode(d.inode.fs, 0o100000 | (mode & 0o7777))
+    node.data = bytearray(data)
+    entries[name] = node
+    d.forget(name)
+
+
+def _host_stdio(k, fds=(0, 1, 2)):
+    """An fd table whose 0, 1, 2 are (dups of) the host fds `fds`."""
     files = FdTable()
-    for fd in (0, 1, 2):
+    for i, fd in enumerate(fds):
         try:
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         except OSError:
             continue
         f = HostFile(k, os.dup(fd), flags & ~os.O_NONBLOCK)
-        files.install_at(fd, f)
+        files.install_at(i, f)
         if f.is_tty and k.host_tty_fd is None:
             k.host_tty_fd = fd
     return files
@@ -195,15 +220,20 @@ def host_rlimits():
     return [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
 
 
-def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None):
+def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None,
+          rlimits=None):
     """A new process with no parent in the sandbox (pid 1, or one started
     from outside by control.py), running argv[0] found on env's PATH.
     `stdio(tg)` may build its fd table instead of `files` (a terminal).
-    With start=False it waits, loaded, for k.return_to_user (OCI create/start)."""
+    With start=False it waits, loaded, for k.return_to_user (OCI create/start).
+    `rlimits` {resource number: (soft, hard)} override the host's."""
     from .task import Task
     tg = k.new_group(None, SigActions(), Creds(uid, gid, [gid] if groups is None else groups),
                      host_rlimits(), pid=pid or k.alloc_pid())
     tg.run = run
+    tg.started = start
+    for r, (soft, hard) in (rlimits or {}).items():
+        tg.rlimits[int(r)] = [int(soft), int(hard)]
     try:
         if stdio is not None:
             files = stdio(tg)

@@ -42,6 +42,7 @@ class ControlServer:
         self.conns = {}  # fd -> Channel
         self.listener = sock if listening else None
         self.owners = {}  # pid -> Channel that spawned it
+        self.consoles = {}  # pid -> the Console of its terminal (spawn with tty)
         self.root_task = self._root_task()
         self.ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}
         k.on_orphan_exit = self._on_exit
@@ -132,6 +133,9 @@ class ControlServer:
             pass
 
     def _on_exit(self, tg):
+        console = self.consoles.pop(tg.pid, None)
+        if console is not None:
+            console.close()
         ch = self.owners.pop(tg.pid, None)
         if ch is not None:
             ev = {"ev": "exit", "pid": tg.pid, "status": tg.exit_status}
@@ -149,33 +153,70 @@ class ControlServer:
 
     # --- processes -------------------------------------------------------
     def op_spawn(self, ch, req, fds):
-        """argv, env (dict), cwd, uid, gid, groups, run, start; fds: stdin,
-        stdout, stderr (host fds; missing ones are /dev/null)."""
+        """argv, env (dict), cwd, uid, gid, groups, run, start, rlimits, tty;
+        fds: stdin, stdout, stderr (host fds; missing ones are /dev/null), or
+        with tty a host terminal (fds[0] in, fds[1] or fds[0] out) relayed to
+        a new sandbox pty that becomes the process's controlling terminal."""
         from .boot import spawn
         argv = [str(a) for a in req["argv"]]
         if not argv:
             raise SyscallError(E.EINVAL)
         env = {str(a): str(b) for a, b in req.get("env", {}).items()}
-        files = FdTable()
         k = self.k
-        for i in range(3):
-            fd = fds[i] if i < len(fds) else os.open(os.devnull, os.O_RDWR)
-            flags = fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK
-            files.install_at(i, HostFile(k, os.dup(fd), flags))
-        t = spawn(k, argv, env, req.get("cwd"), int(req.get("uid", 0)), int(req.get("gid", 0)), files,
-                  groups=req.get("groups"), run=req.get("run"), start=req.get("start", True))
+        files = stdio = None
+        if req.get("tty"):
+            from .vfs.pty import Console
+            if not fds:
+                raise SyscallError(E.EBADF)
+            console = Console(k, fds[0], fds[1] if len(fds) > 1 else fds[0])
+            stdio = console.stdio
+        else:
+            files = FdTable()
+            for i in range(3):
+                fd = fds[i] if i < len(fds) else os.open(os.devnull, os.O_RDWR)
+                flags = fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK
+                files.install_at(i, HostFile(k, os.dup(fd), flags))
+        rl = {int(r): v for r, v in (req.get("rlimits") or {}).items()}
+        try:
+            t = spawn(k, argv, env, req.get("cwd"), int(req.get("uid", 0)), int(req.get("gid", 0)), files,
+                      groups=req.get("groups"), run=req.get("run"), start=req.get("start", True),
+                      stdio=stdio, rlimits=rl)
+        except BaseException:
+            if stdio is not None:
+                console.close()
+            raise
         cpu = req.get("cpu")
         if cpu:  # RLIMIT_CPU of the new process (sentry/limits.py)
             t.tg.rlimits[0] = [int(cpu), int(cpu)]
             k.limits.start()
         self.owners[t.tg.pid] = ch
+        if stdio is not None:
+            self.consoles[t.tg.pid] = console
         return t.tg.pid
 
     def op_start(self, ch, req, fds):
         tg = self._group(req["pid"])
         t = tg.tasks[0]
-        if not t.on_host and t.sys_state is None and not t.blocked:
+        if not getattr(tg, "started", True) and not t.on_host and t.sys_state is None and not t.blocked:
+            tg.started = True
             self.k.return_to_user(t, from_syscall=False)
+        return 0
+
+    def op_status(self, ch, req, fds):
+        """The sandbox's first process (OCI state): its pid, whether it was
+        started, whether the sandbox is paused."""
+        k = self.k
+        init = k.init
+        return {"init": init.pid if init else 0,
+                "started": bool(init and getattr(init, "started", True)),
+                "paused": k.frozen is not None}
+
+    def op_pause(self, ch, req, fds):
+        self.k.freeze()
+        return 0
+
+    def op_resume(self, ch, req, fds):
+        self.k.thaw()
         return 0
 
     def _group(self, pid):
@@ -200,6 +241,8 @@ class ControlServer:
         targets = self._targets(req)
         for tg in targets:
             self.k.send_signal_group(tg, sig, S.siginfo(sig, S.SI_USER, pid=0, uid=0))
+        if sig == S.SIGKILL and self.k.frozen is not None:  # as cgroup v2: a kill reaches the frozen
+            self.k.thaw()
         return len(targets)
 
     def op_ps(self, ch, req, fds):
@@ -223,15 +266,17 @@ class ControlServer:
         return {"memory": k.memory_used(), "pids": len(k.tasks), "utime": u, "stime": s}
 
     def op_shutdown(self, ch, req, fds):
-        self.shutdown()
+        """End the sandbox; `status` is the wait status it ends with (a created
+        but never started OCI container killed by a signal)."""
+        self.shutdown(int(req.get("status", 0)))
         return 0
 
-    def shutdown(self):
+    def shutdown(self, status=0):
         k = self.k
         for tg in list(k.groups.values()):
             if not tg.zombie:
                 k.send_signal_group(tg, S.SIGKILL)
-        k.shutdown(0)
+        k.shutdown(status)
 
     # --- files -------------------------------------------------------------
     def _open(self, path, flags, mode=0o644):

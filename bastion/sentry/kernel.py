@@ -75,6 +75,7 @@ class Kernel:
         from .limits import Limits
         self.limits = Limits(self)
         self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
+        self.frozen = None  # [(task, from_syscall)] parked while paused (OCI pause), else None
         self.tick_period = None
         self.tick_hooks = []  # more fn() run on each tick (control.py's safety net)
         self.vdso = None
@@ -346,6 +347,9 @@ class Kernel:
         self.return_to_user(t, from_syscall=False)
 
     def return_to_user(self, t, from_syscall=True):
+        if self.frozen is not None:  # paused: the task waits here, in the sentry, until thaw()
+            self.frozen.append((t, from_syscall))
+            return
         regs = t.ctx.regs
         if (t.pending | t.tg.shared_pending) & ~t.sigmask or t.tg.stopped or t.tg.exiting \
                 or (from_syscall and _RESTART_LO <= regs.rax <= _RESTART_HI):
@@ -770,6 +774,23 @@ class Kernel:
                         t.mm.release()
                     except Exception:
                         pass
+
+    def freeze(self):
+        """Pause every process (OCI pause, like the cgroup freezer): a thread
+        running app code is kicked into the sentry and parked where it would
+        have been resumed; nothing of it is visible to the app."""
+        if self.frozen is not None:
+            return
+        self.frozen = []
+        for t in list(self.tasks.values()):
+            if t.on_host and not t.dead:
+                self.platform.interrupt(t.ctx)
+
+    def thaw(self):
+        parked, self.frozen = self.frozen or [], None
+        for t, from_syscall in parked:
+            if not t.dead and not self.done:
+                self.return_to_user(t, from_syscall)
 
     def memory_used(self):
         """Bytes of app memory the sandbox holds: pages allocated in the memory

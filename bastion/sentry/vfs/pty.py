@@ -1015,6 +1015,7 @@ class Console:
         self.in_armed = self.out_armed = False
         self.in_eof = False
         self.feeding = False
+        self.closed = False
         self._in_waiter = Callback(self._on_input)
         self._out_waiter = Callback(self._on_writable)
         self.pty.mq.waiters.append(Callback(self._on_master))
@@ -1061,6 +1062,8 @@ class Console:
 
     def _on_input(self):
         self.in_armed = False
+        if self.closed:
+            return
         try:
             data = os.read(self.in_fd, 4096)
         except BlockingIOError:
@@ -1107,6 +1110,9 @@ class Console:
 
     def _drain(self):
         q = self.pty.outq
+        if self.closed:
+            q.clear()
+            return
         while q:
             try:
                 n = os.write(self.out_fd, q[:65536])
@@ -1121,6 +1127,21 @@ class Console:
                 break
             del q[:n]
             self.pty.sq.notify(POLLOUT)
+
+    def close(self):
+        """Stop relaying and close the host fds (the process it served is
+        gone: an `exec -t`), so the caller's terminal sees its end."""
+        if self.closed:
+            return
+        self.flush(0.5)
+        self.closed = True
+        for fd in {self.in_fd, self.out_fd}:
+            self.k.host_waits.pop(fd, None)
+            try:
+                self.k.epoll.unregister(fd)
+            except (FileNotFoundError, OSError):
+                pass
+            os.close(fd)
 
     def flush(self, timeout=2.0):
         """At exit: write what is still queued for the caller's terminal."""
