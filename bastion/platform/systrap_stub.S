@@ -60,7 +60,7 @@
         .set CMD_CLONE,     3
         .set CMD_FORK,      4
         .set CMD_EXIT,      5
-        .set SPIN,          10
+        .set SPIN,          50
         .set YIELDS,        1000
 
         .section .text.stub, "ax"
