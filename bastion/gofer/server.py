@@ -6,6 +6,7 @@ so nothing the sentry asks can reach outside the mount. Read-only mounts
 refuse every change with EROFS.
 """
 
+import collections
 import os
 import signal
 import socket
@@ -17,6 +18,41 @@ _RESOLVE = hs.RESOLVE_IN_ROOT | hs.RESOLVE_NO_MAGICLINKS
 _OPEN_ALLOWED = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_APPEND |
                  os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+# readtree: at most this many entries in one reply, whatever the sentry asks.
+TREE_BUDGET_MAX = 1 << 16
+TREE_ROOTS_MAX = 1024
+# A tree walk opens each listed name beneath its parent's fd: no symlink, no
+# "..", no magic link can lead it elsewhere.
+_RESOLVE_CHILD = hs.RESOLVE_BENEATH | hs.RESOLVE_NO_SYMLINKS | hs.RESOLVE_NO_MAGICLINKS
+
+
+def _list(fd, attrs):
+    """One directory's listing: ([name, ino, d_type, stat-or-null], ...) and
+    [(name, st_dev)] of its subdirectories. Directories (and, with `attrs`,
+    every entry) carry their lstat attributes."""
+    out, subdirs = [], []
+    with os.scandir(fd) as it:
+        for e in it:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    out.append([e.name, e.inode(), 4, P.stat_tuple(st)])
+                    subdirs.append((e.name, st.st_dev))
+                elif attrs:
+                    st = e.stat(follow_symlinks=False)
+                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, P.stat_tuple(st)])
+                elif e.is_symlink():
+                    out.append([e.name, e.inode(), 10, None])
+                elif e.is_file(follow_symlinks=False):
+                    out.append([e.name, e.inode(), 8, None])
+                else:
+                    st = e.stat(follow_symlinks=False)
+                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, P.stat_tuple(st)])
+            except OSError:
+                pass
+    return out, subdirs
 
 
 def _name_ok(name):
@@ -51,32 +87,69 @@ class Gofer:
         finally:
             os.close(fd)
 
-    def op_readdir(self, m, path):
-        """[name, ino, d_type, stat-or-null]: attributes only for directories,
-        which the sentry is about to walk into; files are stat'ed on demand."""
+    def op_readdir(self, m, path, attrs=False):
+        """[name, ino, d_type, stat-or-null]: attributes for directories (which
+        the sentry is about to walk into) and, with `attrs`, for every entry."""
         fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            out = []
-            with os.scandir(fd) as it:
-                for e in it:
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            out.append([e.name, e.inode(), 4,
-                                        P.stat_tuple(e.stat(follow_symlinks=False))])
-                        elif e.is_symlink():
-                            out.append([e.name, e.inode(), 10, None])
-                        elif e.is_file(follow_symlinks=False):
-                            out.append([e.name, e.inode(), 8, None])
-                        else:
-                            st = e.stat(follow_symlinks=False)
-                            out.append([e.name, e.inode(), (st.st_mode >> 12) & 15,
-                                        P.stat_tuple(st)])
-                    except OSError:
-                        pass
-            return out, None
+            return _list(fd, bool(attrs))[0], None
         finally:
             os.close(fd)
 
+    def op_readtree(self, m, paths, budget, attrs):
+        """The listings of the directories `paths` (the first one always) and,
+        breadth first, of the directories below them while fewer than `budget`
+        entries have been listed: [[index in paths, path relative to it,
+        listing], ...], parents before children. A path that fails to open is
+        left out. Walking down uses the names the host listed (never the
+        sentry's), opened beneath their parent's fd with no symlinks, and
+        stays on the filesystem of its start (others are listed when asked)."""
+        if (not isinstance(budget, int) or not isinstance(paths, list) or not paths
+                or len(paths) > TREE_ROOTS_MAX or not all(isinstance(p, str) for p in paths)):
+            raise TypeError
+        budget = max(0, min(budget, TREE_BUDGET_MAX))
+        attrs = bool(attrs)
+        queue = collections.deque()
+        try:
+            for i, path in enumerate(paths):
+                try:
+                    fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
+                except OSError:
+                    if i == 0:
+                        raise
+                    continue
+                queue.append((i, "", fd, os.fstat(fd).st_dev))
+        except BaseException:
+            for q in queue:
+                os.close(q[2])
+            raise
+        out, total = [], 0
+        try:
+            while queue:
+                i, rel, dfd, dev = queue.popleft()
+                try:
+                    ents, subdirs = _list(dfd, attrs)
+                    out.append([i, rel, ents])
+                    total += len(ents)
+                    for name, st_dev in subdirs:
+                        if total >= budget:
+                            break
+                        if st_dev != dev:
+                            continue
+                        try:
+                            cfd = hs.openat2(dfd, name, os.O_RDONLY | os.O_DIRECTORY |
+                                             os.O_NOFOLLOW | os.O_CLOEXEC, 0, _RESOLVE_CHILD)
+                        except OSError:
+                            continue
+                        queue.append((i, rel + "/" + name if rel else name, cfd, dev))
+                finally:
+                    os.close(dfd)
+                if total >= budget:
+                    break
+        finally:
+            for q in queue:
+                os.close(q[2])
+        return out, None
     def op_readlink(self, m, path):
         pfd, name = self._parent(m, path)
         try:

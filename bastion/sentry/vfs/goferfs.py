@@ -15,7 +15,7 @@ from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDO
 
 
 PAGE = 4096
-_LAZY = frozenset(("mode", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
+_LAZY = frozenset(("mode", "hdev", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
                    "_blocks", "rdev"))
 # Host fds kept open for reading gofer files: the sentry's fd use stays bounded
 # however many files the app reads.
@@ -23,6 +23,14 @@ READ_FDS_MAX = 128
 # After this many single-name lookups in one directory, fetch its whole listing
 # (names and attributes in one round trip); later lookups, and misses, are local.
 LIST_AFTER_MISSES = 3
+# A listing fetched from the gofer brings, breadth first, the listings of the
+# directories below it until about this many entries came (one round trip for
+# what `find` or `tar` would otherwise ask directory by directory).
+TREE_BUDGET = 4096
+# ... starting, besides the directory asked for, from up to this many
+# directories seen in earlier listings but not listed yet (oldest first).
+TREE_ROOTS = 256
+TREE_SCAN = 4096  # unlisted directories looked at to choose them
 
 
 class GoferFS(FileSystem):
@@ -33,6 +41,10 @@ class GoferFS(FileSystem):
         self.mount = mount
         self.readonly = readonly
         self.name = name
+        # Set once the app asks for the attributes of a listed file (ls -l,
+        # tar, du): from then on listings carry every entry's attributes.
+        self.want_attrs = False
+        self.unlisted = {}  # GoferInode of a directory seen in a listing -> None
 
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
@@ -47,9 +59,10 @@ class GoferInode(Inode):
     number and type; the other attributes are fetched on first use
     (__getattr__), so listing a directory costs one round trip, not one per entry."""
 
-    def __init__(self, fs, path, st, ino=0, dtype=0):
+    def __init__(self, fs, path, st, ino=0, dtype=0, parent=None):
         self.fs = fs
         self.path = path
+        self._parent = parent  # the directory whose listing made us, if one did
         self._children = None  # True once a listing filled _cache completely
         self._cache = {}
         self._misses = 0
@@ -59,7 +72,7 @@ class GoferInode(Inode):
             self._set(st)
 
     def _set(self, st):
-        (self.mode, self.ino, _dev, self.nlink, self.uid, self.gid, self._size,
+        (self.mode, self.ino, self.hdev, self.nlink, self.uid, self.gid, self._size,
          self.atime, self.mtime, self.ctime, self._blocks, self.rdev) = st
         self._dtype = (self.mode >> 12) & 15
 
@@ -80,8 +93,28 @@ class GoferInode(Inode):
         return name if not self.path else self.path + "/" + name
 
     def refresh(self):
+        parent = self._parent
+        if parent is not None and "mode" not in self.__dict__:
+            # The first attribute asked of a listed file: the app stats what
+            # it lists, so fetch the attributes of the whole listing at once.
+            self._parent = None
+            self.fs.want_attrs = True
+            try:
+                parent._fill_attrs()
+            except SyscallError:
+                pass
+            if "mode" in self.__dict__:
+                return
         st, _ = self.fs.call("lstat", self.path)
         self._set(st)
+
+    def _fill_attrs(self):
+        res, _ = self.fs.call("readdir", self.path, True)
+        cache = self._cache
+        for name, _ino, _dt, st in res:
+            n = cache.get(name)
+            if n is not None and st is not None and "mode" not in n.__dict__:
+                n._set(st)
 
     def lookup(self, name):
         if self.mode & S_IFMT != S_IFDIR:
@@ -105,12 +138,53 @@ class GoferInode(Inode):
 
     def children(self):
         if self._children is None:
-            res, _ = self.fs.call("readdir", self.path)
-            for name, ino, dt, st in res:
-                if name not in self._cache:
-                    self._cache[name] = GoferInode(self.fs, self._sub(name), st, ino, dt)
-            self._children = True
+            fs = self.fs
+            unlisted = fs.unlisted
+            unlisted.pop(self, None)
+            roots = [self]
+            if unlisted:
+                # Directories that recent listings showed below this one's
+                # parent, on its host filesystem: where a tree walk goes next
+                # (its subdirectories, then its siblings'). Never farther: a
+                # listing of / must not make a walk of /usr crawl the host.
+                parent = self.path.rpartition("/")[0]
+                prefix, dev = parent + "/" if parent else "", self.hdev
+                for i, d in enumerate(reversed(unlisted)):
+                    if i >= TREE_SCAN or len(roots) > TREE_ROOTS:
+                        break
+                    if d.hdev == dev and d.path.startswith(prefix):
+                        roots.append(d)
+            res, _ = fs.call("readtree", [d.path for d in roots] if len(roots) > 1 else [self.path],
+                             TREE_BUDGET, fs.want_attrs)
+            if not isinstance(res, list):
+                raise SyscallError(E.EIO)
+            for i, rel, listing in res:
+                d = roots[i]._descendant(rel)
+                if d is not None and d._children is None:
+                    d._fill(listing)
         return list(self._cache.items())
+
+    def _descendant(self, rel):
+        d = self
+        if rel:
+            for name in rel.split("/"):
+                d = d._cache.get(name)
+                if d is None or (d._dtype != 4):
+                    return None
+        return d
+
+    def _fill(self, listing):
+        cache = self._cache
+        base = self.path + "/" if self.path else ""
+        fs = self.fs
+        unlisted = fs.unlisted
+        unlisted.pop(self, None)
+        for name, ino, dt, st in listing:
+            if name not in cache:
+                cache[name] = n = GoferInode(fs, base + name, st, ino, dt, self)
+                if dt == 4:
+                    unlisted[n] = None
+        self._children = True
 
     def readdir(self):
         return [(name, n.ino, n._dtype) for name, n in self.children()]
