@@ -73,7 +73,8 @@ def _parser():
     r.add_argument("--network", default="none", choices=("none", "host"),
                    help="none: only the sandbox's own loopback (default); host: the host's network")
     r.add_argument("--platform", default=None, choices=("ptrace", "systrap"),
-                   help="how app syscalls reach the sentry (default: $BASTION_PLATFORM or ptrace)")
+                   help="how app syscalls reach the sentry (default: $BASTION_PLATFORM, "
+                        "else systrap where the host has seccomp, else ptrace)")
     r.add_argument("-t", "--tty", action="store_true",
                    help="give the command a terminal: a sandbox pty relayed to this one")
     r.add_argument("argv", nargs=argparse.REMAINDER)
@@ -104,10 +105,14 @@ def _config(a):
     if a.user:
         uid, gid = _parse_user(a.user)
     strace = a.strace_log if a.strace_log else ("-" if a.strace else None)
+    from .sentry.boot import PLATFORMS, default_platform
+    platform = a.platform or default_platform()
+    if platform not in PLATFORMS:
+        raise UserError(f"bad platform {platform!r} (from BASTION_PLATFORM): expected one of {', '.join(PLATFORMS)}")
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
                   debug_log=a.debug_log, tty=a.tty, network=a.network,
-                  platform=a.platform, vdso=not a.no_vdso)
+                  platform=platform, vdso=not a.no_vdso)
 
 
 def cmd_run(a):

@@ -10,6 +10,13 @@ XSAVE image of the CPU (legacy fxsave area first). Both are plain data that a
 checkpoint can copy.
 """
 
+import os
+import signal
+
+from .. import hostsys
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
 # Event kinds returned by Platform.wait.
 SYSCALL = 1  # ctx stopped at a system call; ctx.regs holds it (orig_rax = nr)
 FAULT = 2    # a synchronous host fault: info = (signo, si_code, si_addr)
@@ -71,13 +78,25 @@ class Platform:
         """An fd that becomes readable when `wait` has events."""
         raise NotImplementedError
 
+    # The two below serve platforms whose contexts are host threads
+    # (ctx.aspace.pid, ctx.tid, ctx.alive): ptrace and systrap.
     def thread_times(self, ctx):
         """(user, system) CPU seconds used by ctx's host thread."""
-        raise NotImplementedError
+        try:
+            with open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
+        except (OSError, IndexError, ValueError):
+            return 0.0, 0.0
 
     def interrupt(self, ctx):
-        """Make a running ctx stop soon with an INTERRUPT event."""
-        raise NotImplementedError
+        """Make a running ctx stop soon with an INTERRUPT event: a host
+        SIGURG, which the stub never lets reach app code."""
+        if ctx.alive:
+            try:
+                hostsys.tgkill(ctx.aspace.pid, ctx.tid, signal.SIGURG)
+            except OSError:
+                pass
 
     def wait(self):
         """Return the ready events as [(ctx, kind, info)] without blocking."""

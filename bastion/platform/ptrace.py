@@ -26,8 +26,7 @@ _NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_RT_SIGACTION, _NR_CLONE, _NR_EXIT = 9, 1
 _MAP_SHARED_FIXED = 0x01 | 0x10
 _ptrace = hs._ptrace
 _GETREGS, _SETREGS, _SYSEMU = hs.PTRACE_GETREGS, hs.PTRACE_SETREGS, hs.PTRACE_SYSEMU
-_KICK = signal.SIGURG
-_CLK_TCK = os.sysconf("SC_CLK_TCK")  # host signal used to stop a running thread (interrupt)
+_KICK = signal.SIGURG  # host signal that stops a running thread (base.Platform.interrupt)
 
 
 class PlatformError(Exception):
@@ -249,22 +248,6 @@ class PtracePlatform(base.Platform):
             hs.ptrace_resume(hs.PTRACE_CONT, ctx.tid, 0)
         except OSError:
             pass
-
-    def thread_times(self, ctx):
-        """(user, system) CPU seconds the host thread has used so far."""
-        try:
-            with open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
-        except (OSError, IndexError, ValueError):
-            return 0.0, 0.0
-
-    def interrupt(self, ctx):
-        if ctx.alive:
-            try:
-                hs.tgkill(ctx.aspace.pid, ctx.tid, _KICK)
-            except OSError:
-                pass
 
     def wait(self):
         try:

@@ -54,7 +54,6 @@ _CLONE_THREAD = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x200000  # 
 _CLONE_PARENT = 0x8000
 _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
@@ -419,21 +418,6 @@ class SystrapPlatform(base.Platform):
         ctx.aspace.contexts.discard(ctx)
         self.u32[(ctx.off + OFF_CMD) >> 2] = CMD_EXIT
         self.resume_native(self._ptr(ctx))
-
-    def thread_times(self, ctx):
-        try:
-            with open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
-        except (OSError, IndexError, ValueError):
-            return 0.0, 0.0
-
-    def interrupt(self, ctx):
-        if ctx.alive:
-            try:
-                hs.tgkill(ctx.aspace.pid, ctx.tid, _SIGURG)
-            except OSError:
-                pass
 
     # --- events ---------------------------------------------------------------
     def fileno(self):

@@ -60,8 +60,17 @@ PLATFORMS = ("ptrace", "systrap")
 
 
 def default_platform():
-    """BASTION_PLATFORM, else ptrace."""
-    return os.environ.get("BASTION_PLATFORM") or "ptrace"
+    """BASTION_PLATFORM, else systrap where the host kernel filters syscalls
+    with seccomp (it traps to SIGSYS), else ptrace."""
+    name = os.environ.get("BASTION_PLATFORM")
+    if name:
+        return name
+    try:
+        with open("/proc/self/status") as f:
+            seccomp = any(line.startswith("Seccomp:") for line in f)
+    except OSError:
+        seccomp = False
+    return "systrap" if seccomp else "ptrace"
 
 
 def platform_class(name):

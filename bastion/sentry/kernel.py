@@ -226,6 +226,9 @@ class Kernel:
     def _on_host_signal(self, signo, frame):
         self.host_signals.append(signo)
         if self.in_wait:
+            # once: a second signal while the loop is still unwinding from
+            # the first (in `except HostSignal`) must not raise out of run()
+            self.in_wait = False
             raise HostSignal()
 
     def run(self):
