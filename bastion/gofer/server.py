@@ -23,6 +23,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # readtree: at most this many entries in one reply, whatever the sentry asks.
 TREE_BUDGET_MAX = 1 << 16
 TREE_ROOTS_MAX = 1024
+TREE_OPEN_MAX = 512  # directory fds a tree walk holds at once
 # A tree walk opens each listed name beneath its parent's fd: no symlink, no
 # "..", no magic link can lead it elsewhere.
 _RESOLVE_CHILD = hs.RESOLVE_BENEATH | hs.RESOLVE_NO_SYMLINKS | hs.RESOLVE_NO_MAGICLINKS
@@ -132,7 +133,7 @@ class Gofer:
                     out.append([i, rel, ents])
                     total += len(ents)
                     for name, st_dev in subdirs:
-                        if total >= budget:
+                        if total >= budget or len(queue) >= TREE_OPEN_MAX:
                             break
                         if st_dev != dev:
                             continue
