@@ -3,7 +3,6 @@ limits, setup errors, and no leaks on the host."""
 
 import os
 import subprocess
-import sys
 import threading
 import time
 

@@ -8,7 +8,6 @@ a test whose binary is missing is skipped."""
 
 import json
 import os
-import re
 import shutil
 
 import pytest

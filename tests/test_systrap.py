@@ -2,7 +2,6 @@
 a spread of A/B programs behaves the same on it as natively (the whole suite
 runs on it with BASTION_PLATFORM=systrap)."""
 
-import os
 import shutil
 
 import pytest

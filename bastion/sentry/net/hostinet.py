@@ -32,7 +32,7 @@ import struct
 from ... import hostsys
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from ..fd import POLLERR, POLLHUP, POLLOUT
+from ..fd import POLLHUP
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, Inode
 from . import inet as I
 from . import unix as U
