@@ -661,12 +661,6 @@ def _row(s, v6):
 def proc_net(kernel, proto, v6):
     """/proc/net/{tcp,tcp6,udp,udp6} in host mode: the sandbox's sockets only."""
     fam = AF_INET6 if v6 else AF_INET
-    if proto == "tcp":
-        out = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
-               "   uid  timeout inode"]
-    else:
-        out = ["   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
-               "   uid  timeout inode ref pointer drops"]
     rows = []
     for s in list(host_sockets(kernel).values()):
         if s.proto != proto or s.family != fam or s.dead:
@@ -675,12 +669,9 @@ def proc_net(kernel, proto, v6):
         if r is not None:
             rows.append((r, s))
     rows.sort(key=lambda x: x[0][0][1])
-    for i, ((local, remote, state, tx, rx), s) in enumerate(rows):
-        line = "%*d: %s:%04X %s:%04X %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000" % (
-            4 if proto == "tcp" else 5, i, _hex(local, v6), local[1], _hex(remote, v6), remote[1],
-            state, tx, rx, s.uid, 0, s.inode.ino)
-        out.append(line + (" 100 0 0 10 0" if proto == "tcp" else " 0"))
-    return "\n".join(out) + "\n"
+    return I.proc_net_table(proto, [
+        (_hex(local, v6), local[1], _hex(remote, v6), remote[1], state, tx, rx, s.uid, s.inode.ino)
+        for (local, remote, state, tx, rx), s in rows])
 
 
 # --- the host's interfaces: NETLINK_ROUTE and /proc/net/dev ----------------------

@@ -648,17 +648,29 @@ def _hex_ip(ip, v6):
     return "".join("%08X" % int.from_bytes(ip[i:i + 4], "little") for i in range(0, 16, 4))
 
 
-def proc_net(kernel, proto, v6):
-    """/proc/net/{tcp,tcp6,udp,udp6}: the sandbox's own sockets."""
-    st = stack(kernel)
-    fam = AF_INET6 if v6 else AF_INET
-    if proto == "tcp":
+def proc_net_table(proto, rows):
+    """The text of /proc/net/{tcp,udp}[6] (net/ipv4/tcp_ipv4.c, udp.c) from
+    rows of (local hex, port, remote hex, port, state, tx, rx, uid, inode);
+    the sentry's own stack and host-backed sockets both print through it."""
+    tcp = proto == "tcp"
+    if tcp:
         out = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
                "   uid  timeout inode"]
     else:
         out = ["   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
                "   uid  timeout inode ref pointer drops"]
-    i = 0
+    for i, (la, lp, ra, rp, state, tx, rx, uid, ino) in enumerate(rows):
+        line = "%*d: %s:%04X %s:%04X %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000" % (
+            4 if tcp else 5, i, la, lp, ra, rp, state, tx, rx, uid, 0, ino)
+        out.append(line + (" 100 0 0 10 0" if tcp else " 0"))
+    return "\n".join(out) + "\n"
+
+
+def proc_net(kernel, proto, v6):
+    """/proc/net/{tcp,tcp6,udp,udp6}: the sandbox's own sockets."""
+    st = stack(kernel)
+    fam = AF_INET6 if v6 else AF_INET
+    rows = []
     for s in sorted(st.sockets(), key=lambda s: s.lport):
         if s.proto != proto or s.family != fam or s.dead:
             continue
@@ -674,12 +686,9 @@ def proc_net(kernel, proto, v6):
         zero = ANY6 if v6 else ANY4
         ra = s.raddr if s.raddr is not None and state != TCP_LISTEN else zero
         rp = s.rport if s.raddr is not None and state != TCP_LISTEN else 0
-        line = "%*d: %s:%04X %s:%04X %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000" % (
-            4 if proto == "tcp" else 5, i, _hex_ip(s.laddr, v6), s.lport, _hex_ip(ra, v6), rp, state,
-            tx, rx, s.uid, 0, s.inode.ino)
-        out.append(line + (" 100 0 0 10 0" if proto == "tcp" else " 0"))
-        i += 1
-    return "\n".join(out) + "\n"
+        rows.append((_hex_ip(s.laddr, v6), s.lport, _hex_ip(ra, v6), rp, state, tx, rx,
+                     s.uid, s.inode.ino))
+    return proc_net_table(proto, rows)
 
 
 def proc_net_dev(kernel):
