@@ -246,26 +246,22 @@ class MM:
     def map_file_shared(self, addr, length, prot, off, owner, name):
         """Map a tmpfs file's pages (memory-file offset `off`) MAP_SHARED:
         every mapping and read/write of the file see the same bytes."""
-        if not self._is_free(addr, length):
-            for v in self._carve(addr, addr + length):
-                self._drop(v)
-        share = SharedRange(off, length, owner)
-        share.refs = 1
-        v = VMA(addr, addr + length, prot, True, off, name, share)
-        self._insert(v)
-        self.aspace.map(addr, length, prot, off)
-        return v
+        return self._map_owned(addr, length, prot, off, owner, name, True)
 
     def map_borrowed(self, addr, length, prot, off, owner, name):
         """Map MAP_PRIVATE pages that `owner` keeps in the memory file at `off`
         (page cache, the vDSO): shared by every process until one makes them
         writable (protect gives it its own copy)."""
+        return self._map_owned(addr, length, prot, off, owner, name, False)
+
+    def _map_owned(self, addr, length, prot, off, owner, name, shared):
+        """Map a memory-file range that `owner` frees, not this address space."""
         if not self._is_free(addr, length):
             for v in self._carve(addr, addr + length):
                 self._drop(v)
         share = SharedRange(off, length, owner)
         share.refs = 1
-        v = VMA(addr, addr + length, prot, False, off, name, share)
+        v = VMA(addr, addr + length, prot, shared, off, name, share)
         self._insert(v)
         self.aspace.map(addr, length, prot, off)
         return v
