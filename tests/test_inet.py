@@ -120,29 +120,7 @@ print(open("/etc/resolv.conf").read().count("nameserver"))
 
 
 def test_getifaddrs_netlink():
-    src = os.path.join(ROOT, "tests", ".build", "getifaddrs.c")
-    os.makedirs(os.path.dirname(src), exist_ok=True)
-    with open(src, "w") as f:
-        f.write("""#include <ifaddrs.h>
-#include <stdio.h>
-#include <netdb.h>
-#include <sys/socket.h>
-int main(void) {
-    struct ifaddrs *ifa, *i;
-    if (getifaddrs(&ifa)) { perror("getifaddrs"); return 1; }
-    for (i = ifa; i; i = i->ifa_next) {
-        char host[64] = "-";
-        int fam = i->ifa_addr ? i->ifa_addr->sa_family : -1;
-        if (fam == AF_INET || fam == AF_INET6)
-            getnameinfo(i->ifa_addr, fam == AF_INET ? 16 : 28, host, sizeof host, 0, 0, NI_NUMERICHOST);
-        printf("%s %d %s flags=%#x\\n", i->ifa_name, fam, host, i->ifa_flags);
-    }
-    freeifaddrs(ifa);
-    return 0;
-}
-""")
-    exe = src[:-2]
-    subprocess.run(["gcc", "-o", exe, src], check=True)
+    exe = compile_c("getifaddrs")
     r = run_bastion([exe])
     assert r.status == 0, r
     assert r.stdout.decode().splitlines() == [

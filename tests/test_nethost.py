@@ -220,34 +220,8 @@ print(ep.poll(0.2))
 
 
 # --- interfaces ------------------------------------------------------------------
-GETIFADDRS = r"""#include <ifaddrs.h>
-#include <stdio.h>
-#include <netdb.h>
-#include <sys/socket.h>
-int main(void) {
-    struct ifaddrs *ifa, *i;
-    if (getifaddrs(&ifa)) { perror("getifaddrs"); return 1; }
-    for (i = ifa; i; i = i->ifa_next) {
-        char host[64] = "-";
-        int fam = i->ifa_addr ? i->ifa_addr->sa_family : -1;
-        if (fam == AF_INET || fam == AF_INET6)
-            getnameinfo(i->ifa_addr, fam == AF_INET ? 16 : 28, host, sizeof host, 0, 0, NI_NUMERICHOST);
-        printf("%s %d %s flags=%#x\n", i->ifa_name, fam, host, i->ifa_flags);
-    }
-    freeifaddrs(ifa);
-    return 0;
-}
-"""
-
-
 def test_getifaddrs_shows_host_interfaces():
-    out_dir = os.path.join(ROOT, "tests", ".build")
-    os.makedirs(out_dir, exist_ok=True)
-    src = os.path.join(out_dir, "nethost_getifaddrs.c")
-    with open(src, "w") as f:
-        f.write(GETIFADDRS)
-    exe = src[:-2]
-    subprocess.run(["gcc", "-o", exe, src], check=True)
+    exe = compile_c("getifaddrs")
     n = run_native([exe])
     b = run_bastion([exe], opts=HOST)
     assert n.status == 0 and (b.stdout, b.status) == (n.stdout, n.status), (n, b)
