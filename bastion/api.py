@@ -261,22 +261,18 @@ class Sandbox:
         slot = self._exits[pid]
         try:
             while sel.get_map() or not slot[0].is_set():
-                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not sel.get_map():
-                    if not slot[0].wait(wait if not timed_out else 5.0) and not timed_out:
-                        timed_out = True
-                        self._kill_run(run)
-                    elif timed_out and not slot[0].is_set():
-                        break
-                    continue
-                ready = sel.select(wait if not timed_out else 5.0)
-                if not ready and deadline is not None and time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     if timed_out:
                         break  # the tree is dead but someone else holds the pipes
                     timed_out = True
                     self._kill_run(run)
+                    deadline = now + 5.0  # time to drain the pipes and hear the exit
+                wait = None if deadline is None else max(0.0, deadline - now)
+                if not sel.get_map():
+                    slot[0].wait(wait)
                     continue
-                for key, _ in ready:
+                for key, _ in sel.select(wait):
                     data = os.read(key.fd, 65536)
                     if data:
                         yield key.data, data
