@@ -234,15 +234,22 @@ _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _code = None
 
 
+def load_code(code):
+    """Map machine code read+exec and return its address (written first, then
+    made executable: never W+X). The pages stay for the process's life."""
+    size = (len(code) + 4095) & ~4095
+    addr = _libc.mmap(None, size, 3, 0x22, -1, 0)  # RW, MAP_PRIVATE|MAP_ANONYMOUS
+    if addr in (None, ctypes.c_void_p(-1).value):
+        _check(-1)
+    ctypes.memmove(addr, code, len(code))
+    _check(_libc.mprotect(addr, size, 5))  # R|X
+    return addr
+
+
 def _code_page():
-    """Map _CODE read+exec (written first, then made executable: never W+X)."""
     global _code
     if _code is None:
-        addr = _libc.mmap(None, 4096, 3, 0x22, -1, 0)  # RW, MAP_PRIVATE|MAP_ANONYMOUS
-        if addr in (None, ctypes.c_void_p(-1).value):
-            _check(-1)
-        ctypes.memmove(addr, _CODE, len(_CODE))
-        _check(_libc.mprotect(addr, 4096, 5))  # R|X
+        addr = load_code(_CODE)
         _code = (ctypes.CFUNCTYPE(ctypes.c_uint64)(addr),
                  ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13))
     return _code
@@ -341,7 +348,6 @@ def rtnl_dump(kind, body):
                 out += data[off:off + ln]
                 off += (ln + 3) & ~3
     return bytes(out)
-_native_maps = []  # executable pages of native helpers, kept for the process's life
 
 
 def native_helpers(code, spin_off, resume_off, xchg_off):
@@ -349,11 +355,7 @@ def native_helpers(code, spin_off, resume_off, xchg_off):
     assembled at development time): machine code put in an executable page
     and called through ctypes. They are host-syscall code like the rest of
     this module: st_resume issues FUTEX_WAKE. Returns (spin, resume, xchg)."""
-    import mmap
-    m = mmap.mmap(-1, (len(code) + 4095) & ~4095, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-    m[:len(code)] = code
-    _native_maps.append(m)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    base = load_code(code)
     spin = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long)(base + spin_off)
     resume = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base + resume_off)
     xchg = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(base + xchg_off)
