@@ -264,6 +264,7 @@ resume:
 do_syscall:
         call    load_args
         syscall
+cmd_done:                                       /* the result, back to the sentry */
         mov     [r12 + OFF_RET], rax
         mov     dword ptr [r12 + OFF_KIND], KIND_DONE
         jmp     report
@@ -275,9 +276,7 @@ do_clone:
         syscall
         test    rax, rax
         jz      thread_start
-        mov     [r12 + OFF_RET], rax
-        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
-        jmp     report
+        jmp     cmd_done
 
 /* fork(CLONE_PARENT|SIGCHLD): arg 1 is the child's slot offset in the
    memory file. The child shares this slot's pages until it remaps its own,
@@ -292,9 +291,7 @@ do_fork:
         syscall
         test    rax, rax
         jz      fork_child
-        mov     [r12 + OFF_RET], rax
-        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
-        jmp     report
+        jmp     cmd_done
 fork_child:
         movabs  rdi, SYSMSG_BASE
         mov     esi, SYSMSG_SIZE
