@@ -147,6 +147,39 @@ def ptrace_resume(req, tid, sig=0):
         _check(-1)
 
 
+class WaitInfo(ctypes.Structure):
+    """The head of a siginfo_t as waitid(2) fills it. A waitid that writes
+    here keeps its event even if a Python signal handler raises right after
+    the call returns (os.waitpid's result would be lost)."""
+    _fields_ = [("si_signo", ctypes.c_int), ("si_errno", ctypes.c_int),
+                ("si_code", ctypes.c_int), ("_pad", ctypes.c_int),
+                ("si_pid", ctypes.c_int), ("si_uid", ctypes.c_int),
+                ("si_status", ctypes.c_int), ("_rest", ctypes.c_byte * 100)]
+
+    def wait_status(self):
+        """The event as a waitpid(2) status word."""
+        code, st = self.si_code, self.si_status
+        if code == CLD_EXITED:
+            return (st & 0xFF) << 8
+        if code in (CLD_KILLED, CLD_DUMPED):
+            return st | (0x80 if code == CLD_DUMPED else 0)
+        if code == CLD_CONTINUED:
+            return 0xFFFF
+        return (st << 8) | 0x7F  # CLD_TRAPPED / CLD_STOPPED: the stop signal and ptrace event
+
+
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
+P_ALL = 0
+waitid = _libc.waitid
+waitid.restype = ctypes.c_int
+waitid.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+
+
+def getcpu():
+    """The CPU the calling thread runs on (sched_getcpu(3))."""
+    return _check(_libc.sched_getcpu())
+
+
 def ptrace_traceme():
     _check(_ptrace(PTRACE_TRACEME, 0, None, None))
 
@@ -348,6 +381,13 @@ def rtnl_dump(kind, body):
                 out += data[off:off + ln]
                 off += (ln + 3) & ~3
     return bytes(out)
+
+
+def ptrace_step_helper(code, off):
+    """The ptrace platform's pt_step (platform/ptrace_step.S): SETREGS,
+    SYSEMU, waitid and GETREGS in one call from the sentry's hot path."""
+    return ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_void_p)(load_code(code) + off)
 
 
 def native_helpers(code, spin_off, resume_off, xchg_off):

@@ -1,5 +1,5 @@
-"""The systrap platform: its checked-in machine code matches its source, and
-a spread of A/B programs behaves the same on it as natively (the whole suite
+"""The systrap platform: the platforms' checked-in machine code matches its
+source, and a spread of A/B programs behaves the same on it as natively (the whole suite
 runs on it with BASTION_PLATFORM=systrap)."""
 
 import shutil
@@ -12,13 +12,15 @@ from core_util import ab_run, compile_c
 SYSTRAP = ("--platform", "systrap")
 
 
-@pytest.mark.skipif(not all(shutil.which(t) for t in ("gcc", "objcopy", "readelf", "nm")),
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("gcc", "objcopy", "objdump", "readelf", "nm")),
                     reason="needs gcc and binutils")
-def test_image_matches_source():
-    from bastion.platform import systrap_build
-    with open(systrap_build.OUT) as f:
-        assert f.read() == systrap_build.assemble(), \
-            "run `python3 -m bastion.platform.systrap_build` after changing systrap_stub.S"
+@pytest.mark.parametrize("src", ["systrap_stub.S", "ptrace_step.S"])
+def test_image_matches_source(src):
+    import os
+    from bastion.platform import native_build
+    with open(os.path.join(native_build.HERE, native_build.IMAGES[src])) as f:
+        assert f.read() == native_build.assemble(src), \
+            f"run `python3 -m bastion.platform.native_build` after changing {src}"
 
 
 @pytest.mark.parametrize("program,section", [

@@ -108,8 +108,9 @@ class Platform:
         return False
 
     def block(self):
-        """Sleep until an event is ready, without taking it, so that a host
-        signal may interrupt the sleep (by raising) and lose nothing."""
+        """Sleep until an event is ready. A host signal may interrupt the
+        sleep by raising from its handler, even right after the sleep ended:
+        no event may be lost to that (the next wait_one returns it)."""
         raise NotImplementedError
 
     def wait_one(self):

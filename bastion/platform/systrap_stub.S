@@ -1,6 +1,6 @@
 /* The systrap stub and the sentry's spin/wake helpers (x86-64, GNU as).
 
-   Assembled at development time by `python3 -m bastion.platform.systrap_build`
+   Assembled at development time by `python3 -m bastion.platform.native_build`
    into bastion/platform/systrap_image.py; nothing is compiled at run time.
 
    Section .text.stub is the stub program, loaded at STUB_BASE in every stub

@@ -25,8 +25,14 @@ READ_FDS_MAX = 128
 LIST_AFTER_MISSES = 3
 # A listing fetched from the gofer brings, breadth first, the listings of the
 # directories below it until about this many entries came (one round trip for
-# what `find` or `tar` would otherwise ask directory by directory).
+# what `find` or `tar` would otherwise ask directory by directory). The first
+# listing of a mount asks for TREE_BUDGET_FIRST, each later one for twice the
+# one before, up to TREE_BUDGET: a program that looks at a few files (a
+# sandbox's start-up, /bin/true) does not pay for a crawl of the host's /
+# (4,000 entries cost 70-100 ms here), and a walk reaches the full budget
+# after a few round trips.
 TREE_BUDGET = 4096
+TREE_BUDGET_FIRST = 64
 # ... starting, besides the directory asked for, from up to this many
 # directories seen in earlier listings but not listed yet (oldest first).
 TREE_ROOTS = 256
@@ -45,6 +51,7 @@ class GoferFS(FileSystem):
         # tar, du): from then on listings carry every entry's attributes.
         self.want_attrs = False
         self.unlisted = {}  # GoferInode of a directory seen in a listing -> None
+        self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree
 
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
@@ -154,8 +161,10 @@ class GoferInode(Inode):
                         break
                     if d.hdev == dev and d.path.startswith(prefix):
                         roots.append(d)
+            budget = fs.tree_budget
+            fs.tree_budget = min(budget * 2, TREE_BUDGET)
             res, _ = fs.call("readtree", [d.path for d in roots] if len(roots) > 1 else [self.path],
-                             TREE_BUDGET, fs.want_attrs)
+                             budget, fs.want_attrs)
             if not isinstance(res, list):
                 raise SyscallError(E.EIO)
             for i, rel, listing in res:

@@ -293,8 +293,12 @@ def _set_comm(task, data):
 
 
 def _uuid():
-    import uuid
-    return str(uuid.uuid4())
+    """A random (version 4) UUID, as /proc/sys/kernel/random/uuid gives."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _mm_bytes(t, which):
