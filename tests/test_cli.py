@@ -90,6 +90,13 @@ def test_sys_is_the_sandboxs_own():
                         (b"0" if n == 1 else f"0-{n - 1}".encode()) + b"\n" + f"{n}\n".encode())
 
 
+def test_app_sees_the_callers_cpus():
+    # the ptrace platform pins the sentry and its stubs to one CPU; the app
+    # must not see that (nproc asks sched_getaffinity)
+    r = run_bastion(["nproc"])
+    assert r.stdout == f"{len(os.sched_getaffinity(0))}\n".encode(), r
+
+
 def test_host_signals_are_forwarded_to_the_sandbox():
     import signal
     import time
