@@ -41,9 +41,10 @@ TIMEOUT = 600
 PRIVATE = ("/tmp/", "/dev/", "/proc/", "/sys/")
 SANDBOX_TMP = "/tmp/bastion-bench"  # scratch dir inside a sandbox: its own /tmp
 
-PROGRAMS = {  # binary name -> C source
-    "getppid_loop": os.path.join(REPO, "tests", "programs", "getppid_loop.c"),
-    "fork_exec": os.path.join(REPO, "bench", "fork_exec.c"),
+PROGRAMS = {  # binary name -> C source, extra gcc flags
+    "getppid_loop": (os.path.join(REPO, "tests", "programs", "getppid_loop.c"), []),
+    "fork_exec": (os.path.join(REPO, "bench", "fork_exec.c"), []),
+    "raw_getppid": (os.path.join(REPO, "bench", "raw_getppid.c"), ["-static", "-nostdlib"]),
 }
 
 HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
@@ -140,8 +141,11 @@ def benchmarks(quick, work):
         dict(name="getppid", unit="us/syscall", better="lower", reps=1 if q else 3,
              argv=[f"{b}/getppid_loop", "10000" if q else "50000"],
              parse=grep(rb"([\d.]+) ns/syscall", 1 / 1000), build="getppid_loop",
+             floor=True,
              why="pure per-syscall cost: a raw getppid loop, timed by the program "
-                 "itself (start-up excluded); every other figure is a multiple of it"),
+                 "itself (start-up excluded); every other figure is a multiple of it. "
+                 "Under it, the floor of any Python ptrace tracer on this host "
+                 "(bench/ptrace_floor.py), to read the ptrace column against"),
         dict(name="find", unit="ms", better="lower", reps=1 if q else 2, warm=True,
              argv=["find", "/usr/lib/python3" if q else "/usr/lib", "-type", "f"],
              parse=wall_ms, compare="lines",
@@ -481,11 +485,27 @@ def compare_notes(bench, sides, native_name):
 
 def build(name):
     """Compile a C program of the bench if missing or older than its source."""
-    src, out = PROGRAMS[name], os.path.join(BUILD, name)
+    (src, flags), out = PROGRAMS[name], os.path.join(BUILD, name)
     if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
         return
     os.makedirs(BUILD, exist_ok=True)
-    subprocess.run(["gcc", "-O2", "-o", out, src], check=True, capture_output=True)
+    subprocess.run(["gcc", "-O2", *flags, "-o", out, src], check=True, capture_output=True)
+
+
+def ptrace_floor(reps):
+    """µs per syscall of a bare Python ptrace tracer (bench/ptrace_floor.py),
+    the median of `reps` runs, or None when it cannot run here."""
+    try:
+        build("raw_getppid")
+        runs = []
+        for _ in range(reps):
+            p = subprocess.run([sys.executable, os.path.join(REPO, "bench", "ptrace_floor.py"),
+                                os.path.join(BUILD, "raw_getppid")],
+                               capture_output=True, timeout=TIMEOUT, check=True)
+            runs.append(float(p.stdout.split()[0]))
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+    return statistics.median(runs)
 
 
 def tool_versions():
@@ -627,6 +647,12 @@ def run_all(args, runners, work):
         if bench.get("needs") and not shutil.which(bench["needs"]):
             notes.append(f"{bench['needs']}: n/a: not installed")
         notes += compare_notes(bench, sides, "native")
+        if bench.get("floor") and any(r.name == "bastion-ptrace" and sides[r.name]["ok"]
+                                      for r in runners):
+            row["ptrace_floor_us"] = floor = ptrace_floor(bench["reps"])
+            if floor is not None:
+                notes.append(f"floor: a bare Python ptrace tracer on one CPU here: "
+                             f"{floor:.1f} us/syscall")
         row["notes"] = notes
         cells = table([row], runners)[1][0]
         print(line(cells))
