@@ -23,16 +23,17 @@ READ_FDS_MAX = 128
 # After this many single-name lookups in one directory, fetch its whole listing
 # (names and attributes in one round trip); later lookups, and misses, are local.
 LIST_AFTER_MISSES = 3
-# A listing fetched from the gofer brings, breadth first, the listings of the
-# directories below it until about this many entries came (one round trip for
-# what `find` or `tar` would otherwise ask directory by directory). The first
-# listing of a mount asks for TREE_BUDGET_FIRST, each later one for twice the
-# one before, up to TREE_BUDGET: a program that looks at a few files (a
-# sandbox's start-up, /bin/true) does not pay for a crawl of the host's /
-# (4,000 entries cost 70-100 ms here), and a walk reaches the full budget
-# after a few round trips.
+# A listing the app asked for (getdents) brings, breadth first, the listings of
+# the directories below it until about this many entries came (one round trip
+# for what `find` or `tar` would otherwise ask directory by directory), once
+# the app has listed WALK_AFTER directories on the mount: a program that lists
+# a few (python3 lists ~7 package directories at start-up, then stats a few
+# files in each) must not pay for a crawl (~30 us an entry), a tree walk gets
+# it soon. The budget starts at TREE_BUDGET_FIRST and doubles each listing.
+# Listings made to answer lookups (LIST_AFTER_MISSES) never descend.
+WALK_AFTER = 16
 TREE_BUDGET = 4096
-TREE_BUDGET_FIRST = 64
+TREE_BUDGET_FIRST = 256
 # ... starting, besides the directory asked for, from up to this many
 # directories seen in earlier listings but not listed yet (oldest first).
 TREE_ROOTS = 256
@@ -51,7 +52,8 @@ class GoferFS(FileSystem):
         # tar, du): from then on listings carry every entry's attributes.
         self.want_attrs = False
         self.unlisted = {}  # GoferInode of a directory seen in a listing -> None
-        self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree
+        self.walks = 0  # directories the app listed (getdents)
+        self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
 
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
@@ -143,13 +145,21 @@ class GoferInode(Inode):
         self._cache[name] = n
         return n
 
-    def children(self):
+    def children(self, walk=False):
+        """The listing, fetched once. `walk`: the app lists this directory
+        (getdents), so a tree walk may be under way (see WALK_AFTER)."""
         if self._children is None:
             fs = self.fs
             unlisted = fs.unlisted
             unlisted.pop(self, None)
             roots = [self]
-            if unlisted:
+            budget = 0
+            if walk:
+                fs.walks += 1
+                if fs.walks >= WALK_AFTER:
+                    budget = fs.tree_budget
+                    fs.tree_budget = min(budget * 2, TREE_BUDGET)
+            if budget and unlisted:
                 # Directories that recent listings showed below this one's
                 # parent, on its host filesystem: where a tree walk goes next
                 # (its subdirectories, then its siblings'). Never farther: a
@@ -161,8 +171,6 @@ class GoferInode(Inode):
                         break
                     if d.hdev == dev and d.path.startswith(prefix):
                         roots.append(d)
-            budget = fs.tree_budget
-            fs.tree_budget = min(budget * 2, TREE_BUDGET)
             res, _ = fs.call("readtree", [d.path for d in roots] if len(roots) > 1 else [self.path],
                              budget, fs.want_attrs)
             if not isinstance(res, list):
@@ -196,7 +204,7 @@ class GoferInode(Inode):
         self._children = True
 
     def readdir(self):
-        return [(name, n.ino, n._dtype) for name, n in self.children()]
+        return [(name, n.ino, n._dtype) for name, n in self.children(walk=True)]
 
     def readlink(self):
         res, _ = self.fs.call("readlink", self.path)
