@@ -12,6 +12,7 @@ is the sandbox command, `bastion run [OPTIONS] -- CMD [ARGS...]`."""
 
 import argparse
 import os
+import signal
 import sys
 
 EXIT_USAGE = 2
@@ -195,6 +196,11 @@ def main(argv=None):
     except UserError as e:
         print(f"bastion: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # `bastion syscalls | head`: end quietly, as a tool killed by SIGPIPE
+        # would (and keep Python's exit-time flush from complaining again)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -74,6 +74,15 @@ def test_writes_to_root_stay_inside():
     assert before == after
 
 
+def test_syscalls_table_into_a_closed_pipe():
+    # `bastion syscalls | head -1`: no traceback
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run(["sh", "-c", f"'{sys.executable}' -m bastion syscalls | head -1"],
+                       capture_output=True, timeout=60, env=env, cwd="/tmp")
+    assert p.stdout.split()[1] == b"read", p
+    assert b"Traceback" not in p.stderr and b"Error" not in p.stderr, p.stderr
+
+
 def test_syscalls_table():
     r = bastion("syscalls")
     assert r.returncode == 0
