@@ -71,6 +71,9 @@ def _parser():
     r.add_argument("--debug-log", default=None, metavar="FILE")
     r.add_argument("--no-vdso", action="store_true",
                    help="no vDSO: every time query is a syscall (debugging, A/B)")
+    r.add_argument("--no-patch", action="store_true",
+                   help="never rewrite the app's syscall instructions (systrap patches "
+                        "trapped `mov $nr, %%eax; syscall` sites to skip the trap)")
     r.add_argument("--network", default="none", choices=("none", "host"),
                    help="none: only the sandbox's own loopback (default); host: the host's network")
     r.add_argument("--platform", default=None, choices=("ptrace", "systrap"),
@@ -113,7 +116,7 @@ def _config(a):
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
                   debug_log=a.debug_log, tty=a.tty, network=a.network,
-                  platform=platform, vdso=not a.no_vdso)
+                  platform=platform, vdso=not a.no_vdso, patch=not a.no_patch)
 
 
 def cmd_run(a):

@@ -259,6 +259,9 @@ _CODE = bytes.fromhex(
     "41894808"      #         mov [r8+8], ecx
     "4189500c"      #         mov [r8+12], edx
     "5b"            #         pop rbx
+    "c3"            #         ret
+    "4889f0"        # xchg64: mov rax, rsi      (xchg64(u64 *p, u64 v): the old value)
+    "488707"        #         xchg [rdi], rax   (atomic, a full barrier)
     "c3")           #         ret
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -284,13 +287,21 @@ def _code_page():
     if _code is None:
         addr = load_code(_CODE)
         _code = (ctypes.CFUNCTYPE(ctypes.c_uint64)(addr),
-                 ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13))
+                 ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13),
+                 ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64)(addr + 40))
     return _code
 
 
 def rdtsc():
     """The time-stamp counter, after earlier loads (lfence; rdtsc)."""
     return _code_page()[0]()
+
+
+def store64(buf, off, value):
+    """Store 8 bytes at `off` of a writable buffer (an mmap) in one atomic
+    instruction: patching code that app threads may be running."""
+    assert off % 8 == 0
+    _code_page()[2](ctypes.addressof(ctypes.c_char.from_buffer(buf, off)), value)
 
 
 def cpuid(leaf):

@@ -61,6 +61,11 @@ class Platform:
     max_user_address = 0
     # FP/vector state of a new thread (exec resets to it).
     initial_fpstate = None
+    # Where a patched syscall site may jump (sentry/mm/patch.py): code that
+    # takes eax = syscall number, rcx = return address, and makes the same
+    # SYSCALL event a trapped syscall makes, or None: no patching. A platform
+    # that has it reports trapped syscalls as SYSCALL events with info True.
+    patch_entry = None
 
     def new_address_space(self):
         """Return (AddressSpace, its first Context), both stopped and empty."""

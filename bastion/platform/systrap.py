@@ -44,6 +44,7 @@ EVENTFD_FD = 4
 OFF_STATE, OFF_SLEEPING, OFF_KIND, OFF_SIGNO, OFF_UC, OFF_INFO = 0, 4, 8, 12, 16, 24
 OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 104, 112
 OFF_TID, OFF_CTID = 120, 124
+PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD = 0, 1, 2
 KIND_SIGNAL, KIND_DONE = 1, 2
 CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT = 1, 2, 3, 4, 5
@@ -54,6 +55,7 @@ _CLONE_THREAD = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x200000  # 
 _CLONE_PARENT = 0x8000
 _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
+_CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
@@ -105,7 +107,8 @@ class SysContext(base.Context):
         self.uc = 0
         self.regs = None
         self.owner = None
-        self.fs_applied = self.gs_applied = 0
+        self.fs_applied = 0
+        self.gs_applied = addr  # the stub's thread_start points gs at the slot
         self.ptr = None  # the state word's address in the sentry
         self.run_idx = -1
         self.control = False
@@ -229,6 +232,7 @@ class SystrapPlatform(base.Platform):
         self.initial_fpstate = None
         self.slept = False
         self._dead = []  # reaped stubs whose threads' EXITED events are not out yet
+        self.patch_entry = stub.STUB_BASE + _CODE_OFF + SYMBOLS["patch_entry"]
 
     # --- slots ------------------------------------------------------------
     def alloc_slot(self):
@@ -298,6 +302,28 @@ class SystrapPlatform(base.Platform):
             raise PlatformError("a new stub thread did not start")
         self._take_frame(ctx)
         ctx.tid = self.u32[(ctx.off + OFF_TID) >> 2]
+        self._init_patch_frame(ctx)
+
+    def _init_patch_frame(self, ctx):
+        """Fill the parts of the thread's patch frame that a host signal
+        frame has and the stub's patch_entry does not write, from the host
+        frame of the thread's first signal: ucontext flags and signal stack,
+        segment selectors and signal mask (for the rt_sigreturn of a gs
+        change), and the XSAVE image's software bytes and end magic."""
+        m = self.map
+        uc = ctx.off + (ctx.uc - ctx.addr)
+        pf = ctx.off + PF_UC
+        m[pf:pf + 40] = m[uc:uc + 40]
+        m[pf + 184:pf + 192] = m[uc + 184:uc + 192]
+        m[pf + 296:pf + 304] = m[uc + 296:uc + 304]
+        fpoff, size = ctx._fp()
+        if size > PF_END - PF_FP:  # an XSAVE image bigger than the room for it (AMX)
+            self.patch_entry = None
+            return
+        fp = ctx.off + PF_FP
+        m[fp + 464:fp + 512] = m[fpoff + 464:fpoff + 512]
+        m[fp + 512:fp + 576] = bytes(64)  # XSAVE header: XRSTOR wants its reserved bytes zero
+        m[fp + size:fp + size + 4] = m[fpoff + size:fpoff + size + 4]
 
     def _take_frame(self, ctx):
         uc = _U64.unpack_from(self.map, ctx.off + OFF_UC)[0]
@@ -312,7 +338,7 @@ class SystrapPlatform(base.Platform):
     # --- address spaces ---------------------------------------------------
     def _stub_elf(self, slot_off):
         code = bytearray(STUB)
-        code_off = 64 + 56
+        code_off = _CODE_OFF
         base_addr = stub.STUB_BASE + code_off
         struct.pack_into("<Q", code, SYMBOLS["param_global_off"], self.region_off)
         struct.pack_into("<Q", code, SYMBOLS["param_slot_off"], self.region_off + slot_off)
@@ -383,9 +409,10 @@ class SystrapPlatform(base.Platform):
             _U64.pack_into(self.map, off + OFF_FSBASE, r.fs_base)
             ctx.fs_applied = r.fs_base
             setfs = 1
-        if r.gs_base != ctx.gs_applied:
-            _U64.pack_into(self.map, off + OFF_GSBASE, r.gs_base)
-            ctx.gs_applied = r.gs_base
+        gs = r.gs_base or ctx.addr  # an app without a gs base of its own: the slot's (patch_entry)
+        if gs != ctx.gs_applied:
+            _U64.pack_into(self.map, off + OFF_GSBASE, gs)
+            ctx.gs_applied = gs
             setfs |= 2
         u32 = self.u32
         if setfs:
@@ -460,7 +487,8 @@ class SystrapPlatform(base.Platform):
             if signo == _SIGSYS:
                 r = ctx.regs
                 r.orig_rax = r.rax
-                events.append((ctx, base.SYSCALL, None))
+                # info: trapped (a site the kernel may patch), not from a patched site
+                events.append((ctx, base.SYSCALL, u32[(off + OFF_INFO) >> 2] != 0))
             elif signo == _SIGURG:
                 events.append((ctx, base.INTERRUPT, None))
             else:

@@ -14,6 +14,10 @@
    runs a host syscall for the sentry (mmap, munmap, mprotect, ...), CLONE
    makes a thread, FORK a new stub, EXIT ends the thread.
 
+   patch_entry serves patched syscall sites (sentry/mm/patch.py): a thunk
+   jumps there instead of trapping, and the same handshake runs with no
+   signal, on a frame laid out like a host signal frame (see patch_entry).
+
    Section .text.helpers is mapped executable in the sentry and called
    through ctypes (hostsys.py): a spin over the running threads' state words,
    and a resume that stores the command with a full barrier and wakes a
@@ -49,6 +53,33 @@
         .set OFF_SS,        128     /* stack_t for sigaltstack */
         .set OFF_ZERO,      160     /* 8 zero bytes (an empty signal set) */
         .set OFF_SA,        168     /* struct kernel_sigaction scratch (32 bytes) */
+        .set OFF_SELF,      200     /* u64: this slot's address; the thread's gs base points here */
+
+        /* The patch frame (patched syscall sites, see patch_entry): a
+           ucontext and an XSAVE image laid out as in a host signal frame, in
+           the bottom of the signal stack, which host frames (at its top)
+           never reach. */
+        .set PF_UC,         0x3000
+        .set PF_FP,         0x3400
+        .set UC_R8,         40      /* struct sigcontext in a ucontext */
+        .set UC_R9,         48
+        .set UC_R10,        56
+        .set UC_R11,        64
+        .set UC_R12,        72
+        .set UC_R13,        80
+        .set UC_R14,        88
+        .set UC_R15,        96
+        .set UC_RDI,        104
+        .set UC_RSI,        112
+        .set UC_RBP,        120
+        .set UC_RBX,        128
+        .set UC_RDX,        136
+        .set UC_RAX,        144
+        .set UC_RCX,        152
+        .set UC_RSP,        160
+        .set UC_RIP,        168
+        .set UC_EFLAGS,     176
+        .set UC_FPSTATE,    224
 
         .set G_SLEEPING,    0       /* u32: the sentry sleeps; write the eventfd */
         .set G_ONE,         8       /* u64 1, the eventfd increment */
@@ -148,6 +179,13 @@ fail:   mov     edi, 99
 thread_start:
         mov     r12, rsp
         and     r12, -SYSMSG_SIZE
+        mov     [r12 + OFF_SELF], r12           /* gs:[OFF_SELF] finds the slot (patch_entry) */
+        lea     rax, [r12 + PF_FP]
+        mov     [r12 + PF_UC + UC_FPSTATE], rax
+        mov     edi, 0x1001                     /* ARCH_SET_GS */
+        mov     rsi, r12
+        mov     eax, 158
+        syscall
         lea     rdi, [r12 + OFF_SS]
         lea     rax, [r12 + STACK_TOP]
         mov     [rdi], rax
@@ -181,7 +219,20 @@ thread_start:
 handler:
         mov     r12, rsp
         and     r12, -SYSMSG_SIZE
-        mov     [r12 + OFF_SIGNO], edi
+        cmp     edi, 23                         /* a kick (SIGURG) in the patch path? */
+        jne     7f
+        mov     rax, [rdx + UC_RIP]
+        lea     rcx, [rip + patch_entry]
+        cmp     rax, rcx
+        jb      7f
+        lea     rcx, [rip + patch_leave]
+        cmp     rax, rcx
+        jb      8f                              /* entering the sentry anyway: drop it */
+        lea     rcx, [rip + patch_end]
+        cmp     rax, rcx
+        jae     7f
+        call    patch_rewind                    /* leaving: report it at the app's state */
+7:        mov     [r12 + OFF_SIGNO], edi
         mov     [r12 + OFF_INFO], rsi
         mov     [r12 + OFF_UC], rdx
         mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
@@ -330,6 +381,171 @@ restorer:
         mov     eax, 15
         syscall
         ud2
+8:      ret                                     /* a dropped kick: back to the patch path */
+
+/* A patched syscall site (`mov $nr, %eax; syscall` whose mov the sentry
+   replaced by a jmp to a per-site thunk: mov eax, nr; movabs rcx, return
+   address; jmp here). rax = nr, rcx = the address after the syscall
+   instruction, r11 free (a syscall clobbers rcx and r11); every other
+   register, the stack and its red zone are the app's and stay untouched.
+   The registers and an XSAVE image go to the patch frame, which the sentry
+   reads and writes exactly like a host signal frame; then the same
+   handshake as the signal handler's, with no signal and no host syscall on
+   the fast path. Signals are not blocked here: a kick (SIGURG) before
+   patch_leave is dropped (the thread is entering the sentry anyway), one
+   after it is reported as an interrupt at the app's state (patch_rewind). */
+patch_entry:
+        mov     r11, gs:[OFF_SELF]
+        mov     [r11 + PF_UC + UC_RAX], rax
+        mov     [r11 + PF_UC + UC_RCX], rcx
+        mov     [r11 + PF_UC + UC_RIP], rcx
+        mov     [r11 + PF_UC + UC_RSP], rsp
+        mov     [r11 + PF_UC + UC_R8], r8
+        mov     [r11 + PF_UC + UC_R9], r9
+        mov     [r11 + PF_UC + UC_R10], r10
+        mov     [r11 + PF_UC + UC_R12], r12
+        mov     [r11 + PF_UC + UC_R13], r13
+        mov     [r11 + PF_UC + UC_R14], r14
+        mov     [r11 + PF_UC + UC_R15], r15
+        mov     [r11 + PF_UC + UC_RDI], rdi
+        mov     [r11 + PF_UC + UC_RSI], rsi
+        mov     [r11 + PF_UC + UC_RBP], rbp
+        mov     [r11 + PF_UC + UC_RBX], rbx
+        mov     [r11 + PF_UC + UC_RDX], rdx
+        lea     rsp, [r11 + STACK_TOP]
+        mov     r12, r11
+        pushfq
+        pop     rax
+        mov     [r12 + PF_UC + UC_EFLAGS], rax
+        mov     [r12 + PF_UC + UC_R11], rax     /* r11 = rflags, as after a syscall */
+        mov     eax, -1
+        mov     edx, -1
+        xsave   [r12 + PF_FP]
+        lea     rax, [r12 + PF_UC]
+        mov     [r12 + OFF_UC], rax
+        mov     qword ptr [r12 + OFF_INFO], 0   /* no siginfo: a patched site (not a trap) */
+        mov     dword ptr [r12 + OFF_SIGNO], 31
+        mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
+        mov     eax, 1
+        xchg    [r12 + OFF_STATE], eax          /* EVENT; a full barrier */
+        movabs  rax, GLOBAL_ADDR
+        cmp     dword ptr [rax + G_SLEEPING], 0
+        je      1f
+        lea     rsi, [rax + G_ONE]
+        mov     edi, EVENTFD
+        mov     edx, 8
+        mov     eax, 1
+        syscall
+1:      mov     ecx, SPIN
+2:      cmp     dword ptr [r12 + OFF_STATE], 2
+        je      4f
+        pause
+        dec     ecx
+        jnz     2b
+        mov     ecx, YIELDS
+3:      cmp     dword ptr [r12 + OFF_STATE], 2
+        je      4f
+        push    rcx
+        mov     eax, 24                         /* sched_yield */
+        syscall
+        pop     rcx
+        dec     ecx
+        jnz     3b
+        mov     eax, 1
+        xchg    [r12 + OFF_SLEEPING], eax
+        cmp     dword ptr [r12 + OFF_STATE], 2
+        je      4f
+        lea     rdi, [r12 + OFF_STATE]
+        xor     esi, esi                        /* FUTEX_WAIT */
+        mov     edx, 1
+        xor     r10d, r10d
+        mov     eax, 202
+        syscall
+        jmp     1b
+4:      mov     dword ptr [r12 + OFF_SLEEPING], 0
+        cmp     dword ptr [r12 + OFF_CMD], CMD_RESUME
+        je      patch_leave
+        cmp     dword ptr [r12 + OFF_CMD], CMD_EXIT
+        je      do_exit
+        ud2
+patch_leave:                                    /* from here a kick is the app's */
+        mov     eax, [r12 + OFF_SETFS]
+        test    eax, eax
+        jz      5f
+        mov     dword ptr [r12 + OFF_SETFS], 0
+        test    eax, 1
+        jz      6f
+        push    rax
+        mov     edi, 0x1002                     /* ARCH_SET_FS */
+        mov     rsi, [r12 + OFF_FSBASE]
+        mov     eax, 158
+        syscall
+        pop     rax
+6:      test    eax, 2
+        jz      5f
+        /* The app sets its own gs base: the restore below reads the patch
+           frame through gs, so leave through rt_sigreturn on the patch
+           frame instead (laid out as a signal frame for this), after gs. */
+        mov     dword ptr [r12 + OFF_STATE], 0
+        mov     edi, 0x1001                     /* ARCH_SET_GS */
+        mov     rsi, [r12 + OFF_GSBASE]
+        mov     eax, 158
+        syscall
+        lea     rsp, [r12 + PF_UC]              /* rt_sigreturn: the ucontext at rsp */
+        mov     eax, 15
+        syscall
+        ud2
+5:      mov     dword ptr [r12 + OFF_STATE], 0
+        mov     eax, -1
+        mov     edx, -1
+        xrstor  [r12 + PF_FP]
+        push    qword ptr [r12 + PF_UC + UC_EFLAGS]
+        popfq
+        mov     rax, gs:[PF_UC + UC_RAX]
+        mov     rcx, gs:[PF_UC + UC_RCX]
+        mov     rdx, gs:[PF_UC + UC_RDX]
+        mov     rbx, gs:[PF_UC + UC_RBX]
+        mov     rbp, gs:[PF_UC + UC_RBP]
+        mov     rsi, gs:[PF_UC + UC_RSI]
+        mov     rdi, gs:[PF_UC + UC_RDI]
+        mov     r8, gs:[PF_UC + UC_R8]
+        mov     r9, gs:[PF_UC + UC_R9]
+        mov     r10, gs:[PF_UC + UC_R10]
+        mov     r11, gs:[PF_UC + UC_R11]
+        mov     r12, gs:[PF_UC + UC_R12]
+        mov     r13, gs:[PF_UC + UC_R13]
+        mov     r14, gs:[PF_UC + UC_R14]
+        mov     r15, gs:[PF_UC + UC_R15]
+        mov     rsp, gs:[PF_UC + UC_RSP]
+        jmp     qword ptr gs:[PF_UC + UC_RIP]
+patch_end:
+
+/* A kick landed in the patch path after patch_leave: the registers and the
+   XSAVE image the sentry left in the patch frame are the app's state, so
+   copy them over the host frame (rdx: its ucontext) and report the kick as
+   if it had come right after the return. */
+patch_rewind:
+        push    rdi
+        push    rsi
+        push    rdx
+        lea     rsi, [r12 + PF_UC + UC_R8]
+        lea     rdi, [rdx + UC_R8]
+        mov     ecx, 18                         /* r8 .. eflags */
+        rep movsq
+        mov     rdi, [rdx + UC_FPSTATE]
+        lea     rsi, [r12 + PF_FP]
+        mov     ecx, 464                        /* the legacy area but its software bytes */
+        rep movsb
+        mov     ecx, [rdi + 464 - 464 + 16]     /* xstate_size, from the host frame's software bytes */
+        add     rdi, 48
+        add     rsi, 48
+        sub     ecx, 512
+        jbe     9f
+        rep movsb
+9:      pop     rdx
+        pop     rsi
+        pop     rdi
+        ret
 
 handled_signals:                                /* SIGSYS SEGV BUS FPE ILL TRAP URG */
         .byte 31, 11, 7, 8, 4, 5, 23, 0

@@ -31,7 +31,8 @@ class Config:
 
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
-                 network="none", platform=None, vdso=True, files=(), root_readonly=False):
+                 network="none", platform=None, vdso=True, files=(), root_readonly=False,
+                 patch=True):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -48,6 +49,7 @@ class Config:
             raise ValueError(f"network must be one of {NETWORK_MODES}")
         self.network = network  # "none": own loopback (net/inet.py); "host": net/hostinet.py
         self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
+        self.patch = patch  # rewrite trapped syscall sites (sentry/mm/patch.py)
         self.platform = platform or default_platform()
         # [(dst, bytes, mode)]: single files put into the root at boot (the OCI
         # runtime's file bind mounts: /etc/hosts, /run/.containerenv, ...),
@@ -144,7 +146,7 @@ def build(cfg):
         from .strace import Strace
         strace = Strace(cfg.strace)
     k = Kernel(platform_class(cfg.platform), hostname=cfg.hostname, log=log, strace=strace,
-               network=cfg.network, vdso=cfg.vdso)
+               network=cfg.network, vdso=cfg.vdso, patch=cfg.patch)
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size

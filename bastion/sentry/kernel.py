@@ -20,6 +20,7 @@ from ..abi import signals as S
 from ..abi.errno import SyscallError
 from ..platform import base as pbase
 from . import signals as frames
+from .mm import patch as mpatch
 from .mm.memfile import MemoryFile
 from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
@@ -37,10 +38,11 @@ class HostSignal(Exception):
 
 class Kernel:
     def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none",
-                 vdso=True):
+                 vdso=True, patch=True):
         from .syscalls import table
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
+        self.patch = patch  # rewrite trapped syscall sites (mm/patch.py) where the platform can
         self.table = table.build()
         self.hostname = hostname
         self.network = network  # "none": the sentry's own loopback; "host": net/hostinet.py
@@ -278,6 +280,8 @@ class Kernel:
                 t.on_host = False
                 try:
                     if kind == pbase.SYSCALL:
+                        if info and self.patch and plat.patch_entry is not None:
+                            mpatch.consider(t.mm, t.ctx.regs, plat.patch_entry)
                         self._syscall(t)
                     elif kind == pbase.FAULT:
                         self._fault(t, info)

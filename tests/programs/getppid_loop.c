@@ -1,15 +1,30 @@
-/* N raw getppid syscalls; prints the average cost in ns (bench) and the ppid. */
+/* N raw getppid syscalls; prints the average cost in ns (bench) and the ppid.
+   With "site" as a second argument the syscalls come from one
+   `mov $110, %eax; syscall` site (what systrap patches, sentry/mm/patch.py)
+   instead of libc's syscall(), whose number comes from a register. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+
+static __attribute__((noinline)) long site_getppid(void) {
+    long r;
+    __asm__ volatile(".p2align 3\n\tmov $110, %%eax\n\tsyscall" : "=a"(r) : : "rcx", "r11", "memory");
+    return r;
+}
+
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 100000;
+    int site = argc > 2 && !strcmp(argv[2], "site");
     struct timespec a, b;
     long r = 0;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long i = 0; i < n; i++) r += syscall(SYS_getppid);
+    if (site)
+        for (long i = 0; i < n; i++) r += site_getppid();
+    else
+        for (long i = 0; i < n; i++) r += syscall(SYS_getppid);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n;
     fprintf(stderr, "%.1f ns/syscall\n", ns);

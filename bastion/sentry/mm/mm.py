@@ -67,6 +67,7 @@ class MM:
         self.exe_path = ""
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
+        self.patches = None  # patch.Patches: syscall sites rewritten in this address space
 
     # --- lookup ---------------------------------------------------------
 
@@ -354,6 +355,8 @@ class MM:
         for name in ("brk_start", "brk", "mmap_base", "exe_path", "arg_start", "arg_end",
                      "env_start", "env_end", "auxv"):
             setattr(child, name, getattr(self, name))
+        if self.patches is not None:
+            child.patches = self.patches.copy()
         for v in self.vmas:
             length = v.end - v.start
             if v.share is not None:  # shared memory, or borrowed page-cache pages
@@ -374,6 +377,7 @@ class MM:
             self._drop(v)
         self.vmas = []
         self.starts = []
+        self.patches = None
 
     def release(self):
         """Drop every VMA and the host address space (last user gone)."""

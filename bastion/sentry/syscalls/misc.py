@@ -7,6 +7,7 @@ import time
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .. import futex as F
+from ..mm import patch
 from ..task import RLIM_INFINITY
 from .util import read_timespec, s32
 
@@ -53,6 +54,8 @@ def sys_arch_prctl(t, code, addr, *_):
     elif code == ARCH_SET_GS:
         if addr >= 1 << 47:
             raise SyscallError(E.EPERM)
+        if addr:  # patched sites find their frame through gs: undo them for good
+            patch.disable(t.mm)
         r.gs_base = addr
     elif code == ARCH_GET_FS:
         t.mm.write_u64(addr, r.fs_base)

@@ -1,0 +1,170 @@
+"""Syscall patching: a trapped `mov $nr, %eax; syscall` site is rewritten to
+jump into the platform's patch entry, so later calls from it skip the trap.
+
+The platform (systrap) makes a syscall trap with a host signal, which costs
+more than the rest of a round trip to the sentry. Most syscalls come from a
+few libc sites of the form `b8 imm32 0f 05`. When one traps, the kernel
+rewrites its 5-byte `mov` into a `jmp rel32` to a thunk of its own that does
+what the mov did and passes the return address the way a syscall would:
+
+    site:   jmp thunk            (was: mov eax, nr)
+    site+5: syscall              (unchanged)
+    thunk:  mov eax, nr; movabs rcx, site+7; jmp [platform.patch_entry]
+
+Only the `mov` changes, in one atomic 8-byte store, and the `syscall` after
+it stays: a thread that already ran the old `mov` and is about to run the
+`syscall` traps as before, one that reaches the site runs the jmp; no
+thread can see half an instruction. Nothing is pushed (the red zone below
+the app's stack pointer is never touched), and the patch entry saves every
+register and the XSAVE state into a frame the sentry reads like a trap's.
+
+Where a patch is not safe it is not made: a site whose 5 bytes do not sit in
+one aligned 8-byte word, in a shared or special mapping, or whose immediate
+is not the number that trapped. A page-cache page shared by processes is
+first made private to this one (a process maps a library at its own
+address; the thunk's return address is this process's). Thunks live in
+small anonymous r-x pages within a rel32 jump of their sites. When the app
+sets its own gs base (which the patch entry uses to find its thread's
+frame) every patch of that address space is undone for good.
+
+What stays visible: the app can read its patched code bytes and sees the
+thunk pages in /proc/self/maps; `--no-patch` turns patching off.
+"""
+
+import bisect
+
+from ... import hostsys as hs
+from .mm import PAGE, PROT_EXEC, PROT_READ
+
+THUNK = 32  # bytes per thunk; a page holds PAGE // THUNK
+REACH = (1 << 31) - (1 << 24)  # of a rel32 jump, with a margin
+SEEN_MAX = 1 << 16  # trapped return addresses remembered per address space
+
+
+class Patches:
+    """One address space's patch state (MM.patches): plain data, copied on
+    fork and dropped on exec."""
+
+    __slots__ = ("seen", "sites", "pages", "off")
+
+    def __init__(self):
+        self.seen = set()  # return addresses of trapped syscalls already looked at
+        self.sites = {}  # patched site -> its original 5 bytes
+        self.pages = []  # [address, thunks used] of each thunk page
+        self.off = False  # never patch again (the app set its own gs base)
+
+    def copy(self):
+        c = Patches()
+        c.seen, c.sites, c.off = set(self.seen), dict(self.sites), self.off
+        c.pages = [list(p) for p in self.pages]
+        return c
+
+
+def consider(mm, regs, entry):
+    """The syscall that trapped at regs.rip: patch its site if we can."""
+    p = mm.patches
+    if p is None:
+        p = mm.patches = Patches()
+    rip = regs.rip
+    if p.off or rip in p.seen or len(p.seen) >= SEEN_MAX:
+        return
+    p.seen.add(rip)
+    site = rip - 7
+    word = site & ~7
+    if site - word > 3:  # the 5 bytes must lie in one aligned 8-byte word
+        return
+    v = mm.find(site)
+    if (v is None or v.shared or word + 8 > v.end or rip > v.end or not v.prot & PROT_EXEC
+            or v.name.startswith("[")):
+        return
+    o = v.off + (site - v.start)
+    code = bytes(mm.view[o:o + 7])
+    if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
+            int.from_bytes(code[1:5], "little") != regs.orig_rax:
+        return
+    thunk = _thunk(mm, p, site)
+    if thunk is None:
+        return
+    mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
+             b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
+    v = _private(mm, site)
+    o = v.off + (word - v.start)
+    old = bytes(mm.view[o:o + 8])
+    k = site - word
+    jmp = b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
+    hs.store64(mm.memfile.map, o, int.from_bytes(old[:k] + jmp + old[k + 5:], "little"))
+    p.sites[site] = old[k:k + 5]
+
+
+def disable(mm):
+    """Undo every patch of this address space and make no more (the app
+    sets its own gs base). A site whose bytes are no longer our jmp (the
+    app remapped its code) is left alone."""
+    p = mm.patches
+    if p is None:
+        p = mm.patches = Patches()
+    p.off = True
+    sites, p.sites = p.sites, {}
+    for site, orig in sites.items():
+        v = mm.find(site)
+        word = site & ~7
+        if v is None or word + 8 > v.end or v.share is not None:
+            continue
+        o = v.off + (word - v.start)
+        cur = bytes(mm.view[o:o + 8])
+        k = site - word
+        if cur[k] != 0xE9:
+            continue
+        hs.store64(mm.memfile.map, o, int.from_bytes(cur[:k] + orig + cur[k + 5:], "little"))
+
+
+def _thunk(mm, p, site):
+    """The address of a free thunk within a rel32 jump of site, or None."""
+    for page in p.pages:
+        if page[1] < PAGE // THUNK and abs(page[0] - site) < REACH:
+            page[1] += 1
+            return page[0] + (page[1] - 1) * THUNK
+    addr = _free_page_near(mm, site)
+    if addr is None:
+        return None
+    mm.map_anon(addr, PAGE, PROT_READ | PROT_EXEC)
+    p.pages.append([addr, 1])
+    return addr
+
+
+def _free_page_near(mm, site):
+    """A free page within reach of site: the nearest gap below the VMA that
+    holds it, else above (so a thunk page sits next to its code, out of the
+    way of brk and of the top-down mmap area's next choices)."""
+    vmas = mm.vmas
+    i = bisect.bisect_right(mm.starts, site) - 1
+    lo, hi = max(site - REACH, 0x10000), min(site + REACH, mm.top)
+    for j in range(i, -1, -1):
+        end = vmas[j].start
+        if end - PAGE < lo:
+            break
+        start = vmas[j - 1].end if j > 0 else 0x10000
+        if end - start >= PAGE:
+            return end - PAGE
+    for j in range(i, len(vmas)):
+        start = vmas[j].end
+        if start + PAGE > hi:
+            break
+        end = vmas[j + 1].start if j + 1 < len(vmas) else mm.top
+        if end - start >= PAGE:
+            return start
+    return None
+
+
+def _private(mm, addr):
+    """The VMA holding addr, after giving its page a private copy if it was
+    borrowed from the page cache (shared by every process that maps it)."""
+    v = mm.find(addr)
+    if v.share is None:
+        return v
+    page = addr & ~(PAGE - 1)
+    for piece in mm._carve(page, page + PAGE):
+        mm._unborrow(piece)
+        mm._insert(piece)
+        mm.aspace.map(piece.start, piece.end - piece.start, piece.prot, piece.off)
+    return mm.find(addr)

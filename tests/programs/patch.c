@@ -1,0 +1,257 @@
+/* Syscall sites of the form `mov $nr, %eax; syscall` (what systrap patches,
+   sentry/mm/patch.py), each aligned so that it can be patched, used in ways
+   a patch must not change: from racing threads, with live data in the red
+   zone and in vector registers, with flags set, interrupted by signals,
+   across fork and exec, and after the app sets its own gs base. `site`
+   prints the first byte of a site after it ran (for test_patch.py: not
+   A/B, it differs where patching happens). */
+#include "common.h"
+#include <pthread.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+
+/* One patchable site per call: 8-byte aligned `mov $nr, %eax; syscall`. */
+#define SITE(name, nr)                                                              \
+    static __attribute__((noinline, noclone)) long name(void) {                    \
+        long r;                                                                     \
+        __asm__ volatile(".p2align 3\n\t.globl " #name "_at\n" #name "_at:\n\t"      \
+                         "mov $" #nr ", %%eax\n\tsyscall"                            \
+                         : "=a"(r) : : "rcx", "r11", "memory");                     \
+        return r;                                                                   \
+    }
+SITE(site_getpid, 39)
+SITE(site_getppid, 110)
+extern const unsigned char site_getpid_at[];
+
+static void *racer(void *arg) {
+    long pid = (long)arg, bad = 0;
+    for (int i = 0; i < 30000; i++)
+        if (site_getpid() != pid) bad++;
+    return (void *)bad;
+}
+
+static void threads_race(void) {
+    pthread_t t[4];
+    long pid = getpid(), bad = 0;
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, racer, (void *)pid);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad += (long)r;
+    }
+    printf("4 threads x 30000 calls of one site, wrong results: %ld\n", bad);
+}
+
+/* 16 words below the stack pointer (the red zone a leaf function may use),
+   a syscall from a site, the words read back: nothing may have touched them. */
+static void red_zone(void) {
+    long ok = 1;
+    for (int round = 0; round < 3; round++) {
+        long same;
+        __asm__ volatile(
+            "mov $0x5a5a0000, %%rdx\n\t"
+            "mov $-128, %%rcx\n"
+            "1:\n\t"
+            "lea (%%rdx,%%rcx), %%r8\n\t"
+            "mov %%r8, (%%rsp,%%rcx)\n\t"
+            "add $8, %%rcx\n\t"
+            "jnz 1b\n\t"
+            ".p2align 3\n\t"
+            "mov $39, %%eax\n\t"
+            "syscall\n\t"
+            "mov $1, %0\n\t"
+            "mov $0x5a5a0000, %%rdx\n\t"
+            "mov $-128, %%rcx\n"
+            "2:\n\t"
+            "lea (%%rdx,%%rcx), %%r8\n\t"
+            "cmp %%r8, (%%rsp,%%rcx)\n\t"
+            "je 3f\n\t"
+            "movq $0, %0\n"
+            "3:\n\t"
+            "add $8, %%rcx\n\t"
+            "jnz 2b\n\t"
+            : "=&r"(same) : : "rax", "rcx", "rdx", "r8", "r11", "memory");
+        ok &= same;
+    }
+    printf("red zone kept across 3 calls: %ld\n", ok);
+}
+
+/* xmm0-15 (and ymm upper halves where there is AVX) hold patterns across a
+   syscall from a site; a native syscall keeps every vector register. */
+static void vector_regs(void) {
+    static unsigned char in[16][32] __attribute__((aligned(32))), out[16][32] __attribute__((aligned(32)));
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 32; j++) in[i][j] = (unsigned char)(i * 37 + j * 11 + 1);
+    int avx = __builtin_cpu_supports("avx");
+    for (int round = 0; round < 3; round++) {
+        memset(out, 0, sizeof out);
+        if (avx) {
+            __asm__ volatile(
+#define L(n) "vmovdqa " #n "*32(%0), %%ymm" #n "\n\t"
+#define S(n) "vmovdqa %%ymm" #n ", " #n "*32(%1)\n\t"
+                L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
+                ".p2align 3\n\tmov $39, %%eax\n\tsyscall\n\t"
+                S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
+                "vzeroupper\n\t"
+                : : "r"(in), "r"(out)
+                : "rax", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+                  "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+        } else {
+            __asm__ volatile(
+#define LX(n) "movdqa " #n "*32(%0), %%xmm" #n "\n\t"
+#define SX(n) "movdqa %%xmm" #n ", " #n "*32(%1)\n\t"
+                LX(0) LX(1) LX(2) LX(3) LX(4) LX(5) LX(6) LX(7) LX(8) LX(9) LX(10) LX(11) LX(12) LX(13) LX(14) LX(15)
+                ".p2align 3\n\tmov $39, %%eax\n\tsyscall\n\t"
+                SX(0) SX(1) SX(2) SX(3) SX(4) SX(5) SX(6) SX(7) SX(8) SX(9) SX(10) SX(11) SX(12) SX(13) SX(14) SX(15)
+                : : "r"(in), "r"(out)
+                : "rax", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+                  "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+            for (int i = 0; i < 16; i++) memcpy(out[i] + 16, in[i] + 16, 16);
+        }
+        printf("round %d: vector registers kept: %d\n", round, memcmp(in, out, sizeof in) == 0);
+    }
+}
+
+/* The carry flag and every register but rax, rcx and r11 (a syscall's own)
+   across a syscall from a site: set in asm, checked in asm. */
+static void flags_and_registers(void) {
+    for (int round = 0; round < 3; round++) {
+        long ok;
+        __asm__ volatile(
+            "push %%rbx\n\tpush %%rbp\n\tpush %%r12\n\tpush %%r13\n\tpush %%r14\n\tpush %%r15\n\t"
+            "mov $0x1111, %%rbx\n\tmov $0x4242, %%rbp\n\tmov $0x1212, %%r12\n\t"
+            "mov $0x1313, %%r13\n\tmov $0x1414, %%r14\n\tmov $0x1515, %%r15\n\t"
+            "mov $0x2020, %%rdi\n\tmov $0x2121, %%rsi\n\tmov $0x2222, %%rdx\n\t"
+            "mov $0x2828, %%r8\n\tmov $0x2929, %%r9\n\tmov $0x3030, %%r10\n\t"
+            "stc\n\t"
+            ".p2align 3\n\t"
+            "mov $39, %%eax\n\t"
+            "syscall\n\t"
+            "setc %%al\n\t"
+            "movzbl %%al, %%eax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x1111, %%rbx\n\tsetne %%cl\n\tor %%rcx, %%rax\n\t"
+            "cmp $0x4242, %%rbp\n\tsetne %%cl\n\tshl $1, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "cmp $0x1212, %%r12\n\tsetne %%cl\n\tshl $2, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x1313, %%r13\n\tsetne %%cl\n\tshl $3, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x1414, %%r14\n\tsetne %%cl\n\tshl $4, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x1515, %%r15\n\tsetne %%cl\n\tshl $5, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x2020, %%rdi\n\tsetne %%cl\n\tshl $6, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x2121, %%rsi\n\tsetne %%cl\n\tshl $7, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x2222, %%rdx\n\tsetne %%cl\n\tshl $8, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x2828, %%r8\n\tsetne %%cl\n\tshl $9, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x2929, %%r9\n\tsetne %%cl\n\tshl $10, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "xor %%ecx, %%ecx\n\t"
+            "cmp $0x3030, %%r10\n\tsetne %%cl\n\tshl $11, %%rcx\n\tor %%rcx, %%rax\n\t"
+            "pop %%r15\n\tpop %%r14\n\tpop %%r13\n\tpop %%r12\n\tpop %%rbp\n\tpop %%rbx\n\t"
+            : "=a"(ok) : : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+        printf("round %d: carry kept %ld, registers changed (bit mask): %#lx\n", round, ok & 1,
+               (unsigned long)ok >> 1);
+    }
+}
+
+/* Queued signals (they are not merged: the count is exact) sent to a thread
+   that spends its time in a site: each interrupts it wherever it is. */
+static volatile long handled;
+static void on_rt(int sig) { (void)sig; handled++; }
+static volatile int looping, stop;
+
+static void *site_loop(void *arg) {
+    long ppid = (long)arg, bad = 0;
+    looping = 1;
+    while (!stop)
+        if (site_getppid() != ppid) bad++;
+    return (void *)bad;
+}
+
+static void signals_in_loop(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_rt;
+    sa.sa_flags = SA_RESTART;
+    R(sigaction(SIGRTMIN, &sa, NULL));
+    pthread_t t;
+    pthread_create(&t, NULL, site_loop, (void *)(long)getppid());
+    while (!looping) sched_yield();
+    int sent = 0;
+    for (int i = 0; i < 500; i++) {
+        union sigval v = {.sival_int = i};
+        if (pthread_sigqueue(t, SIGRTMIN, v) == 0) sent++;
+        if (i % 50 == 0) usleep(200);
+    }
+    while (handled < sent) sched_yield();
+    stop = 1;
+    void *bad;
+    pthread_join(t, &bad);
+    printf("sent %d, handled %ld, wrong results %ld\n", sent, handled, (long)bad);
+}
+
+static void fork_and_exec(char **argv0) {
+    long pid = site_getpid();
+    pid_t c = fork();
+    if (c == 0) {
+        printf("child: site gives its own pid: %d\n", site_getpid() == getpid() && getpid() != pid);
+        execl(argv0[0], argv0[0], "site_after_exec", (char *)NULL);
+        _exit(99);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("parent: site still gives its pid: %d; child %s\n", site_getpid() == pid, wstatus(st));
+}
+
+static void site_after_exec(void) {
+    long ok = 1;
+    for (int i = 0; i < 1000; i++) ok &= site_getpid() == getpid();
+    printf("after exec: %ld\n", ok);
+    fflush(stdout);
+    _exit(7);
+}
+
+/* An app with its own gs base (as Wine has): patched sites find their frame
+   through gs, so the sandbox must give them up and still run the app. */
+static void own_gs(void) {
+    static long gsbuf[4] = {0x6767, 2, 3, 4};
+    long ok = 1;
+    for (int i = 0; i < 100; i++) ok &= site_getpid() == getpid();
+    R(syscall(SYS_arch_prctl, ARCH_SET_GS, gsbuf));
+    long v, base = 0;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(v));
+    for (int i = 0; i < 100; i++) ok &= site_getpid() == getpid();
+    R(syscall(SYS_arch_prctl, ARCH_GET_GS, &base));
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(v) : "0"(v));
+    printf("gs:0 then gs:8 read back: %ld, base: %d, sites fine: %ld\n", v, base == (long)gsbuf, ok);
+}
+
+static void site(void) {
+    for (int i = 0; i < 3; i++) site_getpid();
+    printf("%02x\n", site_getpid_at[0]);
+}
+
+static char **argv_saved;
+static void fork_and_exec_(void) { fork_and_exec(argv_saved); }
+
+int main(int argc, char **argv) {
+    argv_saved = argv;
+    setvbuf(stdout, NULL, _IONBF, 0);
+    struct { const char *name; void (*fn)(void); } s[] = {
+        {"threads_race", threads_race}, {"red_zone", red_zone}, {"vector_regs", vector_regs},
+        {"flags_and_registers", flags_and_registers}, {"signals_in_loop", signals_in_loop},
+        {"fork_and_exec", fork_and_exec_}, {"site_after_exec", site_after_exec},
+        {"own_gs", own_gs}, {"site", site},
+    };
+    for (int a = 1; a < argc; a++)
+        for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+            if (!strcmp(argv[a], s[i].name)) {
+                if (strcmp(argv[a], "site") && strcmp(argv[a], "site_after_exec"))
+                    printf("== %s\n", s[i].name);
+                s[i].fn();
+            }
+    return 0;
+}

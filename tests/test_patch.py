@@ -1,0 +1,30 @@
+"""Syscall patching (sentry/mm/patch.py, systrap's patch_entry): programs
+whose syscall sites get patched behave as natively, on the default platform
+and with --no-patch (A/B); on systrap a site that ran is patched, and with
+--no-patch or on ptrace it is not."""
+
+import pytest
+
+from conftest import compile_c, run_bastion
+from core_util import ab_run
+
+SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
+            "fork_and_exec", "own_gs"]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("opts", [(), ("--no-patch",)], ids=["patch", "no-patch"])
+@pytest.mark.parametrize("section", SECTIONS)
+def test_patched_sites_behave_as_natively(section, opts):
+    n, _ = ab_run([compile_c("patch"), section], opts=opts, timeout=60)
+    assert n.stdout.startswith(f"== {section}\n".encode()), n.stdout
+
+
+@pytest.mark.parametrize("opts, first_byte", [
+    (("--platform", "systrap"), b"e9\n"),  # jmp rel32 to the site's thunk
+    (("--platform", "systrap", "--no-patch"), b"b8\n"),  # mov $nr, %eax, as built
+    (("--platform", "ptrace"), b"b8\n"),
+])
+def test_a_site_that_ran_is_patched_on_systrap_only(opts, first_byte):
+    r = run_bastion([compile_c("patch"), "site"], opts=opts)
+    assert (r.stdout, r.status) == (first_byte, 0), r
