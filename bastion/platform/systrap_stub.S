@@ -291,25 +291,8 @@ got:
         ud2
 
 resume:
-        mov     eax, [r12 + OFF_SETFS]
-        test    eax, eax
-        jz      4f
-        mov     dword ptr [r12 + OFF_SETFS], 0
-        test    eax, 1
-        jz      5f
-        push    rax
-        mov     edi, 0x1002                     /* ARCH_SET_FS */
-        mov     rsi, [r12 + OFF_FSBASE]
-        mov     eax, 158
-        syscall
-        pop     rax
-5:      test    eax, 2
-        jz      4f
-        mov     edi, 0x1001                     /* ARCH_SET_GS */
-        mov     rsi, [r12 + OFF_GSBASE]
-        mov     eax, 158
-        syscall
-4:      mov     dword ptr [r12 + OFF_STATE], 0
+        call    set_bases
+        mov     dword ptr [r12 + OFF_STATE], 0
         ret                                     /* to restorer: rt_sigreturn */
 
 do_syscall:
@@ -469,28 +452,13 @@ patch_entry:
         je      do_exit
         ud2
 patch_leave:                                    /* from here a kick is the app's */
-        mov     eax, [r12 + OFF_SETFS]
-        test    eax, eax
+        call    set_bases
+        test    eax, 2
         jz      5f
-        mov     dword ptr [r12 + OFF_SETFS], 0
-        test    eax, 1
-        jz      6f
-        push    rax
-        mov     edi, 0x1002                     /* ARCH_SET_FS */
-        mov     rsi, [r12 + OFF_FSBASE]
-        mov     eax, 158
-        syscall
-        pop     rax
-6:      test    eax, 2
-        jz      5f
-        /* The app sets its own gs base: the restore below reads the patch
+        /* The app set its own gs base: the restore below reads the patch
            frame through gs, so leave through rt_sigreturn on the patch
-           frame instead (laid out as a signal frame for this), after gs. */
+           frame instead (laid out as a signal frame for this). */
         mov     dword ptr [r12 + OFF_STATE], 0
-        mov     edi, 0x1001                     /* ARCH_SET_GS */
-        mov     rsi, [r12 + OFF_GSBASE]
-        mov     eax, 158
-        syscall
         lea     rsp, [r12 + PF_UC]              /* rt_sigreturn: the ucontext at rsp */
         mov     eax, 15
         syscall
@@ -518,6 +486,31 @@ patch_leave:                                    /* from here a kick is the app's
         mov     r15, gs:[PF_UC + UC_R15]
         mov     rsp, gs:[PF_UC + UC_RSP]
         jmp     qword ptr gs:[PF_UC + UC_RIP]
+
+/* Apply the fs and gs bases the sentry asked for (OFF_SETFS: bit 0 fs,
+   bit 1 gs); returns the bits in eax. Used by both ways back to the app;
+   it lies before patch_end so that a kick here, on the patch path, is
+   handled as one after patch_leave. */
+set_bases:
+        mov     eax, [r12 + OFF_SETFS]
+        test    eax, eax
+        jz      2f
+        mov     dword ptr [r12 + OFF_SETFS], 0
+        push    rax
+        test    eax, 1
+        jz      1f
+        mov     edi, 0x1002                     /* ARCH_SET_FS */
+        mov     rsi, [r12 + OFF_FSBASE]
+        mov     eax, 158
+        syscall
+1:      test    dword ptr [rsp], 2
+        jz      3f
+        mov     edi, 0x1001                     /* ARCH_SET_GS */
+        mov     rsi, [r12 + OFF_GSBASE]
+        mov     eax, 158
+        syscall
+3:      pop     rax
+2:      ret
 patch_end:
 
 /* A kick landed in the patch path after patch_leave: the registers and the
