@@ -69,3 +69,24 @@ def test_a_tree_walk_gets_the_directories_below(tree):
     # 161 directories: without prefetch, 161 round trips; with it, the
     # first WALK_AFTER (16) are one each, then a few bring the rest
     assert calls.count("readtree") < 30, calls.count("readtree")
+
+
+def test_a_lookup_listing_fetches_attributes_one_file_at_a_time(tree):
+    # ld.so or a shell looking up a few names in a big directory: the stat of
+    # one of them must not fetch every file's attributes
+    root, calls = tree
+    d = root.lookup("d00").lookup("s0")
+    for name in ("nope1", "nope2", "f0"):  # past LIST_AFTER_MISSES
+        try:
+            d.lookup(name)
+        except Exception:
+            pass
+    f = d.lookup("f1")
+    n = len(calls)
+    assert f.mode & 0o170000 == 0o100000
+    assert calls[n:] == ["lstat"], calls[n:]
+    # listed by the app now (ls -l): the next stat brings the whole listing's
+    d.readdir()
+    n = len(calls)
+    assert d.lookup("f0").size == 1
+    assert calls[n:] == ["readdir"], calls[n:]

@@ -73,6 +73,7 @@ class GoferInode(Inode):
         self.path = path
         self._parent = parent  # the directory whose listing made us, if one did
         self._children = None  # True once a listing filled _cache completely
+        self._batch = False  # its listing's files fetch attributes together (_fill)
         self._cache = {}
         self._misses = 0
         self.ino = ino
@@ -171,14 +172,26 @@ class GoferInode(Inode):
                         break
                     if d.hdev == dev and d.path.startswith(prefix):
                         roots.append(d)
+            # A listing made to answer lookups comes without the files'
+            # attributes, and its files do not fetch them for the whole
+            # listing later (see refresh): the app looked up a few names in a
+            # big directory (ld.so in /usr/lib/x86_64-linux-gnu, a shell in
+            # /usr/bin), and ~1,000 lstats would cost it ~20 ms.
             res, _ = fs.call("readtree", [d.path for d in roots] if len(roots) > 1 else [self.path],
-                             budget, fs.want_attrs)
+                             budget, fs.want_attrs and walk)
             if not isinstance(res, list):
                 raise SyscallError(E.EIO)
             for i, rel, listing in res:
                 d = roots[i]._descendant(rel)
                 if d is not None and d._children is None:
-                    d._fill(listing)
+                    d._fill(listing, walk)
+        elif walk and not self._batch:
+            # listed for lookups before, listed by the app now: the app may
+            # stat what it lists (ls -l), so fetch attributes in one go again
+            self._batch = True
+            for n in self._cache.values():
+                if "mode" not in n.__dict__:
+                    n._parent = self
         return list(self._cache.items())
 
     def _descendant(self, rel):
@@ -190,18 +203,22 @@ class GoferInode(Inode):
                     return None
         return d
 
-    def _fill(self, listing):
+    def _fill(self, listing, batch):
+        """Take a listing from the gofer; `batch`: its files fetch their
+        attributes for the whole listing at once when one is asked."""
         cache = self._cache
         base = self.path + "/" if self.path else ""
         fs = self.fs
         unlisted = fs.unlisted
         unlisted.pop(self, None)
+        parent = self if batch else None
         for name, ino, dt, st in listing:
             if name not in cache:
-                cache[name] = n = GoferInode(fs, base + name, st, ino, dt, self)
+                cache[name] = n = GoferInode(fs, base + name, st, ino, dt, parent)
                 if dt == 4:
                     unlisted[n] = None
         self._children = True
+        self._batch = batch
 
     def readdir(self):
         return [(name, n.ino, n._dtype) for name, n in self.children(walk=True)]
