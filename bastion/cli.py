@@ -179,7 +179,8 @@ def _is_oci(argv):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+    entry = argv is None  # run as the program, not called from Python
+    argv = sys.argv[1:] if entry else list(argv)
     if argv and argv[0] in ("--version", "-v"):
         from .oci.runtime import VERSION
         from .oci.spec import OCI_VERSION
@@ -191,7 +192,16 @@ def main(argv=None):
     try:
         a = _parser().parse_args(argv)
         if a.cmd == "run":
-            return cmd_run(a)
+            status = cmd_run(a)
+            if entry:
+                # As the program: skip the interpreter's teardown of the
+                # whole kernel's objects (~40 ms here, a fifth of a short
+                # run). Stubs and the gofer die with us (PDEATHSIG); logs
+                # are flushed as they are written.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+            return status
         if a.cmd == "syscalls":
             return cmd_syscalls(a)
         _parser().print_help()
