@@ -34,6 +34,7 @@ thunk pages in /proc/self/maps; `--no-patch` turns patching off.
 import bisect
 
 from ... import hostsys as hs
+from ...abi.errno import SyscallError
 from .mm import PAGE, PROT_EXEC, PROT_READ
 
 THUNK = 32  # bytes per thunk; a page holds PAGE // THUNK
@@ -61,7 +62,16 @@ class Patches:
 
 
 def consider(mm, regs, entry):
-    """The syscall that trapped at regs.rip: patch its site if we can."""
+    """The syscall that trapped at regs.rip: patch its site if we can. A
+    patch that cannot be made (no memory for a thunk page) is not an error:
+    the site keeps trapping."""
+    try:
+        _consider(mm, regs, entry)
+    except (SyscallError, OSError):
+        pass
+
+
+def _consider(mm, regs, entry):
     p = mm.patches
     if p is None:
         p = mm.patches = Patches()
