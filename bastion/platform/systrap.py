@@ -482,7 +482,8 @@ class SystrapPlatform(base.Platform):
             if u32[off >> 2] != EVENT:
                 continue
             self.stop_running(ctx)
-            self._take_frame(ctx)
+            if _U64.unpack_from(m, off + OFF_UC)[0] != ctx.uc:  # a frame elsewhere than the last
+                self._take_frame(ctx)
             signo = u32[(off + OFF_SIGNO) >> 2]
             if signo == _SIGSYS:
                 r = ctx.regs

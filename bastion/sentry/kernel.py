@@ -247,7 +247,7 @@ class Kernel:
                     break
             if self.host_signals:
                 self._forward_host_signals()
-            timeout = self._fire_timers()
+            timeout = self._fire_timers() if self.timers else None
             if runq or self.done:
                 continue
             try:
