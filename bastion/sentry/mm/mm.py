@@ -126,7 +126,11 @@ class MM:
             pos += k
 
     def check(self, addr, n, write=False):
-        for _ in self._span(addr, n, PROT_WRITE if write else PROT_READ):
+        need = PROT_WRITE if write else PROT_READ
+        v = self.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & need:
+            return
+        for _ in self._span(addr, n, need):
             pass
 
     def read_cstr(self, addr, limit=4096):
