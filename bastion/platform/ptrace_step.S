@@ -28,11 +28,7 @@ pt_step:
         test    ebx, ebx
         jz      2f
         mov     edi, 13                 /* PTRACE_SETREGS */
-        mov     esi, ebx
-        xor     edx, edx
-        mov     r10, r12
-        mov     eax, 101
-        syscall
+        call    regs_call
         test    rax, rax
         js      8f
         mov     edi, 31                 /* PTRACE_SYSEMU */
@@ -65,11 +61,7 @@ pt_step:
         cmp     dword ptr [r13 + 24], 0x85      /* si_status == SIGTRAP | 0x80 */
         jne     9f
         mov     edi, 12                 /* PTRACE_GETREGS */
-        mov     esi, ebx
-        xor     edx, edx
-        mov     r10, r12
-        mov     eax, 101
-        syscall
+        call    regs_call
         test    rax, rax
         js      7f
         mov     eax, 1
@@ -80,4 +72,12 @@ pt_step:
 9:      pop     r13
         pop     r12
         pop     rbx
+        ret
+
+regs_call:                              /* ptrace(edi, tid = ebx, 0, regs = r12) */
+        mov     esi, ebx
+        xor     edx, edx
+        mov     r10, r12
+        mov     eax, 101
+        syscall
         ret
