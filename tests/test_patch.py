@@ -9,7 +9,7 @@ from conftest import compile_c, run_bastion
 from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
-            "fork_and_exec", "own_gs"]
+            "fork_and_exec", "own_gs", "jit_site"]
 
 
 @pytest.mark.timeout(90)

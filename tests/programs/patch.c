@@ -8,6 +8,7 @@
 #include "common.h"
 #include <pthread.h>
 #include <asm/prctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 /* One patchable site per call: 8-byte aligned `mov $nr, %eax; syscall`. */
@@ -229,6 +230,19 @@ static void own_gs(void) {
     printf("gs:0 then gs:8 read back: %ld, base: %d, sites fine: %ld\n", v, base == (long)gsbuf, ok);
 }
 
+/* A site in writable code (a JIT's): the app may rewrite it at any time,
+   so it is never patched. */
+static void jit_site(void) {
+    static const unsigned char code[] = {0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3};  /* getpid; ret */
+    unsigned char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(m, code, sizeof code);
+    long (*f)(void) = (long (*)(void))m;
+    long ok = 1;
+    for (int i = 0; i < 5; i++) ok &= f() == getpid();
+    printf("results fine: %ld, first byte after 5 calls: %02x\n", ok, m[0]);
+}
+
 static void site(void) {
     for (int i = 0; i < 3; i++) site_getpid();
     printf("%02x\n", site_getpid_at[0]);
@@ -244,7 +258,7 @@ int main(int argc, char **argv) {
         {"threads_race", threads_race}, {"red_zone", red_zone}, {"vector_regs", vector_regs},
         {"flags_and_registers", flags_and_registers}, {"signals_in_loop", signals_in_loop},
         {"fork_and_exec", fork_and_exec_}, {"site_after_exec", site_after_exec},
-        {"own_gs", own_gs}, {"site", site},
+        {"own_gs", own_gs}, {"jit_site", jit_site}, {"site", site},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)

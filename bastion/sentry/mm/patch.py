@@ -19,8 +19,8 @@ the app's stack pointer is never touched), and the patch entry saves every
 register and the XSAVE state into a frame the sentry reads like a trap's.
 
 Where a patch is not safe it is not made: a site whose 5 bytes do not sit in
-one aligned 8-byte word, in a shared or special mapping, or whose immediate
-is not the number that trapped. A page-cache page shared by processes is
+one aligned 8-byte word, in a shared, writable or special mapping, or whose
+immediate is not the number that trapped. A page-cache page shared by processes is
 first made private to this one (a process maps a library at its own
 address; the thunk's return address is this process's). Thunks live in
 small anonymous r-x pages within a rel32 jump of their sites. When the app
@@ -35,7 +35,7 @@ import bisect
 
 from ... import hostsys as hs
 from ...abi.errno import SyscallError
-from .mm import PAGE, PROT_EXEC, PROT_READ
+from .mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE
 
 THUNK = 32  # bytes per thunk; a page holds PAGE // THUNK
 REACH = (1 << 31) - (1 << 24)  # of a rel32 jump, with a margin
@@ -84,9 +84,9 @@ def _consider(mm, regs, entry):
     if site - word > 3:  # the 5 bytes must lie in one aligned 8-byte word
         return
     v = mm.find(site)
-    if (v is None or v.shared or word + 8 > v.end or rip > v.end or not v.prot & PROT_EXEC
-            or v.name.startswith("[")):
-        return
+    if (v is None or v.shared or word + 8 > v.end or rip > v.end or v.prot & PROT_WRITE
+            or not v.prot & PROT_EXEC or v.name.startswith("[")):
+        return  # writable code (a JIT's) may be rewritten by the app under us
     o = v.off + (site - v.start)
     code = bytes(mm.view[o:o + 7])
     if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
