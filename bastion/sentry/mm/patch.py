@@ -29,6 +29,11 @@ frame) every patch of that address space is undone for good.
 
 What stays visible: the app can read its patched code bytes and sees the
 thunk pages in /proc/self/maps; `--no-patch` turns patching off.
+
+For checkpoint/restore: patched bytes and thunks are ordinary app memory
+and Patches is plain data, but each thunk holds the address of the
+platform's patch_entry: a restore onto another build of the stub must
+rewrite the thunks (or undo every patch, as `disable` does).
 """
 
 import bisect
