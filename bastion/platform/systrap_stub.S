@@ -529,7 +529,7 @@ patch_rewind:
         lea     rsi, [r12 + PF_FP]
         mov     ecx, 464                        /* the legacy area but its software bytes */
         rep movsb
-        mov     ecx, [rdi + 464 - 464 + 16]     /* xstate_size, from the host frame's software bytes */
+        mov     ecx, [rdi + 16]                 /* xstate_size, from the host frame's software bytes */
         add     rdi, 48
         add     rsi, 48
         sub     ecx, 512
