@@ -55,6 +55,15 @@ class AddressSpace:
     def release(self):
         raise NotImplementedError
 
+    def kill_stub(self):
+        """SIGKILL the stub process behind this address space (self.pid), if
+        it is still there: for platforms whose address spaces are host
+        processes (ptrace and systrap)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
 
 class Platform:
     # Highest app address + 1 (the platform may keep pages above it).

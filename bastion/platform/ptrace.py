@@ -44,9 +44,7 @@ def _pin_to_current_cpu():
     25 us per syscall for a bare Python tracer, 20 against 29 for the sentry).
     gVisor's ptrace platform binds each stub thread to its tracer's CPU for
     the same reason. The price: a sandbox on this platform uses one CPU."""
-    cpu = hs.getcpu()
-    os.sched_setaffinity(0, (cpu,))
-    return cpu
+    os.sched_setaffinity(0, (hs.getcpu(),))
 
 
 class PtraceContext(base.Context):
@@ -149,10 +147,7 @@ class PtraceAddressSpace(base.AddressSpace):
             c.alive = False
             self.platform.contexts.pop(c.tid, None)
         self.contexts.clear()
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.kill_stub()
 
 
 class PtracePlatform(base.Platform):
@@ -177,7 +172,7 @@ class PtracePlatform(base.Platform):
         self._pending_tid_ref = ctypes.byref(self._pending_tid)
         self._stepped = None  # the context whose syscall stop block() took with its registers
         self._step = hs.ptrace_step_helper(HELPERS, SYMBOLS["pt_step"])
-        self.cpu = _pin_to_current_cpu()
+        _pin_to_current_cpu()
 
     def fileno(self):
         return self.sigfd
@@ -270,10 +265,7 @@ class PtracePlatform(base.Platform):
         # Gone (killed from outside: its exit event follows) or refused the
         # registers: the host thread must not stay stopped with nobody to
         # resume it, so its stub dies and its exit ends the app process.
-        try:
-            os.kill(ctx.aspace.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        ctx.aspace.kill_stub()
 
     def prepare_sleep(self):
         if self._pending_tid.value:
@@ -309,7 +301,7 @@ class PtracePlatform(base.Platform):
             self._flush()
         events = []
         while self._take():
-            self._event(self._info.si_pid, self._info.wait_status(), events)
+            self._event(events)
         return events
 
     def block(self):
@@ -339,7 +331,7 @@ class PtracePlatform(base.Platform):
                 return [(ctx, base.SYSCALL, None)]
         events = []
         while not events and self._take():
-            self._event(self._info.si_pid, self._info.wait_status(), events)
+            self._event(events)
         return events
 
     def _take(self):
@@ -350,8 +342,11 @@ class PtracePlatform(base.Platform):
             return True
         return _waitid(hs.P_ALL, 0, self._info_ref, _WAIT_FLAGS | os.WNOHANG) == 0 and info.si_pid != 0
 
-    def _event(self, pid, status, events):
-        self._info.si_pid = 0  # taken
+    def _event(self, events):
+        """Handle the event in self._info (and mark it taken)."""
+        info = self._info
+        pid, status = info.si_pid, info.wait_status()
+        info.si_pid = 0
         ctx = self.contexts.get(pid)
         if ctx is None:  # a released thread's exit, or the gofer
             return

@@ -197,10 +197,7 @@ class SysAddressSpace(base.AddressSpace):
             p.stop_running(c)
         self.contexts.clear()
         self.dead = True
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.kill_stub()
 
 
 class SystrapPlatform(base.Platform):
