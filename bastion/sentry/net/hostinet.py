@@ -36,6 +36,7 @@ from ..fd import POLLHUP
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, Inode
 from . import inet as I
 from . import unix as U
+from . import kernel_state
 
 AF_INET, AF_INET6, AF_UNSPEC = I.AF_INET, I.AF_INET6, I.AF_UNSPEC
 SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
@@ -165,10 +166,7 @@ class HostHandle:
 
 
 def host_sockets(kernel):
-    s = kernel.__dict__.get("host_sockets")
-    if s is None:
-        s = kernel.__dict__["host_sockets"] = {}
-    return s
+    return kernel_state(kernel, "host_sockets", dict)
 
 
 class HostSocket(File):
@@ -583,12 +581,10 @@ def netdev_ioctl(sock, t, req, arg):
     the loopback's, as inet.py answers them."""
     k = t.kernel
     if k.network == "host":
-        q = k.__dict__.get("netdev_query")
-        if q is None:
-            try:
-                q = k.__dict__["netdev_query"] = HostHandle(AF_INET, socket.SOCK_DGRAM, 0)
-            except OSError as e:
-                raise _oserr(e)
+        try:
+            q = kernel_state(k, "netdev_query", lambda: HostHandle(AF_INET, socket.SOCK_DGRAM, 0))
+        except OSError as e:
+            raise _oserr(e)
         return _netdev_ioctl(q.fileno(), t, req, arg)
     if req in LO_IOCTLS:
         return I.InetSocket.ioctl(sock, t, req, arg)

@@ -23,6 +23,7 @@ from ...abi.errno import SyscallError
 from ..fd import POLLIN, POLLRDNORM
 from ..vfs.inode import O_NONBLOCK
 from . import unix as U
+from . import kernel_state
 
 AF_UNSPEC, AF_INET, AF_INET6, AF_NETLINK = 0, 2, 10, 16
 IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 0, 6, 17, 41
@@ -79,10 +80,7 @@ class Stack:
 
 
 def stack(kernel):
-    st = kernel.__dict__.get("inet_stack")
-    if st is None:
-        st = kernel.__dict__["inet_stack"] = Stack()
-    return st
+    return kernel_state(kernel, "inet_stack", Stack)
 
 
 def ip_text(ip):
@@ -852,10 +850,7 @@ class NetlinkSocket(U.UnixSocket):
 
 
 def names_nl(kernel):
-    s = kernel.__dict__.get("netlink_ports")
-    if s is None:
-        s = kernel.__dict__["netlink_ports"] = set()
-    return s
+    return kernel_state(kernel, "netlink_ports", set)
 
 
 def new_netlink(t, base, proto, flags):

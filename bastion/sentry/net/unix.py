@@ -21,6 +21,7 @@ from ..fd import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLW
 from ..sched import WaitQueue
 from ..vfs.fdtable import drop
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, FileSystem, Inode
+from . import kernel_state
 
 AF_UNIX = 1
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
@@ -61,10 +62,7 @@ def creds_of(t):
 
 def names(kernel):
     """The abstract namespace: (type, name bytes) -> bound socket."""
-    ns = kernel.__dict__.get("unix_abstract")
-    if ns is None:
-        ns = kernel.__dict__["unix_abstract"] = {}
-    return ns
+    return kernel_state(kernel, "unix_abstract", dict)
 
 
 def parse_addr(raw):
