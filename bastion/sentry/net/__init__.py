@@ -1,6 +1,9 @@
 """Sockets: AF_UNIX (unix.py), the sandbox's own inet and netlink
 (inet.py), and inet through the host's network (hostinet.py)."""
 
+from ...abi import errno as E
+from ...abi.errno import SyscallError
+
 
 def kernel_state(kernel, name, make):
     """A socket family's per-kernel state, made on first use (a sandbox
@@ -9,3 +12,16 @@ def kernel_state(kernel, name, make):
     if s is None:
         s = kernel.__dict__[name] = make()
     return s
+
+
+def sock_wait(t, queues, timeo):
+    """Block a socket call; a timeout (SO_RCVTIMEO/SO_SNDTIMEO) gives EAGAIN,
+    a signal ERESTARTSYS, or EINTR when there is a timeout (sock_intr_errno)."""
+    try:
+        t.block(queues, t.deadline_after(timeo) if timeo else None)
+    except SyscallError as e:
+        if e.errno == E.ETIMEDOUT:
+            raise SyscallError(E.EAGAIN)
+        if e.errno == E.ERESTARTSYS and timeo:
+            raise SyscallError(E.EINTR)
+        raise

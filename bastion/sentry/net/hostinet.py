@@ -36,7 +36,7 @@ from ..fd import POLLHUP
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, Inode
 from . import inet as I
 from . import unix as U
-from . import kernel_state
+from . import kernel_state, sock_wait
 
 AF_INET, AF_INET6, AF_UNSPEC = I.AF_INET, I.AF_INET6, I.AF_UNSPEC
 SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
@@ -268,16 +268,8 @@ class HostSocket(File):
         return self.flags & O_NONBLOCK or flags & MSG_DONTWAIT
 
     def _wait(self, t, timeo):
-        """Park until the host fd's next edge; a timeout gives EAGAIN, a
-        signal ERESTARTSYS (EINTR with a timeout), as sock_intr_errno."""
-        try:
-            t.block([self.queue], t.deadline_after(timeo) if timeo else None)
-        except SyscallError as e:
-            if e.errno == E.ETIMEDOUT:
-                raise SyscallError(E.EAGAIN)
-            if e.errno == E.ERESTARTSYS and timeo:
-                raise SyscallError(E.EINTR)
-            raise
+        """Park until the host fd's next edge."""
+        sock_wait(t, [self.queue], timeo)
 
     # --- naming and connections ----------------------------------------------
     def bind(self, t, raw):

@@ -21,7 +21,7 @@ from ..fd import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLW
 from ..sched import WaitQueue
 from ..vfs.fdtable import drop
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, FileSystem, Inode
-from . import kernel_state
+from . import kernel_state, sock_wait
 
 AF_UNIX = 1
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
@@ -114,16 +114,7 @@ class UnixSocket(File):
     def _nonblock(self, flags):
         return self.flags & O_NONBLOCK or flags & MSG_DONTWAIT
 
-    def _wait(self, t, queues, timeo):
-        """Block; a timeout gives EAGAIN, a signal ERESTARTSYS (EINTR with a timeout)."""
-        try:
-            t.block(queues, t.deadline_after(timeo) if timeo else None)
-        except SyscallError as e:
-            if e.errno == E.ETIMEDOUT:
-                raise SyscallError(E.EAGAIN)
-            if e.errno == E.ERESTARTSYS and timeo:
-                raise SyscallError(E.EINTR)
-            raise
+    _wait = staticmethod(sock_wait)  # (t, queues, timeo)
 
     def _enqueue(self, msg):
         self.rq.append(msg)
