@@ -131,3 +131,36 @@ class Platform:
         """Like wait, but may return after the first event (cheaper per event
         when called after block)."""
         raise NotImplementedError
+
+
+def exec_stub(elf_fd, fds, traceme=False):
+    """In a child just forked from the sentry: become a stub process, by
+    exec of the stub ELF in `elf_fd` with the sentry's fds `fds` (stub fd ->
+    sentry fd) in place and every other fd closed. Leaves a new session,
+    dies with the sentry, unblocks every signal; `traceme`: PTRACE_TRACEME
+    first. Never returns: no Python runs in the child past this."""
+    try:
+        os.setsid()
+        hostsys.prctl(hostsys.PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        # park every source above the targets first, so no dup2 clobbers one
+        park = 100
+        parked = []
+        for want, src in list(fds.items()) + [(None, elf_fd)]:
+            os.dup2(src, park)
+            parked.append((want, park))
+            park += 1
+        for want, src in parked[:-1]:
+            os.dup2(src, want)
+        elf = parked[-1][1]
+        low = 0
+        for keep in sorted(set(fds) | {elf}):
+            os.closerange(low, keep)
+            low = keep + 1
+        os.closerange(low, 65536)
+        os.set_inheritable(elf, False)
+        if traceme:
+            hostsys.ptrace_traceme()
+        os.execve(elf, ["bastion-stub"], {})
+    finally:
+        os._exit(127)

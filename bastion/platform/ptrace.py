@@ -180,22 +180,8 @@ class PtracePlatform(base.Platform):
     def _spawn_stub(self):
         """Fork the sentry and exec the stub ELF in the child (slow: ~ms)."""
         pid = os.fork()
-        if pid == 0:  # the stub child: no Python beyond this block
-            try:
-                os.setsid()
-                hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.dup2(self.memfd, 100)
-                os.dup2(self.elf_fd, 101)
-                os.dup2(100, stub.MEMFD_FD)
-                os.closerange(0, stub.MEMFD_FD)
-                os.closerange(stub.MEMFD_FD + 1, 101)
-                os.closerange(102, 65536)
-                os.set_inheritable(101, False)
-                hs.ptrace_traceme()
-                os.execve(101, ["bastion-stub"], {})
-            finally:
-                os._exit(127)
+        if pid == 0:
+            base.exec_stub(self.elf_fd, {stub.MEMFD_FD: self.memfd}, traceme=True)
         _, status = os.waitpid(pid, _WALL)  # stopped at exec
         if not os.WIFSTOPPED(status):
             raise PlatformError(f"stub did not start: status {status:#x}")

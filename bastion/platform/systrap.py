@@ -355,23 +355,8 @@ class SystrapPlatform(base.Platform):
         fd = os.memfd_create("bastion-systrap", os.MFD_CLOEXEC)
         os.write(fd, elf)
         pid = os.fork()
-        if pid == 0:  # the zygote: no Python beyond this block
-            try:
-                os.setsid()
-                hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.dup2(self.memfd, 100)
-                os.dup2(self.eventfd, 101)
-                os.dup2(fd, 102)
-                os.dup2(100, stub.MEMFD_FD)
-                os.dup2(101, EVENTFD_FD)
-                os.closerange(0, stub.MEMFD_FD)
-                os.closerange(EVENTFD_FD + 1, 102)
-                os.closerange(103, 65536)
-                os.set_inheritable(102, False)
-                os.execve(102, ["bastion-stub"], {})
-            finally:
-                os._exit(127)
+        if pid == 0:  # the zygote
+            base.exec_stub(fd, {stub.MEMFD_FD: self.memfd, EVENTFD_FD: self.eventfd})
         os.close(fd)
         control = SysContext(None, 0, off, STUB_SLOTS)
         control.control = True
