@@ -54,3 +54,49 @@ def test_python_threads_on_systrap():
             "print(sorted(out), os.getpid())\n")
     r = run_bastion(["python3", "-c", code], opts=SYSTRAP)
     assert r.stdout == b"[0, 1, 4, 9, 16, 25, 36, 49] 1\n", r
+
+
+@pytest.mark.parametrize("platform, fds", [("ptrace", {"3"}), ("systrap", {"3", "4"})])
+def test_stubs_hold_only_the_memory_file_and_eventfd(platform, fds):
+    """A stub's host fds are the memory file (3) and, on systrap, the
+    eventfd (4): nothing of the sentry's leaks into the process that runs
+    app code (platform/base.py exec_stub)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", "--platform", platform,
+                          "--", "sleep", "3"], env=dict(os.environ, PYTHONPATH=ROOT))
+    def ppid(pid):
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+        return 0
+
+    def ours(pid):
+        while pid > 1:
+            if pid == p.pid:
+                return True
+            pid = ppid(pid)
+        return False
+
+    try:
+        seen = {}
+        for _ in range(50):
+            time.sleep(0.1)
+            for pid in os.listdir("/proc"):
+                try:
+                    if not pid.isdigit() or \
+                            not open(f"/proc/{pid}/comm").read().startswith("memfd:bastion"):
+                        continue
+                    if ours(int(pid)):
+                        seen[pid] = set(os.listdir(f"/proc/{pid}/fd"))
+                except OSError:
+                    continue
+            if len(seen) >= 2:  # the zygote and the app's stub
+                break
+        assert seen and all(f == fds for f in seen.values()), seen
+    finally:
+        p.kill()
+        p.wait()
