@@ -108,18 +108,24 @@ def free_port():
 
 
 def server_script(server, client, port):
-    """sh -c script: start a server in the background, wait until it answers,
-    run the client, stop the server."""
+    """sh -c script: start a server in the background, wait until it is
+    ready, run the client, stop the server (by force if asked nicely fails:
+    the script must never wait forever on it)."""
     if server == "redis":
         start = (f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no "
-                 f"--logfile /dev/null &\n"
+                 f"--logfile /dev/null & srv=$!\n"
                  f"for i in $(seq 200); do redis-cli -p {port} ping >/dev/null 2>&1 && break; "
                  f"sleep 0.05; done\n")
-        stop = f"redis-cli -p {port} shutdown nosave >/dev/null; wait\n"
-    else:  # iperf3: a one-test server; the client retries until it listens
-        start = f"iperf3 -s -1 -p {port} >/dev/null &\n"
-        client = f"for i in $(seq 200); do {client} && break; sleep 0.05; done"
-        stop = "wait\n"
+        stop = f"redis-cli -p {port} shutdown nosave >/dev/null 2>&1 || kill $srv; wait\n"
+    else:
+        # iperf3: a one-test server. Wait for it to listen by reading
+        # /proc/net/tcp, not by connecting (a probe would be its one test),
+        # run the client once, and never wait on a server that is still up.
+        start = (f"iperf3 -s -1 -B 127.0.0.1 -p {port} >/dev/null & srv=$!\n"
+                 f"for i in $(seq 200); do grep -q ':{port:04X} 00000000:0000 0A' /proc/net/tcp "
+                 f"&& break; sleep 0.05; done\n")
+        client += "; rc=$?"
+        stop = "kill $srv 2>/dev/null; wait; exit $rc\n"
     return ["/bin/sh", "-c", start + client + "\n" + stop]
 
 
