@@ -48,7 +48,28 @@ def _parse_user(spec):
         raise UserError(f"bad --user {spec!r}: expected UID[:GID]")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own asks shutil for the terminal width, and importing
+    shutil (zlib, bz2, lzma) costs every start a few ms: os knows it too."""
+
+    def __init__(self, prog):
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or 0
+        except ValueError:
+            width = 0
+        if not width:
+            try:
+                width = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            except (AttributeError, OSError, ValueError):
+                width = 80
+        super().__init__(prog, width=max(width, 20) - 2)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+
     def error(self, message):
         raise UserError(message)
 

@@ -45,7 +45,7 @@ OFF_STATE, OFF_SLEEPING, OFF_KIND, OFF_SIGNO, OFF_UC, OFF_INFO = 0, 4, 8, 12, 16
 OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 104, 112
 OFF_TID, OFF_CTID = 120, 124
 PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
-RUNNING, EVENT, CMD = 0, 1, 2
+RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
 CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT = 1, 2, 3, 4, 5
 
@@ -214,8 +214,13 @@ class SystrapPlatform(base.Platform):
         self._next_slot = SLOT  # slot 0 of the region is the global page
         self.spin, self.resume_native, self.xchg = hs.native_helpers(
             HELPERS, SYMBOLS["st_spin"], SYMBOLS["st_resume"], SYMBOLS["st_xchg"])
-        self.running = []  # contexts the sentry let run: their state words are scanned
+        # contexts the sentry let run: their state words are scanned. A
+        # context stays here while the kernel handles its event (state
+        # HANDLING), so the hot path neither removes nor re-adds it.
+        self.running = []
         self.run_ptrs = (ctypes.c_void_p * 4096)()
+        self.run_ptrs_addr = ctypes.addressof(self.run_ptrs)
+        self.hit = -1  # index in running of the event block() found
         self.eventfd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         hs.block_signals([signal.SIGCHLD])
         self.sigfd = hs.signalfd([signal.SIGCHLD])
@@ -405,7 +410,7 @@ class SystrapPlatform(base.Platform):
             ctx.run_idx = len(running)
             running.append(ctx)
             self.run_ptrs[ctx.run_idx] = self.base_addr + off
-        self.resume_native(self._ptr(ctx))
+        self.resume_native(self.base_addr + off)
 
     def stop_running(self, ctx):
         i = ctx.run_idx
@@ -436,13 +441,19 @@ class SystrapPlatform(base.Platform):
         """Before the kernel sleeps in its epoll: spin a little, then tell the
         stubs to write the eventfd. True if an event is already there."""
         n = len(self.running)
-        if n and self.spin(self.run_ptrs, n, _SPIN_ROUNDS) >= 0:
+        if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
         self.slept = True  # wait() must look at the eventfd and stub deaths
         self.xchg(self.sleeping_ptr, 1)
-        return bool(n) and self.spin(self.run_ptrs, n, 1) >= 0
+        return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
 
     def block(self):
+        n = len(self.running)
+        if n:
+            i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
+            if i >= 0:
+                self.hit = i
+                return
         if self.prepare_sleep():
             return
         self.ep.poll(-1)
@@ -457,31 +468,45 @@ class SystrapPlatform(base.Platform):
             except BlockingIOError:
                 pass
             self._collect_deaths(events)
-        u32 = self.u32
-        m = self.map
-        for ctx in self.running[:]:
-            off = ctx.off
-            if u32[off >> 2] != EVENT:
-                continue
-            self.stop_running(ctx)
-            if _U64.unpack_from(m, off + OFF_UC)[0] != ctx.uc:  # a frame elsewhere than the last
-                self._take_frame(ctx)
-            signo = u32[(off + OFF_SIGNO) >> 2]
-            if signo == _SIGSYS:
-                r = ctx.regs
-                r.orig_rax = r.rax
-                # info: trapped (a site the kernel may patch), not from a patched site
-                events.append((ctx, base.SYSCALL, u32[(off + OFF_INFO) >> 2] != 0))
-            elif signo == _SIGURG:
-                events.append((ctx, base.INTERRUPT, None))
-            else:
-                info = ctx.off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
-                code = struct.unpack_from("<i", m, info + 8)[0]
-                addr = _U64.unpack_from(m, info + 16)[0]
-                events.append((ctx, base.FAULT, (signo, code, addr)))
+        running = self.running
+        n = len(running)
+        i = 0
+        while i < n:
+            j = self.spin(self.run_ptrs_addr + 8 * i, n - i, 1)
+            if j < 0:
+                break
+            i += j
+            events.append(self._event(running[i]))
+            i += 1
         return events
 
-    wait_one = wait
+    def wait_one(self):
+        i = self.hit
+        if i < 0 or self.slept:
+            return self.wait()
+        self.hit = -1
+        return [self._event(self.running[i])]
+
+    def _event(self, ctx):
+        """The event of a thread whose state word is EVENT."""
+        off = ctx.off
+        m = self.map
+        u32 = self.u32
+        u32[off >> 2] = HANDLING
+        if _U64.unpack_from(m, off + OFF_UC)[0] != ctx.uc:  # a frame elsewhere than the last
+            self._take_frame(ctx)
+        signo = u32[(off + OFF_SIGNO) >> 2]
+        if signo == _SIGSYS:
+            r = ctx.regs
+            r.orig_rax = r.rax
+            # info: trapped (a site the kernel may patch), not from a patched site
+            return ctx, base.SYSCALL, u32[(off + OFF_INFO) >> 2] != 0
+        if signo == _SIGURG:
+            return ctx, base.INTERRUPT, None
+        info = off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
+        code = struct.unpack_from("<i", m, info + 8)[0]
+        addr = _U64.unpack_from(m, info + 16)[0]
+        return ctx, base.FAULT, (signo, code, addr)
 
     def _collect_deaths(self, events):
         """Stubs that died while their threads were the kernel's (killed from

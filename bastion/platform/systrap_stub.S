@@ -36,7 +36,8 @@
         .set EVENTFD,       4
 
         /* sysmsg slot layout (systrap.py has the same numbers) */
-        .set OFF_STATE,     0       /* u32: 0 running, 1 EVENT (stub->sentry), 2 CMD (sentry->stub) */
+        .set OFF_STATE,     0       /* u32: 0 running, 1 EVENT (stub->sentry), 2 CMD (sentry->stub),
+                                       3 HANDLING (the sentry took the event) */
         .set OFF_SLEEPING,  4       /* u32: the stub thread sleeps in FUTEX_WAIT on state */
         .set OFF_KIND,      8       /* u32: 1 signal, 2 command done */
         .set OFF_SIGNO,     12      /* u32 */
@@ -266,11 +267,11 @@ yield:  cmp     dword ptr [r12 + OFF_STATE], 2
         jnz     yield
         mov     eax, 1
         xchg    [r12 + OFF_SLEEPING], eax
-        cmp     dword ptr [r12 + OFF_STATE], 2
+        mov     edx, [r12 + OFF_STATE]          /* sleep while it is EVENT or HANDLING */
+        cmp     edx, 2
         je      got
         lea     rdi, [r12 + OFF_STATE]
         xor     esi, esi                        /* FUTEX_WAIT (shared: the sentry maps it too) */
-        mov     edx, 1
         xor     r10d, r10d
         mov     eax, 202
         syscall
@@ -436,11 +437,11 @@ patch_entry:
         jnz     3b
         mov     eax, 1
         xchg    [r12 + OFF_SLEEPING], eax
-        cmp     dword ptr [r12 + OFF_STATE], 2
+        mov     edx, [r12 + OFF_STATE]          /* sleep while it is EVENT or HANDLING */
+        cmp     edx, 2
         je      4f
         lea     rdi, [r12 + OFF_STATE]
         xor     esi, esi                        /* FUTEX_WAIT */
-        mov     edx, 1
         xor     r10d, r10d
         mov     eax, 202
         syscall
@@ -559,7 +560,7 @@ stub_end_page:
    state word that is EVENT (1), or -1 after `rounds` passes. */
 st_spin:
         mov     r9, rdx
-        sub     rdx, 64                 /* pause while r9 > rounds - 64 */
+        sub     rdx, 64                 /* pause while r9 > rounds - 64 (signed) */
 6:      xor     ecx, ecx
 7:      cmp     ecx, esi
         jge     8f
@@ -569,7 +570,7 @@ st_spin:
         inc     ecx
         jmp     7b
 8:      cmp     r9, rdx                 /* the first passes pause; later ones yield, */
-        jb      11f                     /* in case the thread we wait for shares our CPU */
+        jl      11f                     /* in case the thread we wait for shares our CPU */
         pause
         jmp     12f
 11:     push    rdi

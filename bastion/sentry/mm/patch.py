@@ -66,21 +66,20 @@ class Patches:
         return c
 
 
-def consider(mm, regs, entry):
-    """The syscall that trapped at regs.rip: patch its site if we can. A
+def consider(mm, rip, nr, entry):
+    """Syscall nr trapped with return address rip: patch its site if we can. A
     patch that cannot be made (no memory for a thunk page) is not an error:
     the site keeps trapping."""
     try:
-        _consider(mm, regs, entry)
+        _consider(mm, rip, nr, entry)
     except (SyscallError, OSError):
         pass
 
 
-def _consider(mm, regs, entry):
+def _consider(mm, rip, nr, entry):
     p = mm.patches
     if p is None:
         p = mm.patches = Patches()
-    rip = regs.rip
     if p.off or rip in p.seen or len(p.seen) >= SEEN_MAX:
         return
     p.seen.add(rip)
@@ -95,7 +94,7 @@ def _consider(mm, regs, entry):
     o = v.off + (site - v.start)
     code = bytes(mm.view[o:o + 7])
     if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
-            int.from_bytes(code[1:5], "little") != regs.orig_rax:
+            int.from_bytes(code[1:5], "little") != nr:
         return
     thunk = _thunk(mm, p, site)
     if thunk is None:
