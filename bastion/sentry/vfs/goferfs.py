@@ -35,9 +35,8 @@ WALK_AFTER = 16
 TREE_BUDGET = 4096
 TREE_BUDGET_FIRST = 256
 # ... starting, besides the directory asked for, from up to this many
-# directories seen in earlier listings but not listed yet (oldest first).
+# directories seen in earlier listings but not listed yet (newest first).
 TREE_ROOTS = 256
-TREE_SCAN = 4096  # unlisted directories looked at to choose them
 
 
 class GoferFS(FileSystem):
@@ -51,9 +50,28 @@ class GoferFS(FileSystem):
         # Set once the app asks for the attributes of a listed file (ls -l,
         # tar, du): from then on listings carry every entry's attributes.
         self.want_attrs = False
-        self.unlisted = {}  # GoferInode of a directory seen in a listing -> None
+        # Directories seen in a listing but not listed yet, under each of
+        # their ancestors' paths: {path: {GoferInode: None}}, in the order seen
+        self.unlisted = {}
         self.walks = 0  # directories the app listed (getdents)
         self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
+
+    def _unlisted(self, d, add):
+        """Put directory d under each of its ancestors in self.unlisted, or
+        take it out (it was listed)."""
+        path, unlisted = d.path, self.unlisted
+        i = path.rfind("/")
+        while True:
+            anc = path[:i] if i > 0 else ""
+            if add:
+                unlisted.setdefault(anc, {})[d] = None
+            else:
+                under = unlisted.get(anc)
+                if under is not None and under.pop(d, 0) is None and not under:
+                    del unlisted[anc]
+            if i <= 0:
+                return
+            i = path.rfind("/", 0, i)
 
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
@@ -151,8 +169,7 @@ class GoferInode(Inode):
         (getdents), so a tree walk may be under way (see WALK_AFTER)."""
         if self._children is None:
             fs = self.fs
-            unlisted = fs.unlisted
-            unlisted.pop(self, None)
+            fs._unlisted(self, False)
             roots = [self]
             budget = 0
             if walk:
@@ -160,17 +177,17 @@ class GoferInode(Inode):
                 if fs.walks >= WALK_AFTER:
                     budget = fs.tree_budget
                     fs.tree_budget = min(budget * 2, TREE_BUDGET)
-            if budget and unlisted:
+            under = fs.unlisted.get(self.path.rpartition("/")[0]) if budget else None
+            if under:
                 # Directories that recent listings showed below this one's
                 # parent, on its host filesystem: where a tree walk goes next
                 # (its subdirectories, then its siblings'). Never farther: a
                 # listing of / must not make a walk of /usr crawl the host.
-                parent = self.path.rpartition("/")[0]
-                prefix, dev = parent + "/" if parent else "", self.hdev
-                for i, d in enumerate(reversed(unlisted)):
-                    if i >= TREE_SCAN or len(roots) > TREE_ROOTS:
+                dev = self.hdev
+                for i, d in enumerate(reversed(under)):
+                    if len(roots) > TREE_ROOTS or i >= 4 * TREE_ROOTS:
                         break
-                    if d.hdev == dev and d.path.startswith(prefix):
+                    if d.hdev == dev:
                         roots.append(d)
             # A listing made to answer lookups comes without the files'
             # attributes, and its files do not fetch them for the whole
@@ -209,14 +226,13 @@ class GoferInode(Inode):
         cache = self._cache
         base = self.path + "/" if self.path else ""
         fs = self.fs
-        unlisted = fs.unlisted
-        unlisted.pop(self, None)
+        fs._unlisted(self, False)
         parent = self if batch else None
         for name, ino, dt, st in listing:
             if name not in cache:
                 cache[name] = n = GoferInode(fs, base + name, st, ino, dt, parent)
                 if dt == 4:
-                    unlisted[n] = None
+                    fs._unlisted(n, True)
         self._children = True
         self._batch = batch
 
