@@ -19,6 +19,7 @@ _NR_PRCTL = 157
 _NR_OPENAT2 = 437
 _NR_FALLOCATE = 285
 _NR_SIGNALFD4 = 289
+_NR_FUTEX = 202
 _NR_TGKILL = 234
 
 
@@ -216,6 +217,12 @@ def signalfd(signals, flags=os.O_CLOEXEC | os.O_NONBLOCK):
 
 def tgkill(tgid, tid, sig):
     _check(_syscall(_NR_TGKILL, tgid, tid, sig))
+
+
+def futex_wake(addr, n=1):
+    """FUTEX_WAKE (shared, not private: the waiter is another process) on
+    the u32 at host address `addr`; the number woken."""
+    return _check(_syscall(_NR_FUTEX, ctypes.c_void_p(addr), 1, n, None, None, 0))
 
 
 class _OpenHow(ctypes.Structure):

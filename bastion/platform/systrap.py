@@ -24,6 +24,7 @@ Host resources here (the zygote, stubs, their slots) are re-created from
 kernel state, never saved: a checkpoint holds the registers, not the slots.
 """
 
+import _thread
 import ctypes
 import mmap
 import os
@@ -57,6 +58,9 @@ _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
+# Checks of one running thread's state word in Python before st_spin (whose
+# ctypes call costs about as much as a SIGSYS round trip's wait): ~10 us.
+_PY_SPIN = range(200)
 
 
 class PlatformError(Exception):
@@ -221,6 +225,9 @@ class SystrapPlatform(base.Platform):
         self.run_ptrs = (ctypes.c_void_p * 4096)()
         self.run_ptrs_addr = ctypes.addressof(self.run_ptrs)
         self.hit = -1  # index in running of the event block() found
+        # A lock's acquire is a locked instruction, the full barrier resume()
+        # needs between its store and load, cheaper than a ctypes call.
+        self.fence = _thread.allocate_lock()
         self.eventfd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         hs.block_signals([signal.SIGCHLD])
         self.sigfd = hs.signalfd([signal.SIGCHLD])
@@ -410,7 +417,16 @@ class SystrapPlatform(base.Platform):
             ctx.run_idx = len(running)
             running.append(ctx)
             self.run_ptrs[ctx.run_idx] = self.base_addr + off
-        self.resume_native(self.base_addr + off)
+        # st_resume in Python: state = CMD, a full barrier, then FUTEX_WAKE
+        # if the thread went to sleep (its xchg of SLEEPING and our fence
+        # order the two sides: one of us sees the other's store)
+        u32[off >> 2] = CMD
+        fence = self.fence
+        fence.acquire()
+        fence.release()
+        if u32[(off + OFF_SLEEPING) >> 2]:
+            # a wake only: the state word may already hold its next EVENT
+            hs.futex_wake(self.base_addr + off)
 
     def stop_running(self, ctx):
         i = ctx.run_idx
@@ -448,7 +464,15 @@ class SystrapPlatform(base.Platform):
         return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
 
     def block(self):
-        n = len(self.running)
+        running = self.running
+        n = len(running)
+        if n == 1:
+            u32 = self.u32
+            idx = running[0].off >> 2
+            for _ in _PY_SPIN:
+                if u32[idx] == EVENT:
+                    self.hit = 0
+                    return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
             if i >= 0:
