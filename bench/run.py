@@ -520,6 +520,18 @@ def ptrace_floor(reps):
     return statistics.median(runs)
 
 
+def sentry_alone():
+    """(kernel, kernel + systrap's sentry side) µs per getppid with no stub
+    under the sentry (bench/sentry_loop.py), or None when it cannot run."""
+    try:
+        p = subprocess.run([sys.executable, os.path.join(REPO, "bench", "sentry_loop.py"), "50000"],
+                           capture_output=True, timeout=TIMEOUT, check=True, text=True)
+        w = p.stdout.split()
+        return float(w[0]), float(w[w.index("with") - 2])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+
+
 def tool_versions():
     versions = {}
     for tool, flag in (("runsc", "--version"), ("sysbench", "--version"), ("gcc", "--version")):
@@ -665,6 +677,11 @@ def run_all(args, runners, work):
             if floor is not None:
                 notes.append(f"floor: a bare Python ptrace tracer on one CPU here: "
                              f"{floor:.1f} us/syscall")
+        if bench.get("floor") and any(r.name == "bastion-systrap" for r in runners):
+            row["sentry_alone_us"] = alone = sentry_alone()
+            if alone is not None:
+                notes.append(f"the sentry alone (bench/sentry_loop.py, no stub): {alone[0]:.2f} "
+                             f"us/syscall in the kernel, {alone[1]:.2f} with systrap's side")
         row["notes"] = notes
         cells = table([row], runners)[1][0]
         print(line(cells))
