@@ -22,6 +22,7 @@ def tree(tmp_path):
             sub.mkdir(parents=True)
             for k in range(2):
                 (sub / f"f{k}").write_text("x")
+    (tmp_path / "link").symlink_to("d00/s0/f0")
     sock, pid = server.start([(str(tmp_path), True)])
     calls = []
     client = GoferClient(sock)
@@ -90,3 +91,15 @@ def test_a_lookup_listing_fetches_attributes_one_file_at_a_time(tree):
     n = len(calls)
     assert d.lookup("f0").size == 1
     assert calls[n:] == ["readdir"], calls[n:]
+
+
+
+def test_a_symlink_lookup_brings_its_target(tree):
+    """ld.so and shells follow symlinks at every step: the lstat of one
+    carries its target, so following it costs no readlink round trip."""
+    root, calls = tree
+    calls.clear()
+    link = root.lookup("link")
+    assert calls == ["lstat"]
+    assert link.readlink() == "d00/s0/f0"
+    assert calls == ["lstat"]

@@ -101,8 +101,10 @@ class GoferInode(Inode):
 
     def _set(self, st):
         (self.mode, self.ino, self.hdev, self.nlink, self.uid, self.gid, self._size,
-         self.atime, self.mtime, self.ctime, self._blocks, self.rdev) = st
+         self.atime, self.mtime, self.ctime, self._blocks, self.rdev) = st[:12]
         self._dtype = (self.mode >> 12) & 15
+        if len(st) > 12:  # a symlink's target (lstat)
+            self._link = st[12]
 
     def __getattr__(self, name):
         if name in _LAZY:
@@ -240,8 +242,11 @@ class GoferInode(Inode):
         return [(name, n.ino, n._dtype) for name, n in self.children(walk=True)]
 
     def readlink(self):
-        res, _ = self.fs.call("readlink", self.path)
-        return res
+        link = self.__dict__.get("_link")
+        if link is None:
+            link, _ = self.fs.call("readlink", self.path)
+            self._link = link  # a symlink's target never changes
+        return link
 
     def _host_fd(self):
         """A read-only host fd for this file, from a bounded cache of them."""
