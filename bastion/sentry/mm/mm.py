@@ -290,7 +290,7 @@ class MM:
         v.file_off, v.dev, v.ino = off, dev, inode.ino
         if valid > 0:
             if base is not None:
-                self.memfile.view[v.off:v.off + valid] = self.memfile.view[base + off:base + off + valid]
+                self.memfile.copy(v.off, base + off, valid)
             else:
                 data = inode.read_at(off, valid)
                 self.memfile.view[v.off:v.off + len(data)] = data
@@ -311,7 +311,7 @@ class MM:
         """Give a VMA that borrows page-cache pages its own copy."""
         length = v.end - v.start
         off = self.memfile.alloc(length)
-        self.memfile.view[off:off + length] = self.memfile.view[v.off:v.off + length]
+        self.memfile.copy(off, v.off, length)
         v.share.refs -= 1
         v.share = None
         v.off = off

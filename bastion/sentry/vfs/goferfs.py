@@ -276,12 +276,7 @@ class GoferInode(Inode):
             size = self._size
             length = max(PAGE, (size + PAGE - 1) & ~(PAGE - 1))
             off = memfile.alloc(length)
-            fd, pos = self._host_fd(), 0
-            while pos < size:
-                n = os.preadv(fd, [memfile.view[off + pos:off + size]], pos)
-                if n <= 0:
-                    break
-                pos += n
+            memfile.fill(off, self._host_fd(), size)
             self._cache_off = off
         return off
 
