@@ -9,7 +9,7 @@ from conftest import compile_c, run_bastion
 from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
-            "fork_and_exec", "own_gs", "jit_site"]
+            "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame"]
 
 
 @pytest.mark.timeout(90)
@@ -27,4 +27,13 @@ def test_patched_sites_behave_as_natively(section, opts):
 ])
 def test_a_site_that_ran_is_patched_on_systrap_only(opts, first_byte):
     r = run_bastion([compile_c("patch"), "site"], opts=opts)
+    assert (r.stdout, r.status) == (first_byte, 0), r
+
+
+@pytest.mark.parametrize("opts, first_byte", [
+    (("--platform", "systrap"), b"e9\n"),
+    (("--platform", "systrap", "--no-patch"), b"31\n"),  # xor %eax, %eax, as built
+])
+def test_a_read_form_site_is_patched_too(opts, first_byte):
+    r = run_bastion([compile_c("patch"), "read_site"], opts=opts)
     assert (r.stdout, r.status) == (first_byte, 0), r

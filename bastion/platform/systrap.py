@@ -99,7 +99,7 @@ _REGS_SIZE = ctypes.sizeof(SysRegs)
 
 class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
-                 "gs_applied", "ptr", "run_idx", "control")
+                 "gs_applied", "ptr", "run_idx", "control", "frames")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
@@ -109,6 +109,7 @@ class SysContext(base.Context):
         self.tid = 0
         self.alive = True
         self.uc = 0
+        self.frames = {}  # ucontext address -> SysRegs over it
         self.regs = None
         self.owner = None
         self.fs_applied = 0
@@ -338,7 +339,11 @@ class SystrapPlatform(base.Platform):
         uc = _U64.unpack_from(self.map, ctx.off + OFF_UC)[0]
         if uc != ctx.uc or ctx.regs is None:
             old = ctx.regs
-            r = SysRegs.from_buffer(self.map, ctx.off + (uc - ctx.addr) + 40)
+            # a thread alternates between a few frames (the host's SIGSYS
+            # frame, the patch frame): one register view of each, kept
+            r = ctx.frames.get(uc)
+            if r is None:
+                r = ctx.frames[uc] = SysRegs.from_buffer(self.map, ctx.off + (uc - ctx.addr) + 40)
             if old is not None:
                 r.orig_rax, r.fs_base, r.gs_base = old.orig_rax, old.fs_base, old.gs_base
             ctx.regs = r

@@ -287,12 +287,15 @@ class Kernel:
                 try:
                     if kind == pbase.SYSCALL:
                         if info and self.patch and plat.patch_entry is not None:
-                            # patched after the syscall, while the app runs
                             mm, regs = t.mm, ctx.regs
                             rip, nr = regs.rip, regs.orig_rax
-                            self._syscall(t)
-                            if t.mm is mm and not t.dead:
-                                mpatch.consider(mm, rip, nr, plat.patch_entry)
+                            if nr == 0:  # read's site form is patched before it is served
+                                mpatch.consider_read(mm, regs, plat.patch_entry)
+                                self._syscall(t)
+                            else:  # the others after, while the app runs
+                                self._syscall(t)
+                                if t.mm is mm and not t.dead:
+                                    mpatch.consider(mm, rip, nr, plat.patch_entry)
                         else:
                             self._syscall(t)
                     elif kind == pbase.FAULT:

@@ -2,13 +2,15 @@
    sentry/mm/patch.py), each aligned so that it can be patched, used in ways
    a patch must not change: from racing threads, with live data in the red
    zone and in vector registers, with flags set, interrupted by signals,
-   across fork and exec, and after the app sets its own gs base. `site`
-   prints the first byte of a site after it ran (for test_patch.py: not
+   across fork and exec, and after the app sets its own gs base; and sites
+   of glibc's read form (`xor %eax, %eax; syscall; cmp`). `site` and
+   `read_site` print the first byte of a site after it ran (for test_patch.py: not
    A/B, it differs where patching happens). */
 #include "common.h"
 #include <pthread.h>
 #include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 
 /* One patchable site per call: 8-byte aligned `mov $nr, %eax; syscall`. */
@@ -23,6 +25,18 @@
 SITE(site_getpid, 39)
 SITE(site_getppid, 110)
 extern const unsigned char site_getpid_at[];
+
+/* glibc's read form: `xor %eax, %eax; syscall; cmp $-4096, %rax`, whose
+   first 5 bytes (a jmp after patching) cover the syscall and its return
+   address: patched only while the process has one thread. */
+static __attribute__((noinline, noclone)) long site_read(int fd, void *buf, long n) {
+    long r;
+    __asm__ volatile(".p2align 3\n\t.globl site_read_at\nsite_read_at:\n\t"
+                     "xor %%eax, %%eax\n\tsyscall\n\tcmp $-4096, %%rax\n\t"
+                     : "=a"(r) : "D"(fd), "S"(buf), "d"(n) : "rcx", "r11", "memory", "cc");
+    return r;
+}
+extern const unsigned char site_read_at[];
 
 static void *racer(void *arg) {
     long pid = (long)arg, bad = 0;
@@ -243,6 +257,97 @@ static void jit_site(void) {
     printf("results fine: %ld, first byte after 5 calls: %02x\n", ok, m[0]);
 }
 
+/* Reads from the read-form site: plain, interrupted by a signal with and
+   without SA_RESTART, then from two threads at once. */
+static int rpipe[2];
+static void on_alarm(int sig) { (void)sig; handled++; if (write(rpipe[1], "r", 1) != 1) _exit(3); }
+static void *reader(void *arg) {
+    long sum = 0;
+    char c;
+    for (int i = 0; i < 2000; i++) sum += site_read(rpipe[0], &c, 1) == 1 ? c : 1000;
+    return (void *)sum;
+}
+static void alarm_read(int flags) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = flags;
+    R(sigaction(SIGALRM, &sa, NULL));
+    struct itimerval it = {{0, 0}, {0, 20000}};
+    R(setitimer(ITIMER_REAL, &it, NULL));
+    char c = 0;
+    long r = site_read(rpipe[0], &c, 1);  /* blocks until the alarm */
+    if (r == -EINTR) r = site_read(rpipe[0], &c, 1);  /* the handler's byte */
+    printf("%s: read %ld byte '%c', handled %ld\n", flags ? "SA_RESTART" : "no restart", r, c,
+           handled);
+}
+static void read_form(void) {
+    R(pipe(rpipe));
+    char buf[64];
+    long sum = 0;
+    for (int i = 0; i < 100; i++) {
+        if (write(rpipe[1], "abcdefgh", 8) != 8) _exit(3);
+        long n = site_read(rpipe[0], buf, sizeof buf);
+        for (long j = 0; j < n; j++) sum += buf[j];
+    }
+    printf("single thread: sum %ld, a bad fd gives %ld\n", sum, site_read(-1, buf, 1));
+    alarm_read(SA_RESTART);
+    alarm_read(0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, reader, NULL);
+    for (int i = 0; i < 4000; i++)
+        if (write(rpipe[1], "x", 1) != 1) _exit(3);
+    long total = 0;
+    for (int i = 0; i < 2; i++) {
+        void *v;
+        pthread_join(t[i], &v);
+        total += (long)v;
+    }
+    printf("two threads: sum %ld\n", total);
+}
+
+/* A signal frame saved at the read-form site before it was patched: the
+   first read there blocks while a second thread lives (no patch), the
+   thread interrupts it and ends, and the handler reads at the same site
+   (now patched). Its return must not land inside the new jmp. */
+static volatile int helper_done;
+static void on_usr1(int sig) {
+    (void)sig;
+    while (!helper_done) sched_yield();
+    usleep(20000);  /* the helper's exit is through */
+    char c;
+    if (write(rpipe[1], "hi", 2) != 2) _exit(3);
+    handled = site_read(rpipe[0], &c, 1) == 1 && c == 'h';
+}
+static void *interrupter(void *arg) {
+    usleep(20000);
+    pthread_kill(*(pthread_t *)arg, SIGUSR1);
+    helper_done = 1;
+    return NULL;
+}
+static void read_form_frame(void) {
+    R(pipe(rpipe));
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    R(sigaction(SIGUSR1, &sa, NULL));
+    pthread_t self = pthread_self(), t;
+    pthread_create(&t, NULL, interrupter, &self);
+    pthread_detach(t);
+    char c = 0;
+    long r = site_read(rpipe[0], &c, 1);
+    printf("handler read ok: %ld; restarted read %ld byte '%c'\n", handled, r, c);
+}
+
+static void read_site(void) {
+    char c;
+    if (pipe(rpipe)) _exit(3);
+    for (int i = 0; i < 3; i++) {
+        if (write(rpipe[1], "z", 1) != 1) _exit(3);
+        site_read(rpipe[0], &c, 1);
+    }
+    printf("%02x\n", site_read_at[0]);
+}
+
 static void site(void) {
     for (int i = 0; i < 3; i++) site_getpid();
     printf("%02x\n", site_getpid_at[0]);
@@ -258,12 +363,14 @@ int main(int argc, char **argv) {
         {"threads_race", threads_race}, {"red_zone", red_zone}, {"vector_regs", vector_regs},
         {"flags_and_registers", flags_and_registers}, {"signals_in_loop", signals_in_loop},
         {"fork_and_exec", fork_and_exec_}, {"site_after_exec", site_after_exec},
-        {"own_gs", own_gs}, {"jit_site", jit_site}, {"site", site},
+        {"own_gs", own_gs}, {"jit_site", jit_site}, {"site", site}, {"read_form", read_form},
+        {"read_form_frame", read_form_frame}, {"read_site", read_site},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
-                if (strcmp(argv[a], "site") && strcmp(argv[a], "site_after_exec"))
+                if (strcmp(argv[a], "site") && strcmp(argv[a], "site_after_exec") &&
+                    strcmp(argv[a], "read_site"))
                     printf("== %s\n", s[i].name);
                 s[i].fn();
             }

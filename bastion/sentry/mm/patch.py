@@ -18,6 +18,23 @@ thread can see half an instruction. Nothing is pushed (the red zone below
 the app's stack pointer is never touched), and the patch entry saves every
 register and the XSAVE state into a frame the sentry reads like a trap's.
 
+glibc's read (nr 0) has another form, `xor eax, eax; syscall; cmp rax,
+-4096` (31 c0 0f 05 48 3d 00 f0 ff ff): four bytes before the return
+address, too few for a jmp, so the jmp also covers the start of the `cmp`,
+which the thunk does instead, then jumps back:
+
+    site:    jmp thunk           (was: xor eax, eax; syscall; first byte of the cmp)
+    thunk:   xor eax, eax; movabs rcx, cont; jmp [patch_entry]
+             syscall             (a restarted read traps here: cont - 2)
+    cont:    cmp rax, -4096; jmp site+10
+
+A thread at site+2 or site+4 (between the xor and the syscall, or back from
+it) would land inside the jmp, so this form is patched only while its
+address space has one thread, the one that trapped there, before it is
+resumed, with its rip moved to the thunk's (Patches.remap: site+2 and site+4
+to their places in the thunk); rt_sigreturn applies the same map to a
+signal frame saved at either place before the patch.
+
 Where a patch is not safe it is not made: a site whose 5 bytes do not sit in
 one aligned 8-byte word, in a shared, writable or special mapping, or whose
 immediate is not the number that trapped. A page-cache page shared by processes is
@@ -51,29 +68,88 @@ class Patches:
     """One address space's patch state (MM.patches): plain data, copied on
     fork and dropped on exec."""
 
-    __slots__ = ("seen", "sites", "pages", "off")
+    __slots__ = ("seen", "sites", "pages", "off", "remap")
 
     def __init__(self):
         self.seen = set()  # return addresses of trapped syscalls already looked at
         self.sites = {}  # patched site -> its original 5 bytes
         self.pages = []  # [address, thunks used] of each thunk page
         self.off = False  # never patch again (the app set its own gs base)
+        self.remap = {}  # read-form sites: an address inside the jmp -> the thunk's
 
     def copy(self):
         c = Patches()
         c.seen, c.sites, c.off = set(self.seen), dict(self.sites), self.off
         c.pages = [list(p) for p in self.pages]
+        c.remap = dict(self.remap)
         return c
+
+
+_READ_FORM = b"\x31\xc0\x0f\x05\x48\x3d\x00\xf0\xff\xff"
 
 
 def consider(mm, rip, nr, entry):
     """Syscall nr trapped with return address rip: patch its site if we can. A
     patch that cannot be made (no memory for a thunk page) is not an error:
-    the site keeps trapping."""
+    the site keeps trapping. Called after the syscall is answered; read
+    (nr 0) goes to consider_read instead, before."""
     try:
         _consider(mm, rip, nr, entry)
     except (SyscallError, OSError):
         pass
+
+
+def consider_read(mm, regs, entry):
+    """A read that trapped, before it is served: patch a site of the read
+    form while its address space has this one thread, and move the thread's
+    rip into the thunk."""
+    p = mm.patches
+    rip = regs.rip
+    if p is not None and (p.off or rip in p.seen) or mm.users != 1:
+        return
+    try:
+        cont = _consider_read(mm, rip, entry)
+    except (SyscallError, OSError):
+        return
+    if cont is not None:
+        regs.rip = cont
+
+
+def _consider_read(mm, rip, entry):
+    p = mm.patches
+    if p is None:
+        p = mm.patches = Patches()
+    if len(p.seen) >= SEEN_MAX:
+        return None
+    p.seen.add(rip)
+    site = rip - 4
+    word = site & ~7
+    v = mm.find(site)
+    if site - word > 3 or not _code_vma(v, word, site + 10):
+        return None
+    o = v.off + (site - v.start)
+    if bytes(mm.view[o:o + 10]) != _READ_FORM:
+        return None
+    thunk = _thunk(mm, p, site, 2)
+    if thunk is None:
+        return None
+    cont = thunk + 28
+    mm.write(thunk, b"\x31\xc0\x48\xb9" + cont.to_bytes(8, "little") +
+             b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little") + b"\x0f\x05" +
+             _READ_FORM[4:] + b"\xe9" + ((site + 10 - (cont + 11)) & 0xFFFFFFFF).to_bytes(4, "little"),
+             force=True)
+    _write_jmp(mm, p, site, thunk)
+    p.remap[site + 2] = cont - 2
+    p.remap[site + 4] = cont
+    return cont
+
+
+def _code_vma(v, lo, hi):
+    """Whether [lo, hi) lies in v and v is code we may rewrite: private,
+    read-only, executable and not special. Writable code (a JIT's) may be
+    rewritten by the app under us."""
+    return not (v is None or v.shared or lo < v.start or hi > v.end or v.prot & PROT_WRITE
+                or not v.prot & PROT_EXEC or v.name.startswith("["))
 
 
 def _consider(mm, rip, nr, entry):
@@ -88,9 +164,8 @@ def _consider(mm, rip, nr, entry):
     if site - word > 3:  # the 5 bytes must lie in one aligned 8-byte word
         return
     v = mm.find(site)
-    if (v is None or v.shared or word + 8 > v.end or rip > v.end or v.prot & PROT_WRITE
-            or not v.prot & PROT_EXEC or v.name.startswith("[")):
-        return  # writable code (a JIT's) may be rewritten by the app under us
+    if not _code_vma(v, word, max(word + 8, rip)):
+        return
     o = v.off + (site - v.start)
     code = bytes(mm.view[o:o + 7])
     if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
@@ -101,6 +176,13 @@ def _consider(mm, rip, nr, entry):
         return
     mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
+    _write_jmp(mm, p, site, thunk)
+
+
+def _write_jmp(mm, p, site, thunk):
+    """Replace the 5 bytes at site with `jmp thunk`, in one atomic store of
+    the aligned 8-byte word that holds them."""
+    word = site & ~7
     v = _private(mm, site)
     o = v.off + (word - v.start)
     old = bytes(mm.view[o:o + 8])
@@ -132,17 +214,18 @@ def disable(mm):
         hs.store64(mm.memfile.map, o, int.from_bytes(cur[:k] + orig + cur[k + 5:], "little"))
 
 
-def _thunk(mm, p, site):
-    """The address of a free thunk within a rel32 jump of site, or None."""
+def _thunk(mm, p, site, n=1):
+    """The address of n free thunk slots in a row within a rel32 jump of
+    site, or None."""
     for page in p.pages:
-        if page[1] < PAGE // THUNK and abs(page[0] - site) < REACH:
-            page[1] += 1
-            return page[0] + (page[1] - 1) * THUNK
+        if page[1] + n <= PAGE // THUNK and abs(page[0] - site) < REACH:
+            page[1] += n
+            return page[0] + (page[1] - n) * THUNK
     addr = _free_page_near(mm, site)
     if addr is None:
         return None
     mm.map_anon(addr, PAGE, PROT_READ | PROT_EXEC)
-    p.pages.append([addr, 1])
+    p.pages.append([addr, n])
     return addr
 
 

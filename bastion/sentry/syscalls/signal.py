@@ -97,6 +97,9 @@ def sys_pause(t, *_):
 def sys_rt_sigreturn(t, *_):
     regs = t.ctx.regs
     fp = frames.sigreturn(t, regs)
+    patches = t.mm.patches
+    if patches is not None and patches.remap:  # a frame saved inside a since-patched site
+        regs.rip = patches.remap.get(regs.rip, regs.rip)
     if fp is not None:
         cur = t.ctx.fpstate()
         if len(fp) < len(cur):  # a legacy frame: keep the extended state as it is
