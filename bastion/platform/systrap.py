@@ -58,9 +58,6 @@ _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
-# Checks of one running thread's state word in Python before st_spin (whose
-# ctypes call costs about as much as a SIGSYS round trip's wait): ~10 us.
-_PY_SPIN = range(200)
 
 
 class PlatformError(Exception):
@@ -469,15 +466,7 @@ class SystrapPlatform(base.Platform):
         return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
 
     def block(self):
-        running = self.running
-        n = len(running)
-        if n == 1:
-            u32 = self.u32
-            idx = running[0].off >> 2
-            for _ in _PY_SPIN:
-                if u32[idx] == EVENT:
-                    self.hit = 0
-                    return
+        n = len(self.running)
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
             if i >= 0:
