@@ -11,7 +11,7 @@ MMAP = [
     "fork_cow_many_pages", "exec_prot", "mincore_msync", "main_stack_growth",
     "stack_overflow_kills", "proc_self_maps", "dontneed_file_private", "hint_honoured",
     "high_addresses", "dev_zero_and_memfd_shared", "nx_and_text_protection",
-    "mprotect_file_shared_readonly", "many_mappings",
+    "mprotect_file_shared_readonly", "many_mappings", "host_file_past_eof",
 ]
 MMAP_XFAIL = {
     'sigbus_past_eof': (

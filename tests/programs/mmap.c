@@ -291,6 +291,31 @@ static void brk_ops(void) {
     printf("regrown page zero: %d\n", b0[2 * PG] == 0);
 }
 
+/* A read-only mapping of a host file that runs past its last page, as
+   ld.so reserves a library's whole span: the file's bytes are there (the
+   sandbox borrows its page cache for them), and a private writable copy of
+   a page leaves the file as it is. */
+static void host_file_past_eof(void) {
+    int fd = open("/bin/true", O_RDONLY);
+    CHECK(fd >= 0);
+    struct stat st;
+    fstat(fd, &st);
+    long len = (st.st_size + PG - 1) / PG * PG + 2 * PG;
+    unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK(p != MAP_FAILED);
+    unsigned char *buf = malloc(st.st_size);
+    CHECK(pread(fd, buf, st.st_size, 0) == st.st_size);
+    printf("ELF magic %d, file bytes match %d\n", !memcmp(p, "\x7f" "ELF", 4),
+           !memcmp(p, buf, st.st_size));
+    R(mprotect(p, PG, PROT_READ | PROT_WRITE));
+    p[0] = 'X';
+    unsigned char c;
+    pread(fd, &c, 1, 0);
+    printf("private write: map %c, file %02x\n", p[0], c);
+    free(buf);
+    close(fd);
+}
+
 static void sigbus_past_eof(void) {
     const char *path = tmpfile_with("mmap_bus", "short", 5);
     int fd = open(path, O_RDONLY);
@@ -514,4 +539,4 @@ MAIN(SECTION(anon_private), SECTION(anon_shared_fork), SECTION(file_private), SE
      SECTION(mincore_msync), SECTION(main_stack_growth), SECTION(stack_overflow_kills),
      SECTION(proc_self_maps), SECTION(dontneed_file_private), SECTION(hint_honoured),
      SECTION(high_addresses), SECTION(dev_zero_and_memfd_shared), SECTION(nx_and_text_protection),
-     SECTION(mprotect_file_shared_readonly), SECTION(many_mappings))
+     SECTION(mprotect_file_shared_readonly), SECTION(many_mappings), SECTION(host_file_past_eof))

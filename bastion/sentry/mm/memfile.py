@@ -67,12 +67,23 @@ class MemoryFile:
         self._free[start] = length
 
     def free(self, start, length):
-        """Drop the pages and make the offsets reusable."""
+        """Drop the pages and make the offsets reusable. A freed range joins
+        the free ranges next to it (and the top of the file goes down when
+        it can), so the free list stays short: alloc scans it."""
         hostsys.punch_hole(self.fd, start, length)
+        starts, free = self._free_starts, self._free
+        i = bisect.bisect_left(starts, start)
+        if i < len(starts) and starts[i] == start + length:  # the next range joins
+            length += free.pop(starts.pop(i))
+        if i > 0 and starts[i - 1] + free[starts[i - 1]] == start:  # so does the previous
+            i -= 1
+            start = starts.pop(i)
+            length += free.pop(start)
         if start + length == self._bump:
             self._bump = start
             return
-        self._insert_free(start, length)
+        starts.insert(i, start)
+        free[start] = length
 
     def populated(self, start, length):
         """Yield (offset, length) of the pages in [start, start+length) that hold data."""
