@@ -100,3 +100,45 @@ def test_stubs_hold_only_the_memory_file_and_eventfd(platform, fds):
     finally:
         p.kill()
         p.wait()
+
+
+def test_mapping_changes_reach_the_stub_in_batches():
+    """map/unmap/protect queue host syscalls; flush (which resume runs) makes
+    them in the stub in one command, in order; a refused one stops the batch
+    and raises with its errno."""
+    import errno
+    import os
+    import signal
+    from bastion.platform import systrap
+    from bastion.sentry.mm.memfile import MemoryFile
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the platform blocks SIGCHLD
+    mem = MemoryFile(size=1 << 32)
+    p = systrap.SystrapPlatform(mem.fd)
+    asp, ctx = p.new_address_space()
+    try:
+        def mapped(addr):
+            with open(f"/proc/{asp.pid}/maps") as f:
+                return any(int(line.split("-")[0], 16) == addr for line in f)
+        base = 0x10000000
+        off = mem.alloc(1 << 20)
+        for i in range(systrap.BATCH_MAX + 10):  # more than one batch's room
+            asp.map(base + i * 0x1000, 0x1000, 1, off)
+        assert len(asp.pending) == 10 and mapped(base)
+        assert not mapped(base + systrap.BATCH_MAX * 0x1000)  # still queued
+        asp.unmap(base, 0x1000)
+        asp.flush()
+        assert asp.pending == [] and not mapped(base) and mapped(base + 0x1000)
+        asp.protect(base + 0x1000, 0x1000, 3)
+        asp.unmap(base + 1, 0x1000)  # unaligned: EINVAL
+        asp.unmap(base + 0x1000, 0x1000)  # not reached
+        with pytest.raises(OSError) as e:
+            asp.flush()
+        assert e.value.errno == errno.EINVAL and mapped(base + 0x1000)
+    finally:
+        for a in (asp, p.zygote):
+            a.release()
+            os.waitpid(a.pid, 0)
+        for fd in (mem.fd, p.eventfd, p.sigfd):
+            os.close(fd)
+        p.ep.close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)

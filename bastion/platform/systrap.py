@@ -48,7 +48,9 @@ OFF_TID, OFF_CTID = 120, 124
 PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
-CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT = 1, 2, 3, 4, 5
+CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH = 1, 2, 3, 4, 5, 6
+BATCH, BATCH_MAX = 0x3000, 200  # a control thread's batch of host syscalls: 56 bytes each
+_ENTRY = struct.Struct("<7Q")
 
 _NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE = 9, 10, 11, 56
 _MAP_SHARED_FIXED = 0x11
@@ -137,6 +139,14 @@ class SysContext(base.Context):
 
 
 class SysAddressSpace(base.AddressSpace):
+    """The app's mappings change in the stub in batches: map, unmap and
+    protect queue host syscalls, and the queue runs in one command to the
+    control thread before a thread of this address space runs app code
+    again (resume). The sentry reaches app memory through its own mapping
+    of the memory file, never the stub's, so nothing else waits for them.
+    A host refusal then (the host's map count or memory) is the process's
+    end, not the syscall's error."""
+
     def __init__(self, platform, pid, control):
         self.platform = platform
         self.pid = pid
@@ -145,6 +155,7 @@ class SysAddressSpace(base.AddressSpace):
         self.contexts = set()
         self.slots = {0: control}  # stub slot index -> context (live or exiting)
         self.dead = False
+        self.pending = []  # (nr, args...) of host syscalls not run yet
 
     def _syscall(self, nr, *args):
         ret = self.platform.command(self.control, CMD_SYSCALL, nr, *args)
@@ -154,13 +165,34 @@ class SysAddressSpace(base.AddressSpace):
         return ret
 
     def map(self, addr, length, prot, offset):
-        self._syscall(_NR_MMAP, addr, length, prot, _MAP_SHARED_FIXED, stub.MEMFD_FD, offset)
+        self._queue((_NR_MMAP, addr, length, prot, _MAP_SHARED_FIXED, stub.MEMFD_FD, offset))
 
     def unmap(self, addr, length):
-        self._syscall(_NR_MUNMAP, addr, length)
+        self._queue((_NR_MUNMAP, addr, length, 0, 0, 0, 0))
 
     def protect(self, addr, length, prot):
-        self._syscall(_NR_MPROTECT, addr, length, prot)
+        self._queue((_NR_MPROTECT, addr, length, prot, 0, 0, 0))
+
+    def _queue(self, entry):
+        self.pending.append(entry)
+        if len(self.pending) >= BATCH_MAX:
+            self.flush()
+
+    def flush(self):
+        """Run the queued host syscalls in the stub, in order."""
+        pending, self.pending = self.pending, []
+        if not pending or self.dead:
+            return
+        p = self.platform
+        m, off = p.map, self.control.off + BATCH
+        for i, e in enumerate(pending):
+            _ENTRY.pack_into(m, off + i * 56, *e)
+        ret = p.command(self.control, CMD_BATCH, len(pending))
+        if ret:
+            e = 2**64 - ret
+            done = _U64.unpack_from(m, self.control.off + OFF_NR + 8)[0]
+            raise OSError(e, f"host syscall {pending[done][0]} for the app's mappings: "
+                             f"{os.strerror(e)}")
 
     def new_context(self, via=None):
         p = self.platform
@@ -193,6 +225,7 @@ class SysAddressSpace(base.AddressSpace):
 
     def release(self):
         """Kill the stub; the sentry reaps it (it is a child) and frees its slots."""
+        self.pending = []
         p = self.platform
         for c in self.slots.values():
             c.alive = False
@@ -398,6 +431,8 @@ class SystrapPlatform(base.Platform):
 
     # --- running app threads ------------------------------------------------
     def resume(self, ctx):
+        if ctx.aspace.pending:
+            ctx.aspace.flush()
         off = ctx.off
         r = ctx.regs
         setfs = 0
