@@ -15,7 +15,7 @@ The only interface is `lo`: 127.0.0.0/8 and ::1. Other destinations give
 ENETUNREACH, other local addresses EADDRNOTAVAIL.
 """
 
-import random
+import os
 import struct
 
 from ...abi import errno as E
@@ -54,6 +54,12 @@ def is_v4(ip):
 
 def is_any(ip):
     return ip == ANY4 or ip == ANY6
+
+
+def _randint(lo, hi):
+    """A random integer in [lo, hi] (the random module would cost every
+    sandbox's start a few ms of imports)."""
+    return lo + int.from_bytes(os.urandom(4), "little") % (hi - lo + 1)
 
 
 class Stack:
@@ -195,7 +201,7 @@ class InetSocket(U.UnixSocket):
 
     def _pick_port(self):
         lo, hi = EPHEMERAL
-        start = random.randint(lo, hi)
+        start = _randint(lo, hi)
         for i in range(hi - lo + 1):
             port = lo + (start - lo + i) % (hi - lo + 1)
             if (self.proto, port) not in self.stack.ports:
@@ -769,7 +775,7 @@ class NetlinkSocket(U.UnixSocket):
             used = {s.portid for s in names_nl(self.kernel)}
             pid = t.tg.pid
             while pid in used:
-                pid = -random.randint(4096, 1 << 30) & 0xFFFFFFFF
+                pid = -_randint(4096, 1 << 30) & 0xFFFFFFFF
             self.portid = pid
             names_nl(self.kernel).add(self)
 
