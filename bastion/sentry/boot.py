@@ -111,10 +111,10 @@ def mount_at(k, path, fs, root_inode, flags=0, source="none"):
 
 
 def _write_etc(k, hostname):
-    """The sandbox's own /etc/hosts and /etc/resolv.conf (net/inet.py), in the
+    """The sandbox's own /etc/hosts and /etc/resolv.conf (net/__init__.py), in the
     overlay's upper layer, replacing the rootfs's files or links. With the
     host's network the rootfs's resolv.conf stays: its name servers are reachable."""
-    from .net.inet import etc_files
+    from .net import etc_files
     from .vfs.memfs import MemNode
     try:
         etc = _mkdir_p(k, k.root_dentry, "/etc")

@@ -25,3 +25,14 @@ def sock_wait(t, queues, timeo):
         if e.errno == E.ERESTARTSYS and timeo:
             raise SyscallError(E.EINTR)
         raise
+
+
+def etc_files(hostname):
+    """The /etc files the sandbox's resolver needs (its own loopback network:
+    names resolve from /etc/hosts). Here, not in inet.py, so that boot does
+    not import the socket code for them."""
+    return {
+        "hosts": ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                  f"127.0.1.1\t{hostname}\n").encode(),
+        "resolv.conf": b"# bastion: no network; names resolve from /etc/hosts\nnameserver 127.0.0.1\n",
+    }

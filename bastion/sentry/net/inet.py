@@ -865,12 +865,3 @@ def new_netlink(t, base, proto, flags):
     if proto != NETLINK_ROUTE:
         raise SyscallError(E.EPROTONOSUPPORT)
     return NetlinkSocket(t.kernel, base, flags)
-
-
-# --- /etc files the sandbox's resolver needs --------------------------------------
-def etc_files(hostname):
-    return {
-        "hosts": ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                  f"127.0.1.1\t{hostname}\n").encode(),
-        "resolv.conf": b"# bastion: no network; names resolve from /etc/hosts\nnameserver 127.0.0.1\n",
-    }

@@ -3,11 +3,58 @@
 One line per syscall. FULL: Linux semantics as far as the tests know.
 PARTIAL: works for common use; the handler's docstring or module says where
 it differs. A syscall not listed returns ENOSYS and is logged once by name.
+
+`fs.sys_read` below names the handler sys_read of syscalls/fs.py (fd/*.py
+for epoll, eventfd, inotify, signalfd, timerfd). Each module is imported on
+the first call of one of its syscalls: a sandbox's start-up does not pay
+for the modules its program never uses (sockets, epoll, inotify, ...).
 """
 
+import importlib
+
 from ...abi.sysno import MAX, NUMBERS
-from ..fd import epoll, eventfd, inotify, signalfd, timerfd
-from . import fs, misc, mm, mount, net, poll, process, signal, time
+
+
+class _Handler:
+    """A handler not imported yet: `module.name`."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def resolve(self):
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+class _Module:
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return _Handler(self._module, name)
+
+
+class _First:
+    """A kernel's table entry until its first call: imports the handler,
+    puts it in the table in its place, and calls it."""
+
+    __slots__ = ("handler", "table", "nr")
+
+    def __init__(self, handler, table, nr):
+        self.handler, self.table, self.nr = handler, table, nr
+
+    def __call__(self, *args):
+        fn = self.table[self.nr] = self.handler.resolve()
+        return fn(*args)
+
+
+epoll, eventfd, inotify, signalfd, timerfd = (
+    _Module(f"{__package__.rpartition('.')[0]}.fd.{m}")
+    for m in ("epoll", "eventfd", "inotify", "signalfd", "timerfd"))
+fs, misc, mm, mount, net, poll, process, signal, time = (
+    _Module(f"{__package__}.{m}")
+    for m in ("fs", "misc", "mm", "mount", "net", "poll", "process", "signal", "time"))
 
 FULL, PARTIAL = "full", "partial"
 
@@ -266,11 +313,18 @@ ENTRIES = [
 
 
 def build():
-    """A list indexed by syscall number (None where unsupported)."""
+    """A list indexed by syscall number (None where unsupported); each entry
+    imports its handler on its first call."""
     table = [None] * MAX
     for name, handler, _ in ENTRIES:
-        table[NUMBERS[name]] = handler
+        nr = NUMBERS[name]
+        table[nr] = _First(handler, table, nr)
     return table
+
+
+def handlers():
+    """{name: handler function}, every module imported (tests, tools)."""
+    return {name: handler.resolve() for name, handler, _ in ENTRIES}
 
 
 def support():
