@@ -88,7 +88,8 @@ class InstantSystrap(systrap.SystrapPlatform):
 
     def make_context(self):
         off = self.alloc_slot()
-        ctx = self.ctx = systrap.SysContext(None, 1, off, systrap.STUB_SLOTS + systrap.SLOT)
+        aspace = type("NoStub", (), {"pending": ()})()  # mapping changes: none queued
+        ctx = self.ctx = systrap.SysContext(aspace, 1, off, systrap.STUB_SLOTS + systrap.SLOT)
         uc = ctx.addr + 0x8000  # a frame as the host's SIGSYS leaves it
         systrap._U64.pack_into(self.map, off + systrap.OFF_UC, uc)
         self.u32[(off + systrap.OFF_SIGNO) >> 2] = systrap._SIGSYS
