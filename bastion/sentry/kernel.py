@@ -35,12 +35,12 @@ class HostSignal(Exception):
     pass
 
 
-
 def _exc_text():
     """The current exception's traceback, for the debug log (traceback is
     imported only when there is one: it costs every start ~4 ms)."""
     import traceback
     return traceback.format_exc()
+
 
 class Kernel:
     def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none",
