@@ -496,6 +496,11 @@ class SystrapPlatform(base.Platform):
         n = len(self.running)
         if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
+        return self._announce_sleep(n)
+
+    def _announce_sleep(self, n):
+        """Tell the stubs to write the eventfd from now on; True if an event
+        came before they could see it."""
         self.slept = True  # wait() must look at the eventfd and stub deaths
         self.xchg(self.sleeping_ptr, 1)
         return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
@@ -505,11 +510,10 @@ class SystrapPlatform(base.Platform):
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
             if i >= 0:
-                self.hit = i
+                self.hit = i  # for wait_one
                 return
-        if self.prepare_sleep():
-            return
-        self.ep.poll(-1)
+        if not self._announce_sleep(n):
+            self.ep.poll(-1)
 
     def wait(self):
         events = []
