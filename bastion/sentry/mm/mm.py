@@ -278,26 +278,23 @@ class MM:
         dev = inode.fs.dev if inode.fs is not None else 0
         size = inode.size
         cache = getattr(inode, "page_cache", None)
-        base = None
         end = page_up(size)  # of the file's pages
-        if cache is not None and off + length <= end and (not prot & PROT_WRITE or valid > 0):
-            base = cache(self.memfile)
-        if base is not None and not prot & PROT_WRITE and valid >= min(length, size - off):
-            v = self.map_borrowed(addr, length, prot, base + off, inode, name)
-            v.file_off, v.dev, v.ino = off, dev, inode.ino
-            return v
-        if cache is not None and not prot & PROT_WRITE and off < end < off + length \
-                and valid >= size - off:
-            # read-only past the file's last page (ld.so reserves a library's
-            # whole span so): the file's pages borrowed, zeros after them,
-            # rather than a copy of the whole file
+        if cache is not None and not prot & PROT_WRITE and off < end and \
+                valid >= min(length, size - off):
             base = cache(self.memfile)
             if base is not None:
-                v = self.map_borrowed(addr, end - off, prot, base + off, inode, name)
+                # the file's pages borrowed; past the last one (ld.so reserves
+                # a library's whole span so), zeros, not a copy of the file
+                head = min(length, end - off)
+                v = self.map_borrowed(addr, head, prot, base + off, inode, name)
                 v.file_off, v.dev, v.ino = off, dev, inode.ino
-                tail = self.map_anon(addr + end - off, off + length - end, prot, name=name)
-                tail.file_off, tail.dev, tail.ino = end, dev, inode.ino
+                if head < length:
+                    tail = self.map_anon(addr + head, length - head, prot, name=name)
+                    tail.file_off, tail.dev, tail.ino = end, dev, inode.ino
                 return v
+        base = None
+        if cache is not None and off + length <= end and (not prot & PROT_WRITE or valid > 0):
+            base = cache(self.memfile)
         v = self.map_anon(addr, length, prot, name=name)
         v.file_off, v.dev, v.ino = off, dev, inode.ino
         if valid > 0:
