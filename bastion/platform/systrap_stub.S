@@ -240,46 +240,7 @@ handler:
         mov     [r12 + OFF_UC], rdx
         mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
 report:
-        mov     eax, 1
-        xchg    [r12 + OFF_STATE], eax          /* EVENT; a full barrier */
-        movabs  rax, GLOBAL_ADDR
-        cmp     dword ptr [rax + G_SLEEPING], 0
-        je      wait
-        lea     rsi, [rax + G_ONE]
-        mov     edi, EVENTFD
-        mov     edx, 8
-        mov     eax, 1
-        syscall
-wait:
-        mov     ecx, SPIN
-spin:
-        cmp     dword ptr [r12 + OFF_STATE], 2
-        je      got
-        pause
-        dec     ecx
-        jnz     spin
-        mov     ecx, YIELDS                     /* the sentry may share our CPU: let it run */
-yield:  cmp     dword ptr [r12 + OFF_STATE], 2
-        je      got
-        push    rcx
-        mov     eax, 24                         /* sched_yield */
-        syscall
-        pop     rcx
-        dec     ecx
-        jnz     yield
-        mov     eax, 1
-        xchg    [r12 + OFF_SLEEPING], eax
-        mov     edx, [r12 + OFF_STATE]          /* sleep while it is EVENT or HANDLING */
-        cmp     edx, 2
-        je      got
-        lea     rdi, [r12 + OFF_STATE]
-        xor     esi, esi                        /* FUTEX_WAIT (shared: the sentry maps it too) */
-        xor     r10d, r10d
-        mov     eax, 202
-        syscall
-        jmp     wait
-got:
-        mov     dword ptr [r12 + OFF_SLEEPING], 0
+        call    handover
         mov     eax, [r12 + OFF_CMD]
         cmp     eax, CMD_RESUME
         je      resume
@@ -442,6 +403,21 @@ patch_entry:
         mov     qword ptr [r12 + OFF_INFO], 0   /* no siginfo: a patched site (not a trap) */
         mov     dword ptr [r12 + OFF_SIGNO], 31
         mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
+        call    handover
+        cmp     dword ptr [r12 + OFF_CMD], CMD_RESUME
+        je      patch_leave
+        cmp     dword ptr [r12 + OFF_CMD], CMD_EXIT
+        je      do_exit
+        ud2
+
+/* The hand-over of both paths (the signal handler's `report` and this one):
+   publish the event (state = EVENT), wake the sentry if it sleeps, then
+   wait for its command: spin, yield (the sentry may share our CPU), then
+   sleep on the state word while it is EVENT or HANDLING. Returns when the
+   state is CMD. It lies before patch_leave, so a kick that lands here is
+   dropped as one in the patch path; the handler path cannot take one (it
+   runs with every signal blocked). */
+handover:
         mov     eax, 1
         xchg    [r12 + OFF_STATE], eax          /* EVENT; a full barrier */
         movabs  rax, GLOBAL_ADDR
@@ -473,17 +449,14 @@ patch_entry:
         cmp     edx, 2
         je      4f
         lea     rdi, [r12 + OFF_STATE]
-        xor     esi, esi                        /* FUTEX_WAIT */
+        xor     esi, esi                        /* FUTEX_WAIT (shared: the sentry maps it too) */
         xor     r10d, r10d
         mov     eax, 202
         syscall
         jmp     1b
 4:      mov     dword ptr [r12 + OFF_SLEEPING], 0
-        cmp     dword ptr [r12 + OFF_CMD], CMD_RESUME
-        je      patch_leave
-        cmp     dword ptr [r12 + OFF_CMD], CMD_EXIT
-        je      do_exit
-        ud2
+        ret
+
 patch_leave:                                    /* from here a kick is the app's */
         call    set_bases
         test    eax, 2
