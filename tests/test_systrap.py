@@ -103,13 +103,14 @@ def test_stubs_hold_only_the_memory_file_and_eventfd(platform, fds):
 
 
 def test_mapping_changes_reach_the_stub_in_batches():
-    """map/unmap/protect queue host syscalls; flush (which resume runs) makes
-    them in the stub in one command, in order; a refused one stops the batch
-    and raises with its errno."""
+    """map/unmap/protect queue host syscalls; flush makes them in the stub
+    in one command, in order; a refused one stops the batch and raises with
+    its errno. resume of a process's only thread hands the queue to it."""
     import errno
     import os
     import signal
-    from bastion.platform import systrap
+    import time
+    from bastion.platform import base as base_events, systrap
     from bastion.sentry.mm.memfile import MemoryFile
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the platform blocks SIGCHLD
     mem = MemoryFile(size=1 << 32)
@@ -134,6 +135,27 @@ def test_mapping_changes_reach_the_stub_in_batches():
         with pytest.raises(OSError) as e:
             asp.flush()
         assert e.value.errno == errno.EINVAL and mapped(base + 0x1000)
+        # The process's only thread runs the queue itself when it is resumed
+        # (CMD_RUN): no command to the control thread. A fresh thread resumes
+        # into the stub's idle loop, so it stays put.
+        asp.map(base, 0x1000, 1, off)
+        asp.map(base + 0x2000, 0x1000, 1, off)
+        p.resume(ctx)
+        assert asp.pending == []
+        for _ in range(2000):
+            if mapped(base) and mapped(base + 0x2000):
+                break
+            time.sleep(0.005)
+        assert mapped(base) and mapped(base + 0x2000)
+        assert p.u32[(ctx.off + systrap.OFF_STATE) >> 2] == systrap.RUNNING
+        # ... and a refusal then ends it: its next event says so
+        p.interrupt(ctx)
+        p.block()
+        assert [k for _, k, _ in p.wait_one()] == [base_events.INTERRUPT]
+        asp.unmap(base + 1, 0x1000)  # EINVAL
+        p.resume(ctx)
+        p.block()
+        assert p.wait_one() == [(ctx, base_events.EXITED, signal.SIGKILL)]
     finally:
         for a in (asp, p.zygote):
             a.release()

@@ -48,8 +48,8 @@ OFF_TID, OFF_CTID = 120, 124
 PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
-CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH = 1, 2, 3, 4, 5, 6
-BATCH, BATCH_MAX = 0x3000, 200  # a control thread's batch of host syscalls: 56 bytes each
+CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH, CMD_RUN = 1, 2, 3, 4, 5, 6, 7
+BATCH, BATCH_MAX = 0x6000, 200  # a slot's batch of host syscalls: 56 bytes each
 _ENTRY = struct.Struct("<7Q")
 
 _NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE = 9, 10, 11, 56
@@ -140,12 +140,14 @@ class SysContext(base.Context):
 
 class SysAddressSpace(base.AddressSpace):
     """The app's mappings change in the stub in batches: map, unmap and
-    protect queue host syscalls, and the queue runs in one command to the
-    control thread before a thread of this address space runs app code
-    again (resume). The sentry reaches app memory through its own mapping
-    of the memory file, never the stub's, so nothing else waits for them.
-    A host refusal then (the host's map count or memory) is the process's
-    end, not the syscall's error."""
+    protect queue host syscalls, and the queue runs before a thread of this
+    address space runs app code again (resume): the thread itself runs it
+    on its way back when it is the process's only one (no round trip of its
+    own; nothing of the app runs in the process before it), else the
+    control thread does, in one command. The sentry reaches app memory
+    through its own mapping of the memory file, never the stub's, so
+    nothing else waits for them. A host refusal then (the host's map count
+    or memory) is the process's end, not the syscall's error."""
 
     def __init__(self, platform, pid, control):
         self.platform = platform
@@ -178,19 +180,26 @@ class SysAddressSpace(base.AddressSpace):
         if len(self.pending) >= BATCH_MAX:
             self.flush()
 
-    def flush(self):
-        """Run the queued host syscalls in the stub, in order."""
+    def take(self, ctx):
+        """Move the queued host syscalls into ctx's slot; their number."""
         pending, self.pending = self.pending, []
+        m, off = self.platform.map, ctx.off
+        for i, e in enumerate(pending):
+            _ENTRY.pack_into(m, off + BATCH + i * 56, *e)
+        _U64.pack_into(m, off + OFF_NR, len(pending))
+        return len(pending)
+
+    def flush(self):
+        """Run the queued host syscalls in the stub, in order, now."""
+        pending = self.pending
         if not pending or self.dead:
+            self.pending = []
             return
         p = self.platform
-        m, off = p.map, self.control.off + BATCH
-        for i, e in enumerate(pending):
-            _ENTRY.pack_into(m, off + i * 56, *e)
-        ret = p.command(self.control, CMD_BATCH, len(pending))
+        ret = p.command(self.control, CMD_BATCH, self.take(self.control))
         if ret:
             e = 2**64 - ret
-            done = _U64.unpack_from(m, self.control.off + OFF_NR + 8)[0]
+            done = _U64.unpack_from(p.map, self.control.off + OFF_NR + 8)[0]
             raise OSError(e, f"host syscall {pending[done][0]} for the app's mappings: "
                              f"{os.strerror(e)}")
 
@@ -431,9 +440,15 @@ class SystrapPlatform(base.Platform):
 
     # --- running app threads ------------------------------------------------
     def resume(self, ctx):
-        if ctx.aspace.pending:
-            ctx.aspace.flush()
         off = ctx.off
+        cmd = CMD_RESUME
+        asp = ctx.aspace
+        if asp.pending:
+            if len(asp.contexts) == 1:  # the only thread: it runs them on its way back
+                asp.take(ctx)
+                cmd = CMD_RUN
+            else:
+                asp.flush()
         r = ctx.regs
         setfs = 0
         if r.fs_base != ctx.fs_applied:
@@ -448,7 +463,7 @@ class SystrapPlatform(base.Platform):
         u32 = self.u32
         if setfs:
             u32[(off + OFF_SETFS) >> 2] = setfs
-        u32[(off + OFF_CMD) >> 2] = CMD_RESUME
+        u32[(off + OFF_CMD) >> 2] = cmd
         if ctx.run_idx < 0:
             running = self.running
             ctx.run_idx = len(running)
@@ -560,6 +575,8 @@ class SystrapPlatform(base.Platform):
             return ctx, base.SYSCALL, u32[(off + OFF_INFO) >> 2] != 0
         if signo == _SIGURG:
             return ctx, base.INTERRUPT, None
+        if signo == 0:  # the host refused its batch of mapping changes (CMD_RUN)
+            return ctx, base.EXITED, signal.SIGKILL
         info = off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
         code = struct.unpack_from("<i", m, info + 8)[0]
         addr = _U64.unpack_from(m, info + 16)[0]

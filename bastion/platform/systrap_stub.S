@@ -93,7 +93,9 @@
         .set CMD_FORK,      4
         .set CMD_EXIT,      5
         .set CMD_BATCH,     6
-        .set BATCH,         0x3000  /* a control thread's batch: (nr, 6 args) x OFF_NR entries */
+        .set CMD_RUN,       7       /* an app thread: run the batch, then resume */
+        .set BATCH,         0x6000  /* a batch of host syscalls: (nr, 6 args) x OFF_NR entries,
+                                       between the patch frame and the host frames */
         .set SPIN,          50
         .set YIELDS,        1000
 
@@ -244,6 +246,8 @@ report:
         mov     eax, [r12 + OFF_CMD]
         cmp     eax, CMD_RESUME
         je      resume
+        cmp     eax, CMD_RUN
+        je      run_resume
         cmp     eax, CMD_SYSCALL
         je      do_syscall
         cmp     eax, CMD_CLONE
@@ -269,12 +273,34 @@ cmd_done:                                       /* the result, back to the sentr
         mov     dword ptr [r12 + OFF_KIND], KIND_DONE
         jmp     report
 
-/* host syscalls in a row (the sentry's mapping changes, batched): OFF_NR
-   entries of (nr, 6 args) at BATCH, in the bottom of the signal stack,
-   which a control thread's frames (at its top) never reach. Stops at the
-   first error; the result is 0 or that error, and the entries done go to
-   the first argument's place. */
+/* The address space's mapping changes, batched by the sentry: a control
+   thread runs them on command (CMD_BATCH, the result goes back); an app
+   thread, the only one of its process, runs them before it returns to the
+   app (CMD_RUN), with no round trip of its own: nothing of the app runs in
+   this process before they are made. */
 do_batch:
+        call    run_batch
+        jmp     cmd_done
+
+run_resume:
+        call    run_batch
+        test    rax, rax
+        jnz     batch_failed
+        jmp     resume
+
+/* A refused batch of an app thread (the host's map count or memory): the
+   process cannot go on. Report it (KIND_DONE, no signal), then end. */
+batch_failed:
+        mov     [r12 + OFF_RET], rax
+        mov     dword ptr [r12 + OFF_SIGNO], 0
+        mov     dword ptr [r12 + OFF_KIND], KIND_DONE
+        call    handover
+        jmp     do_exit
+
+/* OFF_NR entries of (nr, 6 args) at BATCH, in order, stopping at the first
+   error. Returns 0 or that error in rax; the entries done go to the first
+   argument's place. */
+run_batch:
         mov     r13, [r12 + OFF_NR]
         lea     r14, [r12 + BATCH]
         xor     r15d, r15d
@@ -295,7 +321,7 @@ do_batch:
         jmp     14b
 15:     xor     eax, eax
 16:     mov     [r12 + OFF_NR + 8], r15
-        jmp     cmd_done
+        ret
 
 /* clone(flags, stack = new slot + STACK_TOP, ptid, ctid, tls): the child
    starts on its own slot */
@@ -406,6 +432,8 @@ patch_entry:
         call    handover
         cmp     dword ptr [r12 + OFF_CMD], CMD_RESUME
         je      patch_leave
+        cmp     dword ptr [r12 + OFF_CMD], CMD_RUN
+        je      patch_run
         cmp     dword ptr [r12 + OFF_CMD], CMD_EXIT
         je      do_exit
         ud2
@@ -517,6 +545,27 @@ set_bases:
         syscall
 3:      pop     rax
 2:      ret
+
+/* CMD_RUN on the patch path: the batch runs with every signal blocked, so
+   a kick cannot cut it short; one that came meanwhile arrives when they are
+   unblocked, here, after patch_leave: reported at the app's state. */
+patch_run:
+        xor     edi, edi                        /* SIG_BLOCK */
+        lea     rsi, [rip + all_signals]
+        xor     edx, edx
+        mov     r10d, 8
+        mov     eax, 14
+        syscall
+        call    run_batch
+        test    rax, rax
+        jnz     batch_failed
+        mov     edi, 2                          /* SIG_SETMASK: none, as always in the stub */
+        lea     rsi, [r12 + OFF_ZERO]
+        xor     edx, edx
+        mov     r10d, 8
+        mov     eax, 14
+        syscall
+        jmp     patch_leave
 patch_end:
 
 /* A kick landed in the patch path after patch_leave: the registers and the
@@ -549,6 +598,8 @@ patch_rewind:
 handled_signals:                                /* SIGSYS SEGV BUS FPE ILL TRAP URG */
         .byte 31, 11, 7, 8, 4, 5, 23, 0
         .balign 8
+all_signals:
+        .quad -1
 param_global_off:
         .quad 0
 param_slot_off:
