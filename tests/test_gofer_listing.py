@@ -91,7 +91,17 @@ def test_a_lookup_listing_fetches_attributes_one_file_at_a_time(tree):
     n = len(calls)
     assert d.lookup("f0").size == 1
     assert calls[n:] == ["readdir"], calls[n:]
-
+    # a listed file being opened: its attributes and host fd in one round trip
+    d = root.lookup("d05").lookup("s0")
+    for name in ("nope1", "nope2", "f0"):
+        try:
+            d.lookup(name)
+        except Exception:
+            pass
+    n = len(calls)
+    g = d.lookup("f1", (), True)
+    assert g.mode & 0o170000 == 0o100000 and g.read_at(0, 10) == b"x"
+    assert calls[n:] == ["walk"], calls[n:]
 
 
 def test_a_symlink_lookup_brings_its_target(tree):
@@ -100,6 +110,92 @@ def test_a_symlink_lookup_brings_its_target(tree):
     root, calls = tree
     calls.clear()
     link = root.lookup("link")
-    assert calls == ["lstat"]
+    assert calls == ["walk"]
     assert link.readlink() == "d00/s0/f0"
-    assert calls == ["lstat"]
+    assert calls == ["walk"]
+
+
+def test_a_path_is_one_round_trip(tree):
+    """A lookup that goes to the gofer brings the rest of the path being
+    walked (op_walk); one for an open brings the file's host fd too."""
+    root, calls = tree
+    calls.clear()
+    # through a symlink: the walk stops at it, with its target
+    link = root.lookup("link", ("x", "y"))
+    assert calls == ["walk"] and link.readlink() == "d00/s0/f0"
+    calls.clear()
+    d = root.lookup("d01", ("s1", "f1"))
+    assert calls == ["walk"]
+    f = d.lookup("s1").lookup("f1")
+    assert calls == ["walk"] and f.size == 1
+    f.read_at(0, 1)
+    assert calls == ["walk", "open"]  # not opened: the walk was not for an open
+    calls.clear()
+    g = d.lookup("s2", ("f0",), True).lookup("f0")
+    assert g.read_at(0, 10) == b"x" and calls == ["walk"]
+
+
+def test_missing_names_are_remembered(tree):
+    import errno
+    from bastion.abi.errno import SyscallError
+    root, calls = tree
+    d = root.lookup("d03")
+    calls.clear()
+    for _ in range(2):
+        with pytest.raises(SyscallError) as e:
+            d.lookup("nope", ("deeper",))
+        assert e.value.errno == errno.ENOENT
+    assert calls == ["walk"]
+    # missing below a name that exists: that one comes, the miss is kept
+    calls.clear()
+    s = root.lookup("d04", ("s0", "nope"))
+    with pytest.raises(SyscallError):
+        s.lookup("s0").lookup("nope")
+    assert calls == ["walk"]
+
+
+def test_a_made_name_is_no_longer_missing(tmp_path):
+    from bastion.abi.errno import SyscallError
+    sock, pid = server.start([(str(tmp_path), False)])
+    try:
+        root = goferfs.GoferFS(GoferClient(sock), 0, False).root()
+        with pytest.raises(SyscallError):
+            root.lookup("new")
+        root.create("new", 0o100644, 0, 0)
+        assert root.lookup("new").mode & 0o170000 == 0o100000
+        with pytest.raises(SyscallError):
+            root.lookup("other")
+        root.lookup("new")
+        root.rename("new", root, "other")
+        assert root.lookup("other").mode & 0o170000 == 0o100000
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def test_a_big_directory_is_listed_later(tmp_path):
+    """Lookups in a big directory go one by one (a round trip each) for
+    longer before its listing is fetched: /usr/bin for ld.so or python3."""
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(800):
+        (big / f"a-rather-long-file-name-number-{i:04}").write_text("")
+    sock, pid = server.start([(str(tmp_path), True)])
+    try:
+        calls = []
+        client = GoferClient(sock)
+        real = client.call
+        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
+        d = goferfs.GoferFS(client, 0, True).root().lookup("big")
+        after = max(goferfs.LIST_AFTER_MISSES, os.stat(big).st_size // goferfs.LIST_BYTES)
+        assert after > goferfs.LIST_AFTER_MISSES  # the case this test is about
+        for i in range(after - 1):
+            d.lookup(f"a-rather-long-file-name-number-{i:04}")
+        assert "readtree" not in calls
+        d.lookup("a-rather-long-file-name-number-0799")
+        assert calls.count("readtree") == 1
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)

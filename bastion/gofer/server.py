@@ -95,6 +95,39 @@ class Gofer:
         finally:
             os.close(fd)
 
+    def op_walk(self, m, path, names, open_last=False):
+        """The attributes (as op_lstat's) of path/names[0], then of the next
+        name beneath it, and so on while each is a directory: a path's
+        components in one round trip. A missing one ends the list with its
+        errno (the first one missing is the call's error). With `open_last`,
+        the last name, if reached and a regular file, comes opened read-only:
+        the sentry is opening it."""
+        out, fd = [], None
+        for i, name in enumerate(names):
+            if not _name_ok(name):
+                raise OSError(22, "bad name")
+            path = path + "/" + name if path else name
+            try:
+                st = self.op_lstat(m, path)[0]
+            except OSError as e:
+                if not i:
+                    raise
+                out.append(e.errno or 5)
+                break
+            out.append(st)
+            if not stat.S_ISDIR(st[0]):
+                if open_last and i == len(names) - 1 and stat.S_ISREG(st[0]):
+                    try:
+                        fd = self._open(m, path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    except OSError:
+                        pass  # the sentry asks again when it reads, and gets the error then
+                    else:
+                        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced meanwhile
+                            os.close(fd)
+                            fd = None
+                break
+        return out, fd
+
     def op_readdir(self, m, path, attrs=False):
         """[name, ino, d_type, stat-or-null]: attributes for directories (which
         the sentry is about to walk into) and, with `attrs`, for every entry."""

@@ -260,7 +260,7 @@ def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True,
             if not fs.cwd.inode.is_dir():
                 raise SyscallError(E.ENOTDIR)
         path = _find_program(k, t, argv[0], env)
-        d = k.lookup(t, path, True)
+        d = k.lookup(t, path, True, opening=True)
         process.do_execve(t, d, path, [os.fsencode(a) for a in argv],
                           [os.fsencode(f"{a}={b}") for a, b in env.items()])
     except BaseException:

@@ -214,8 +214,8 @@ class Kernel:
                 q.notify()
 
     # --- paths ----------------------------------------------------------
-    def lookup(self, t, path, follow=True, dirfd_dentry=None):
-        w = Walker(t.fs.root)
+    def lookup(self, t, path, follow=True, dirfd_dentry=None, opening=False):
+        w = Walker(t.fs.root, opening)
         return w.walk(dirfd_dentry or t.fs.cwd, path, follow, t)
 
     def lookup_parent(self, t, path, dirfd_dentry=None):

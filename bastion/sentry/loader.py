@@ -122,7 +122,7 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
             raise SyscallError(E.ELOOP)
         interp, arg = parse_shebang(head)
         ipath = os.fsdecode(interp)
-        idn = kernel.lookup(t, ipath, follow=True)
+        idn = kernel.lookup(t, ipath, follow=True, opening=True)
         kernel.check_exec(t, idn.inode)
         new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(path)] + argv[1:]
         return load(kernel, t, idn, ipath, new_argv, envp, depth + 1)
@@ -135,7 +135,7 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         if p[0] == PT_INTERP:
             interp = inode.read_at(p[2], p[5]).rstrip(b"\0")
     if interp:
-        idn = kernel.lookup(t, os.fsdecode(interp), follow=True)
+        idn = kernel.lookup(t, os.fsdecode(interp), follow=True, opening=True)
         iphdrs = _read_phdrs(idn.inode, idn.inode.read_at(0, BINPRM_BUF_SIZE))
     # the point of no return: a process that is the only user of its address
     # space gets it emptied and reused (no new stub); otherwise a new one

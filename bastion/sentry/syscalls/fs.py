@@ -98,7 +98,7 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
             if k.inotify_watches:
                 notify(k, parent.inode, IN_CREATE, name)
     else:
-        d = k.lookup(t, path, follow, start)
+        d = k.lookup(t, path, follow, start, acc == I.O_RDONLY and not flags & I.O_PATH)
     inode = d.inode
     if flags & I.O_PATH:
         f = PathFile(inode, flags & (I.O_PATH | I.O_CLOEXEC | I.O_DIRECTORY | I.O_NOFOLLOW), d)

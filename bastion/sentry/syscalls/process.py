@@ -218,7 +218,7 @@ def sys_execve(t, pathaddr, argv, envp, *_):
     path = path_arg(t, pathaddr)
     a = read_ptr_array(t, argv)
     e = read_ptr_array(t, envp)
-    d = t.kernel.lookup(t, path, True)
+    d = t.kernel.lookup(t, path, True, opening=True)
     return do_execve(t, d, path, a, e)
 
 

@@ -21,8 +21,17 @@ _LAZY = frozenset(("mode", "hdev", "nlink", "uid", "gid", "_size", "atime", "mti
 # however many files the app reads.
 READ_FDS_MAX = 128
 # After this many single-name lookups in one directory, fetch its whole listing
-# (names and attributes in one round trip); later lookups, and misses, are local.
+# (names and attributes in one round trip); later lookups, and misses, are
+# local. A big directory waits for more: a listing costs about one round trip
+# per ~50 entries, and a directory's size (st_size) is ~32 bytes an entry on
+# ext4 and tmpfs, so one more lookup per LIST_BYTES of it (/usr/bin, ~1,100
+# names: 23 lookups, not a 7 ms listing for the 3 names ld.so or python3 ask).
 LIST_AFTER_MISSES = 3
+LIST_BYTES = 1600
+# A lookup that goes to the gofer asks for up to this many levels of the path
+# being walked at once (op_walk): /usr/share/zoneinfo/Etc/UTC is one round
+# trip, not four, and a file being opened comes with its host fd.
+WALK_MAX = 32
 # A listing the app asked for (getdents) brings, breadth first, the listings of
 # the directories below it until about this many entries came (one round trip
 # for what `find` or `tar` would otherwise ask directory by directory), once
@@ -76,6 +85,16 @@ class GoferFS(FileSystem):
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
 
+    def keep_fd(self, inode, fd):
+        """Cache fd as inode's read-only host fd (GoferInode._host_fd)."""
+        fds = self.read_fds
+        old = fds.pop(inode, None)
+        if old is not None:
+            os.close(old)
+        fds[inode] = fd
+        if len(fds) > READ_FDS_MAX:
+            os.close(fds.popitem(last=False)[1])
+
     def root(self):
         st, _ = self.call("lstat", "")
         return GoferInode(self, "", st)
@@ -93,6 +112,7 @@ class GoferInode(Inode):
         self._children = None  # True once a listing filled _cache completely
         self._batch = False  # its listing's files fetch attributes together (_fill)
         self._cache = {}
+        self._absent = None  # names the gofer said are missing (set), until one is made here
         self._misses = 0
         self.ino = ino
         self._dtype = dtype
@@ -146,25 +166,68 @@ class GoferInode(Inode):
             if n is not None and st is not None and "mode" not in n.__dict__:
                 n._set(st)
 
-    def lookup(self, name):
+    def lookup(self, name, rest=(), opening=False):
         if self.mode & S_IFMT != S_IFDIR:
             raise SyscallError(E.ENOTDIR)
         n = self._cache.get(name)
         if n is not None:
+            if opening and n._dtype == 8 and "mode" not in n.__dict__ and n not in self.fs.read_fds:
+                self._walk(name, (), True)  # a listed file being opened: attributes and fd at once
             return n
-        if self._children is not None:
+        if self._children is not None or (self._absent is not None and name in self._absent):
             raise SyscallError(E.ENOENT)
         self._misses += 1
-        if self._misses >= LIST_AFTER_MISSES:  # a busy directory: one listing answers the rest
+        if self._misses >= LIST_AFTER_MISSES and self._misses >= self._size // LIST_BYTES:
+            # a busy directory: one listing answers the rest
             self.children()
             n = self._cache.get(name)
             if n is None:
                 raise SyscallError(E.ENOENT)
             return n
-        st, _ = self.fs.call("lstat", self._sub(name))
-        n = GoferInode(self.fs, self._sub(name), st)
-        self._cache[name] = n
-        return n
+        return self._walk(name, rest, opening)
+
+    def _walk(self, name, rest, opening):
+        """Fetch name and as many of the names after it as the gofer can
+        walk (op_walk); with `opening`, the last one's host fd too."""
+        names = [name]
+        for c in rest:
+            if c in ("", ".", "..") or len(names) >= WALK_MAX:
+                break
+            names.append(c)
+        open_last = opening and len(names) == len(rest) + 1
+        try:
+            res, fd = self.fs.call("walk", self.path, names, open_last)
+        except SyscallError as e:
+            if e.errno == E.ENOENT:
+                self._forget_absent(name, True)
+            raise
+        d, fs = self, self.fs
+        for nm, st in zip(names, res):
+            if not isinstance(st, list):  # the first missing one
+                if st == E.ENOENT:
+                    d._forget_absent(nm, True)
+                break
+            n = d._cache.get(nm)
+            if n is None:
+                n = d._cache[nm] = GoferInode(fs, d._sub(nm), st)
+            else:
+                n._set(st)
+            d = n
+        if fd is not None:
+            if d is self or not d.is_reg():
+                os.close(fd)
+            else:
+                fs.keep_fd(d, fd)
+        return self._cache[name]
+
+    def _forget_absent(self, name, absent=False):
+        """Note that name is missing here (absent), or that it may not be."""
+        if absent:
+            if self._absent is None:
+                self._absent = set()
+            self._absent.add(name)
+        elif self._absent is not None:
+            self._absent.discard(name)
 
     def children(self, walk=False):
         """The listing, fetched once. `walk`: the app lists this directory
@@ -254,9 +317,7 @@ class GoferInode(Inode):
         fd = fds.get(self)
         if fd is None:
             _, fd = self.fs.call("open", self.path, os.O_RDONLY, 0)
-            fds[self] = fd
-            if len(fds) > READ_FDS_MAX:
-                os.close(fds.popitem(last=False)[1])
+            self.fs.keep_fd(self, fd)
         else:
             fds.move_to_end(self)
         return fd
@@ -299,6 +360,7 @@ class GoferInode(Inode):
     def _new(self, name, st):
         n = GoferInode(self.fs, self._sub(name), st)
         self._cache[name] = n
+        self._forget_absent(name)
         return n
 
     def create(self, name, mode, uid, gid, rdev=0):
@@ -323,6 +385,7 @@ class GoferInode(Inode):
         self.fs.call("link", inode.path, self._sub(name))
         inode.refresh()
         self._cache[name] = inode
+        self._forget_absent(name)
 
     def unlink(self, name, rmdir=False):
         self.fs.call("unlink", self._sub(name), rmdir)
@@ -336,6 +399,7 @@ class GoferInode(Inode):
         self.fs.call("rename", self._sub(name), newdir._sub(newname))
         n = self._cache.pop(name, None)
         newdir._cache.pop(newname, None)
+        newdir._forget_absent(newname)
         if n is not None:
             n.path = newdir._sub(newname)
             n._cache = {}

@@ -96,7 +96,11 @@ class Inode:
         raise SyscallError(E.EISDIR if self.is_dir() else E.EINVAL)
 
     # --- directories ----------------------------------------------------
-    def lookup(self, name):
+    def lookup(self, name, rest=(), opening=False):
+        """The inode `name` names in this directory. `rest`: the names that
+        follow it in the path being walked, and `opening`: the walk is for
+        an open of its last name; hints for a filesystem that can fetch
+        several levels, and the file, in one go (goferfs)."""
         raise SyscallError(E.ENOTDIR)
 
     def readdir(self):

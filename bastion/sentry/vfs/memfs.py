@@ -230,7 +230,7 @@ class MemNode(Inode):
         raise SyscallError(E.ENXIO)
 
     # --- directories ----------------------------------------------------
-    def lookup(self, name):
+    def lookup(self, name, rest=(), opening=False):
         ents = self.entries
         if ents is None:
             raise SyscallError(E.ENOTDIR)
@@ -241,7 +241,7 @@ class MemNode(Inode):
             return n
         if self.lower is None:
             raise SyscallError(E.ENOENT)
-        n = MemNode.from_lower(self.fs, self.lower.lookup(name))
+        n = MemNode.from_lower(self.fs, self.lower.lookup(name, rest, opening))
         ents[name] = n
         return n
 

@@ -37,10 +37,10 @@ class Dentry:
         self.children = {}
         self.mounted = None  # Mount covering this dentry
 
-    def child(self, name):
+    def child(self, name, rest=(), opening=False):
         d = self.children.get(name)
         if d is None:
-            d = Dentry(name, self, self.inode.lookup(name), self.mount)
+            d = Dentry(name, self, self.inode.lookup(name, rest, opening), self.mount)
             if self.inode.fs.cache_dentries:
                 self.children[name] = d
         return d
@@ -88,9 +88,10 @@ def parent_of(d, root):
 class Walker:
     """Resolves paths for one task (its root, its cwd)."""
 
-    def __init__(self, root):
+    def __init__(self, root, opening=False):
         self.root = root
         self.links = 0
+        self.opening = opening  # the walk is for an open (a hint to the filesystems)
 
     def walk(self, start, path, follow=True, t=None):
         """Resolve `path` from dentry `start`; return the final dentry."""
@@ -113,7 +114,10 @@ class Walker:
                 cur = parent_of(cur, self.root)
                 continue
             check_name(c)
-            nxt = through_mounts(cur.child(c))
+            nxt = cur.children.get(c)  # the dentry cache, inline: the common case
+            if nxt is None:
+                nxt = cur.child(c, comps[i + 1:last + 1], self.opening)
+            nxt = through_mounts(nxt)
             ino = nxt.inode
             if ino.mode & 0o170000 == 0o120000 and (i < last or follow or must_dir):
                 nxt = self.follow(cur, nxt, t)

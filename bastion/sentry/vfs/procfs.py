@@ -113,7 +113,7 @@ class ProcDir(Inode):
         self.fs = fs
         self.entries = entries  # fn() -> {name: Inode factory}
 
-    def lookup(self, name):
+    def lookup(self, name, rest=(), opening=False):
         make = self.entries().get(name)
         if make is None:
             raise SyscallError(E.ENOENT)

@@ -135,7 +135,7 @@ class PtsDir(Inode):
                 out[str(i)] = p.inode
         return out
 
-    def lookup(self, name):
+    def lookup(self, name, rest=(), opening=False):
         n = self._entries().get(name)
         if n is None:
             raise SyscallError(E.ENOENT)
