@@ -199,3 +199,35 @@ def test_a_big_directory_is_listed_later(tmp_path):
         sock.close()
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+def test_a_deep_walk_gets_the_cousins_below(tmp_path):
+    """find's depth-first order over a/bNN/__pycache__ (900 of them): once
+    a/ and its bNN/ are listed, the __pycache__ directories left come
+    together (TREE_UP), not one round trip each."""
+    for i in range(30):
+        for j in range(30):
+            sub = tmp_path / f"a{i:02}" / f"b{j:02}" / "__pycache__"
+            sub.mkdir(parents=True)
+            for k in range(3):
+                (sub / f"f{k}").write_text("")
+            (sub.parent / "m.py").write_text("")
+    sock, pid = server.start([(str(tmp_path), True)])
+    try:
+        calls = []
+        client = GoferClient(sock)
+        real = client.call
+        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
+        root = goferfs.GoferFS(client, 0, True).root()
+
+        def walk(d):
+            for name, _ino, dtype in d.readdir():
+                if dtype == 4:
+                    walk(d.lookup(name))
+        walk(root)
+        # 931 directories; listed by parent and siblings only: ~120 round trips
+        assert calls.count("readtree") < 40, calls.count("readtree")
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)

@@ -44,8 +44,12 @@ WALK_AFTER = 16
 TREE_BUDGET = 4096
 TREE_BUDGET_FIRST = 256
 # ... starting, besides the directory asked for, from up to this many
-# directories seen in earlier listings but not listed yet (newest first).
+# directories seen in earlier listings but not listed yet (newest first),
+# below its parent or, if the app listed them too, up to TREE_UP directories
+# above that: after a listing of command_lib/ and of its 200 subdirectories,
+# the __pycache__ in each of those comes in one round trip, not 200.
 TREE_ROOTS = 256
+TREE_UP = 2
 
 
 class GoferFS(FileSystem):
@@ -63,6 +67,7 @@ class GoferFS(FileSystem):
         # their ancestors' paths: {path: {GoferInode: None}}, in the order seen
         self.unlisted = {}
         self.walks = 0  # directories the app listed (getdents)
+        self.walked = set()  # ... their paths
         self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
 
     def _unlisted(self, d, add):
@@ -232,8 +237,10 @@ class GoferInode(Inode):
     def children(self, walk=False):
         """The listing, fetched once. `walk`: the app lists this directory
         (getdents), so a tree walk may be under way (see WALK_AFTER)."""
+        fs = self.fs
+        if walk:
+            fs.walked.add(self.path)
         if self._children is None:
-            fs = self.fs
             fs._unlisted(self, False)
             roots = [self]
             budget = 0
@@ -242,11 +249,12 @@ class GoferInode(Inode):
                 if fs.walks >= WALK_AFTER:
                     budget = fs.tree_budget
                     fs.tree_budget = min(budget * 2, TREE_BUDGET)
-            under = fs.unlisted.get(self.path.rpartition("/")[0]) if budget else None
+            under = fs.unlisted.get(self._walk_top()) if budget else None
             if under:
                 # Directories that recent listings showed below this one's
-                # parent, on its host filesystem: where a tree walk goes next
-                # (its subdirectories, then its siblings'). Never farther: a
+                # parent (or the top of the walk, _walk_top), on its host
+                # filesystem: where a tree walk goes next (its
+                # subdirectories, then its siblings'). Never farther: a
                 # listing of / must not make a walk of /usr crawl the host.
                 dev = self.hdev
                 for i, d in enumerate(reversed(under)):
@@ -275,6 +283,20 @@ class GoferInode(Inode):
                 if "mode" not in n.__dict__:
                     n._parent = self
         return list(self._cache.items())
+
+    def _walk_top(self):
+        """This directory's parent, or the ancestor up to TREE_UP above it
+        whose path down to here the app listed (a tree walk's top)."""
+        top = self.path.rpartition("/")[0]
+        walked = self.fs.walked
+        for _ in range(TREE_UP):
+            if not top or top not in walked:
+                break
+            up = top.rpartition("/")[0]
+            if up not in walked:
+                break
+            top = up
+        return top
 
     def _descendant(self, rel):
         d = self
