@@ -231,3 +231,20 @@ def test_a_deep_walk_gets_the_cousins_below(tmp_path):
         sock.close()
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+def test_a_listing_makes_inodes_only_for_what_is_looked_up(tree):
+    """find lists 60,000 files and looks none up: a listed file's inode is
+    made on its first lookup, from the listing (no round trip)."""
+    root, calls = tree
+    s0 = root.lookup("d07").lookup("s0")
+    names = sorted(n for n, _ino, _dt in s0.readdir())
+    assert names == ["f0", "f1"] and s0._cache == {}
+    n = len(calls)
+    f = s0.lookup("f1")
+    assert len(calls) == n and f._dtype == 8
+    assert list(s0._cache) == ["f1"] and sorted(n for n, _i, _d in s0.readdir()) == names
+    # directories are made at once: the walk's prefetch starts from them
+    d08 = root.lookup("d08")
+    d08.readdir()
+    assert sorted(d08._cache) == ["s0", "s1", "s2"]

@@ -108,7 +108,11 @@ class GoferFS(FileSystem):
 class GoferInode(Inode):
     """A host file. Made from a directory listing it knows only its name, inode
     number and type; the other attributes are fetched on first use
-    (__getattr__), so listing a directory costs one round trip, not one per entry."""
+    (__getattr__), so listing a directory costs one round trip, not one per entry.
+    A listed file gets its inode only when it is looked up (_get): `find`
+    lists 60,000 files and looks up none."""
+
+    _lazy = None  # a listed directory: {name: listing entry} of files not made into inodes yet
 
     def __init__(self, fs, path, st, ino=0, dtype=0, parent=None):
         self.fs = fs
@@ -165,16 +169,33 @@ class GoferInode(Inode):
 
     def _fill_attrs(self):
         res, _ = self.fs.call("readdir", self.path, True)
-        cache = self._cache
+        cache, lazy = self._cache, self._lazy or {}
         for name, _ino, _dt, st in res:
+            if st is None:
+                continue
             n = cache.get(name)
-            if n is not None and st is not None and "mode" not in n.__dict__:
-                n._set(st)
+            if n is not None:
+                if "mode" not in n.__dict__:
+                    n._set(st)
+            else:
+                e = lazy.get(name)
+                if e is not None:
+                    e[3] = st
+
+    def _get(self, name):
+        """The inode of name if known (cached, or listed: made now), else None."""
+        n = self._cache.get(name)
+        if n is None and self._lazy:
+            e = self._lazy.pop(name, None)
+            if e is not None:
+                n = self._cache[name] = GoferInode(self.fs, self._sub(name), e[3], e[1], e[2],
+                                                   self if self._batch else None)
+        return n
 
     def lookup(self, name, rest=(), opening=False):
         if self.mode & S_IFMT != S_IFDIR:
             raise SyscallError(E.ENOTDIR)
-        n = self._cache.get(name)
+        n = self._get(name)
         if n is not None:
             if opening and n._dtype == 8 and "mode" not in n.__dict__ and n not in self.fs.read_fds:
                 self._walk(name, (), True)  # a listed file being opened: attributes and fd at once
@@ -185,7 +206,7 @@ class GoferInode(Inode):
         if self._misses >= LIST_AFTER_MISSES and self._misses >= self._size // LIST_BYTES:
             # a busy directory: one listing answers the rest
             self.children()
-            n = self._cache.get(name)
+            n = self._get(name)
             if n is None:
                 raise SyscallError(E.ENOENT)
             return n
@@ -212,7 +233,7 @@ class GoferInode(Inode):
                 if st == E.ENOENT:
                     d._forget_absent(nm, True)
                 break
-            n = d._cache.get(nm)
+            n = d._get(nm)
             if n is None:
                 n = d._cache[nm] = GoferInode(fs, d._sub(nm), st)
             else:
@@ -282,7 +303,10 @@ class GoferInode(Inode):
             for n in self._cache.values():
                 if "mode" not in n.__dict__:
                     n._parent = self
-        return list(self._cache.items())
+        out = [(name, n.ino, n._dtype) for name, n in self._cache.items()]
+        if self._lazy:
+            out += [(e[0], e[1], e[2]) for e in self._lazy.values()]
+        return out
 
     def _walk_top(self):
         """This directory's parent, or the ancestor up to TREE_UP above it
@@ -315,16 +339,22 @@ class GoferInode(Inode):
         fs = self.fs
         fs._unlisted(self, False)
         parent = self if batch else None
-        for name, ino, dt, st in listing:
-            if name not in cache:
-                cache[name] = n = GoferInode(fs, base + name, st, ino, dt, parent)
-                if dt == 4:
-                    fs._unlisted(n, True)
+        lazy = {}
+        for e in listing:
+            name = e[0]
+            if name in cache:
+                continue
+            if e[2] == 4:  # directories now: a tree walk's prefetch needs them (unlisted)
+                cache[name] = n = GoferInode(fs, base + name, e[3], e[1], 4, parent)
+                fs._unlisted(n, True)
+            else:
+                lazy[name] = e
+        self._lazy = lazy
         self._children = True
         self._batch = batch
 
     def readdir(self):
-        return [(name, n.ino, n._dtype) for name, n in self.children(walk=True)]
+        return self.children(walk=True)
 
     def readlink(self):
         link = self.__dict__.get("_link")
@@ -383,6 +413,8 @@ class GoferInode(Inode):
         n = GoferInode(self.fs, self._sub(name), st)
         self._cache[name] = n
         self._forget_absent(name)
+        if self._lazy:
+            self._lazy.pop(name, None)
         return n
 
     def create(self, name, mode, uid, gid, rdev=0):
@@ -408,10 +440,14 @@ class GoferInode(Inode):
         inode.refresh()
         self._cache[name] = inode
         self._forget_absent(name)
+        if self._lazy:
+            self._lazy.pop(name, None)
 
     def unlink(self, name, rmdir=False):
         self.fs.call("unlink", self._sub(name), rmdir)
         self._cache.pop(name, None)
+        if self._lazy:
+            self._lazy.pop(name, None)
 
     def rename(self, name, newdir, newname, flags=0):
         if not isinstance(newdir, GoferInode) or newdir.fs is not self.fs:
@@ -419,12 +455,15 @@ class GoferInode(Inode):
         if flags:
             raise SyscallError(E.EINVAL)
         self.fs.call("rename", self._sub(name), newdir._sub(newname))
-        n = self._cache.pop(name, None)
+        n = self._get(name)
+        self._cache.pop(name, None)
+        newdir._get(newname)
         newdir._cache.pop(newname, None)
         newdir._forget_absent(newname)
         if n is not None:
             n.path = newdir._sub(newname)
             n._cache = {}
+            n._lazy = None
             n._children = None
             newdir._cache[newname] = n
 
