@@ -37,3 +37,25 @@ def test_a_site_that_ran_is_patched_on_systrap_only(opts, first_byte):
 def test_a_read_form_site_is_patched_too(opts, first_byte):
     r = run_bastion([compile_c("patch"), "read_site"], opts=opts)
     assert (r.stdout, r.status) == (first_byte, 0), r
+
+
+@pytest.mark.timeout(120)
+def test_patched_sites_on_one_cpu(tmp_path):
+    """With the sentry and the stub sharing one CPU, the app runs again only
+    after the sentry patched its site, so the jmp is there at once when the
+    code page is the process's own (a binary on a read-write mount is
+    copied, not shared with the page cache): the thunk's page must be in
+    the stub by then, not queued for the next resume."""
+    import os
+    import shutil
+    for name in ("getppid_loop", "patch"):
+        shutil.copy(compile_c(name), tmp_path / name)
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})  # inherited by the sandbox
+    try:
+        r = run_bastion(["/b/getppid_loop", "1000", "site"], opts=("--mount", f"{tmp_path}:/b"))
+        assert r.status == 0, r
+        r = run_bastion(["/b/patch", "signals_in_loop"], opts=("--mount", f"{tmp_path}:/b"))
+        assert r.status == 0 and r.stdout.startswith(b"== signals_in_loop\n"), r
+    finally:
+        os.sched_setaffinity(0, cpus)

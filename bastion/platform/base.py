@@ -39,6 +39,14 @@ class Context:
 class AddressSpace:
     """Host mappings of one app address space, always ranges of the memory file."""
 
+    pending = ()  # map/unmap/protect calls not made in the host yet (see flush)
+
+    def flush(self):
+        """Make the host mappings current now. A platform may queue
+        map/unmap/protect and make them before the app runs again (systrap);
+        code that changes app memory under a running thread (syscall
+        patching) needs them at once."""
+
     def map(self, addr, length, prot, offset):
         raise NotImplementedError
 

@@ -176,6 +176,10 @@ def _consider(mm, rip, nr, entry):
         return
     mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
+    # The app runs again already: a new thunk page must be in the host before
+    # the jmp to it can be seen (at once, where the code page is the
+    # process's own; a page-cache page is remapped in order after it).
+    mm.aspace.flush()
     _write_jmp(mm, p, site, thunk)
 
 
