@@ -408,13 +408,16 @@ def ptrace_step_helper(code, off):
                             ctypes.c_void_p)(load_code(code) + off)
 
 
-def native_helpers(code, spin_off, resume_off, xchg_off):
+def native_helpers(code, syms):
     """The systrap platform's sentry-side helpers (platform/systrap_stub.S,
     assembled at development time): machine code put in an executable page
     and called through ctypes. They are host-syscall code like the rest of
-    this module: st_resume issues FUTEX_WAKE. Returns (spin, resume, xchg)."""
+    this module: st_resume issues FUTEX_WAKE. `syms`: their offsets in
+    `code`. Returns (spin, resume, xchg, has_rdpid)."""
     base = load_code(code)
-    spin = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long)(base + spin_off)
-    resume = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base + resume_off)
-    xchg = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(base + xchg_off)
-    return spin, resume, xchg
+    spin = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long)(
+        base + syms["st_spin"])
+    resume = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base + syms["st_resume"])
+    xchg = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(base + syms["st_xchg"])
+    has_rdpid = ctypes.CFUNCTYPE(ctypes.c_int)(base + syms["st_has_rdpid"])
+    return spin, resume, xchg, has_rdpid

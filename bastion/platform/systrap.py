@@ -256,8 +256,12 @@ class SystrapPlatform(base.Platform):
         self.base_addr = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
         self._free_slots = []
         self._next_slot = SLOT  # slot 0 of the region is the global page
-        self.spin, self.resume_native, self.xchg = hs.native_helpers(
-            HELPERS, SYMBOLS["st_spin"], SYMBOLS["st_resume"], SYMBOLS["st_xchg"])
+        helpers = bytearray(HELPERS)
+        _U64.pack_into(helpers, SYMBOLS["helper_global"], self.base_addr)  # st_spin finds G_* there
+        self.spin, self.resume_native, self.xchg, has_rdpid = hs.native_helpers(bytes(helpers), SYMBOLS)
+        # Where both sides note the CPU they last ran on, to skip spinning
+        # for a peer that shares it (systrap_stub.S, handover and st_spin)
+        self.map[20:24] = struct.pack("<I", has_rdpid())  # G_RDPID
         # contexts the sentry let run: their state words are scanned. A
         # context stays here while the kernel handles its event (state
         # HANDLING), so the hot path neither removes nor re-adds it.

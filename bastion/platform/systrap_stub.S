@@ -55,6 +55,7 @@
         .set OFF_ZERO,      160     /* 8 zero bytes (an empty signal set) */
         .set OFF_SA,        168     /* struct kernel_sigaction scratch (32 bytes) */
         .set OFF_SELF,      200     /* u64: this slot's address; the thread's gs base points here */
+        .set OFF_CPU,       208     /* u32: the CPU the thread last handed over on (rdpid) */
 
         /* The patch frame (patched syscall sites, see patch_entry): a
            ucontext and an XSAVE image laid out as in a host signal frame, in
@@ -84,6 +85,8 @@
 
         .set G_SLEEPING,    0       /* u32: the sentry sleeps; write the eventfd */
         .set G_ONE,         8       /* u64 1, the eventfd increment */
+        .set G_SENTRY_CPU,  16      /* u32: the CPU the sentry last spun on (rdpid) */
+        .set G_RDPID,       20      /* u32: the CPU has rdpid (set by the sentry) */
 
         .set KIND_SIGNAL,   1
         .set KIND_DONE,     2
@@ -442,11 +445,22 @@ patch_entry:
    publish the event (state = EVENT), wake the sentry if it sleeps, then
    wait for its command: spin, yield (the sentry may share our CPU), then
    sleep on the state word while it is EVENT or HANDLING. Returns when the
-   state is CMD. It lies before patch_leave, so a kick that lands here is
-   dropped as one in the patch path; the handler path cannot take one (it
-   runs with every signal blocked). */
+   state is CMD. When the sentry last spun on this thread's CPU it cannot
+   answer before we give the CPU up, so the spin is skipped (the host may
+   pack both on one CPU for long stretches). It lies before patch_leave, so
+   a kick that lands here is dropped as one in the patch path; the handler
+   path cannot take one (it runs with every signal blocked). */
 handover:
-        mov     eax, 1
+        mov     r13d, SPIN
+        movabs  rax, GLOBAL_ADDR
+        cmp     dword ptr [rax + G_RDPID], 0
+        je      0f
+        rdpid   rdx
+        mov     [r12 + OFF_CPU], edx
+        cmp     edx, [rax + G_SENTRY_CPU]
+        jne     0f
+        mov     r13d, 1
+0:      mov     eax, 1
         xchg    [r12 + OFF_STATE], eax          /* EVENT; a full barrier */
         movabs  rax, GLOBAL_ADDR
         cmp     dword ptr [rax + G_SLEEPING], 0
@@ -456,7 +470,7 @@ handover:
         mov     edx, 8
         mov     eax, 1
         syscall
-1:      mov     ecx, SPIN
+1:      mov     ecx, r13d
 2:      cmp     dword ptr [r12 + OFF_STATE], 2
         je      4f
         pause
@@ -613,10 +627,28 @@ stub_end_page:
 
         .section .text.helpers, "ax"
 /* int st_spin(uint32_t **states, int n, long rounds): the index of the first
-   state word that is EVENT (1), or -1 after `rounds` passes. */
+   state word that is EVENT (1), or -1 after `rounds` passes. The first 64
+   passes pause, later ones yield; none pause when a thread waited for last
+   handed over on our CPU (it cannot run before we give the CPU up). */
 st_spin:
         mov     r9, rdx
         sub     rdx, 64                 /* pause while r9 > rounds - 64 (signed) */
+        mov     rax, [rip + helper_global]
+        cmp     dword ptr [rax + G_RDPID], 0
+        je      6f
+        rdpid   r10
+        mov     [rax + G_SENTRY_CPU], r10d
+        cmp     r9, 1                   /* a single pass (a scan) never yields */
+        jle     6f
+        xor     ecx, ecx
+13:     cmp     ecx, esi
+        jge     6f
+        mov     r8, [rdi + rcx * 8]
+        cmp     r10d, [r8 + OFF_CPU]
+        je      14f
+        inc     ecx
+        jmp     13b
+14:     lea     rdx, [r9 + 1]           /* yield from the first pass */
 6:      xor     ecx, ecx
 7:      cmp     ecx, esi
         jge     8f
@@ -665,3 +697,26 @@ st_xchg:
         mov     eax, esi
         xchg    [rdi], eax
         ret
+
+/* int st_has_rdpid(void): CPUID.(EAX=7,ECX=0):ECX bit 22. */
+st_has_rdpid:
+        push    rbx
+        xor     eax, eax
+        cpuid
+        cmp     eax, 7
+        jb      15f
+        mov     eax, 7
+        xor     ecx, ecx
+        cpuid
+        mov     eax, ecx
+        shr     eax, 22
+        and     eax, 1
+        pop     rbx
+        ret
+15:     xor     eax, eax
+        pop     rbx
+        ret
+
+        .balign 8
+helper_global:                          /* the global page's address in the sentry (systrap.py) */
+        .quad   0
