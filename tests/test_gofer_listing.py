@@ -248,3 +248,41 @@ def test_a_listing_makes_inodes_only_for_what_is_looked_up(tree):
     d08 = root.lookup("d08")
     d08.readdir()
     assert sorted(d08._cache) == ["s0", "s1", "s2"]
+
+
+def test_files_read_in_listing_order_come_open_ahead(tmp_path):
+    """tar, grep -r, cp -r read a directory's files in its listing's order:
+    after the second, the host fds of the next OPEN_AHEAD come in the same
+    round trip. Files read in another order cost a round trip each."""
+    for i in range(40):
+        (tmp_path / f"f{i:02}").write_text(str(i))
+    (tmp_path / "sub").mkdir()
+    sock, pid = server.start([(str(tmp_path), True)])
+    try:
+        calls = []
+        client = GoferClient(sock)
+        real = client.call
+        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
+        root = goferfs.GoferFS(client, 0, True).root()
+        order = [n for n, _ino, dt in root.readdir() if dt == 8]
+        assert order == [n for n in os.listdir(tmp_path) if n != "sub"]  # the host's order
+        calls.clear()
+        for name in order:
+            assert root.lookup(name).read_at(0, 8) == str(int(name[1:])).encode()
+        assert calls == ["open_many"] * 3, calls
+        for name in reversed(order[:20]):  # cached fds: no round trip
+            root.lookup(name).read_at(0, 8)
+        assert len(calls) == 3
+        # another order: one round trip each
+        sub = root.lookup("sub")
+        for i in range(5):
+            (tmp_path / "sub" / f"g{i}").write_text("")
+        names = [n for n, _ino, _dt in sub.readdir()]
+        calls.clear()
+        for name in reversed(names):
+            sub.lookup(name).read_at(0, 1)
+        assert calls.count("open") == 5 and "open_many" not in calls, calls
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)

@@ -77,3 +77,12 @@ def test_tmp_is_private_to_the_sandbox(tmp_path):
     marker.write_text("x")
     r = run_bastion(["/bin/sh", "-c", f"test -e {marker} && echo visible || echo private"])
     assert r.stdout == b"private\n"
+
+
+def test_tar_and_find_of_a_host_tree_are_the_native_bytes():
+    """A host tree through the gofer: find lists it in the host's order, and
+    tar's archive (headers, order, contents) is byte for byte the native one
+    (tar reads the files in listing order: their host fds come in batches)."""
+    tree = "/usr/lib/python3.11/email"
+    ab(["find", tree])
+    ab(["tar", "cf", "-", tree])

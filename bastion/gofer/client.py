@@ -1,5 +1,7 @@
 """The sentry's side of the gofer connection: synchronous calls."""
 
+import os
+
 from ..abi.errno import SyscallError
 from . import protocol as P
 
@@ -9,9 +11,11 @@ class GoferClient:
         self.sock = sock
 
     def call(self, op, mount, path, *args):
-        """Return (result, fd or None) or raise SyscallError."""
+        """Return (result, fd or None; [fds] for open_many) or raise SyscallError."""
         P.send(self.sock, [op, mount, path, *args])
-        reply, fd = P.recv(self.sock)
+        reply, fds = P.recv(self.sock)
         if "e" in reply:
+            for fd in fds:
+                os.close(fd)
             raise SyscallError(reply["e"])
-        return reply["r"], fd
+        return reply["r"], (fds if "fds" in reply else fds[0] if fds else None)

@@ -204,6 +204,36 @@ class Gofer:
         fd = self._open(m, path, (flags & _OPEN_ALLOWED) | os.O_NOCTTY, mode)
         return P.stat_tuple(os.stat(fd)), fd
 
+    def op_open_many(self, m, path, names):
+        """Read-only host fds of the regular files path/name for each name (a
+        sentry that sees the app read a directory's files in listing order,
+        as tar, grep -r or cp -r do, asks for the next ones in one go):
+        [opened (bool) per name], with the fds of those opened, in order."""
+        if not isinstance(names, list) or len(names) > P.MAX_FDS:
+            raise TypeError
+        ok, fds = [], []
+        try:
+            for name in names:
+                if not _name_ok(name):
+                    raise OSError(22, "bad name")
+                try:
+                    fd = self._open(m, path + "/" + name if path else name,
+                                    os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError:
+                    ok.append(False)
+                    continue
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    ok.append(False)
+                    continue
+                fds.append(fd)
+                ok.append(True)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return ok, fds
+
     def op_mkdir(self, m, path, mode):
         self._writable(m)
         pfd, name = self._parent(m, path)
@@ -296,24 +326,30 @@ class Gofer:
     def serve(self, sock):
         while True:
             try:
-                req, _ = P.recv(sock)
+                req, stray = P.recv(sock)
             except (EOFError, ConnectionError, ValueError):
                 return
-            fd = None
+            for fd in stray:  # the sentry sends none
+                os.close(fd)
+            fds = []
             try:
                 op = getattr(self, "op_" + str(req[0]))
                 if not isinstance(req[1], int) or not 0 <= req[1] < len(self.roots):
                     raise OSError(22, "bad mount")
                 res, fd = op(*req[1:])
                 reply = {"r": res}
-                if fd is not None:
+                if isinstance(fd, list):
+                    fds = fd
+                    reply["fds"] = len(fds)
+                elif fd is not None:
+                    fds = [fd]
                     reply["fd"] = 1
             except OSError as e:
                 reply = {"e": e.errno or 5}
             except (AttributeError, TypeError, ValueError):
                 reply = {"e": 22}
-            P.send(sock, reply, fd)
-            if fd is not None:
+            P.send(sock, reply, fds)
+            for fd in fds:
                 os.close(fd)
 
 

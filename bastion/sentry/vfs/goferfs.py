@@ -20,6 +20,11 @@ _LAZY = frozenset(("mode", "hdev", "nlink", "uid", "gid", "_size", "atime", "mti
 # Host fds kept open for reading gofer files: the sentry's fd use stays bounded
 # however many files the app reads.
 READ_FDS_MAX = 128
+# When the app reads a directory's files in its listing's order (its first
+# file, or one after an earlier one: tar, grep -r, cp -r), the host fds of the
+# next this many regular files come with the one asked for (op_open_many):
+# one round trip per 16 files, not one each.
+OPEN_AHEAD = 15
 # After this many single-name lookups in one directory, fetch its whole listing
 # (names and attributes in one round trip); later lookups, and misses, are
 # local. A big directory waits for more: a listing costs about one round trip
@@ -113,6 +118,9 @@ class GoferInode(Inode):
     lists 60,000 files and looks up none."""
 
     _lazy = None  # a listed directory: {name: listing entry} of files not made into inodes yet
+    _names = None  # ... its names in listing order (for _open_ahead)
+    _last_open = -1  # ... the listing index of the last file whose host fd it fetched
+    _dir = None  # a file made from its directory's listing or walk: that directory
 
     def __init__(self, fs, path, st, ino=0, dtype=0, parent=None):
         self.fs = fs
@@ -190,6 +198,7 @@ class GoferInode(Inode):
             if e is not None:
                 n = self._cache[name] = GoferInode(self.fs, self._sub(name), e[3], e[1], e[2],
                                                    self if self._batch else None)
+                n._dir = self
         return n
 
     def lookup(self, name, rest=(), opening=False):
@@ -236,6 +245,7 @@ class GoferInode(Inode):
             n = d._get(nm)
             if n is None:
                 n = d._cache[nm] = GoferInode(fs, d._sub(nm), st)
+                n._dir = d
             else:
                 n._set(st)
             d = n
@@ -303,9 +313,20 @@ class GoferInode(Inode):
             for n in self._cache.values():
                 if "mode" not in n.__dict__:
                     n._parent = self
-        out = [(name, n.ino, n._dtype) for name, n in self._cache.items()]
-        if self._lazy:
-            out += [(e[0], e[1], e[2]) for e in self._lazy.values()]
+        # in the host's order (the listing's), then names made here since
+        cache, lazy = self._cache, self._lazy or {}
+        out = []
+        for name in self._names or ():
+            n = cache.get(name)
+            if n is not None:
+                out.append((name, n.ino, n._dtype))
+            else:
+                e = lazy.get(name)
+                if e is not None:
+                    out.append((name, e[1], e[2]))
+        if len(out) != len(cache) + len(lazy):
+            listed = set(self._names or ())
+            out += [(name, n.ino, n._dtype) for name, n in cache.items() if name not in listed]
         return out
 
     def _walk_top(self):
@@ -350,6 +371,7 @@ class GoferInode(Inode):
             else:
                 lazy[name] = e
         self._lazy = lazy
+        self._names = [e[0] for e in listing]
         self._children = True
         self._batch = batch
 
@@ -368,11 +390,54 @@ class GoferInode(Inode):
         fds = self.fs.read_fds
         fd = fds.get(self)
         if fd is None:
-            _, fd = self.fs.call("open", self.path, os.O_RDONLY, 0)
-            self.fs.keep_fd(self, fd)
+            d = self._dir
+            if d is None or not d._open_ahead(self):
+                _, fd = self.fs.call("open", self.path, os.O_RDONLY, 0)
+                self.fs.keep_fd(self, fd)
+            fd = fds[self]
         else:
             fds.move_to_end(self)
         return fd
+
+    def _dtype_of(self, name):
+        n = self._cache.get(name)
+        if n is not None:
+            return n._dtype
+        e = self._lazy.get(name) if self._lazy else None
+        return e[2] if e is not None else 0
+
+    def _open_ahead(self, f):
+        """The host fd of f, a file of this directory's listing, is wanted:
+        if the app goes through the listing in order (f is its first
+        regular file, or comes after the last file whose fd was fetched
+        here), fetch f's and those of the next OPEN_AHEAD regular files in
+        one round trip. True if f's came."""
+        names = self._names
+        if not names:
+            return False
+        pos = self.__dict__.get("_pos")
+        if pos is None:
+            pos = self._pos = {name: i for i, name in enumerate(names)}
+        i = pos.get(f.path.rpartition("/")[2])
+        last, self._last_open = self._last_open, (-1 if i is None else i)
+        if i is None or i <= last:
+            return False
+        if last < 0 and any(self._dtype_of(names[j]) == 8 for j in range(i)):
+            return False  # the first one, not the listing's first file: no order yet
+        fs = self.fs
+        want = [f]
+        for j in range(i + 1, min(len(names), i + 1 + 4 * OPEN_AHEAD)):
+            n = self._get(names[j])
+            if n is not None and n._dtype == 8 and n not in fs.read_fds:
+                want.append(n)
+                if len(want) > OPEN_AHEAD:
+                    break
+        ok, got = fs.call("open_many", self.path, [n.path.rpartition("/")[2] for n in want])
+        got = iter(got)
+        for n, opened in zip(want, ok):
+            if opened:
+                fs.keep_fd(n, next(got))
+        return f in fs.read_fds
 
     def read_at(self, off, n):
         if n <= 0:
@@ -463,7 +528,7 @@ class GoferInode(Inode):
         if n is not None:
             n.path = newdir._sub(newname)
             n._cache = {}
-            n._lazy = None
+            n._lazy = n._names = None
             n._children = None
             newdir._cache[newname] = n
 
