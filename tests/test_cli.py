@@ -104,6 +104,16 @@ def test_app_sees_the_callers_cpus():
     # must not see that (nproc asks sched_getaffinity)
     r = run_bastion(["nproc"])
     assert r.stdout == f"{len(os.sched_getaffinity(0))}\n".encode(), r
+    # a caller limited to one CPU (taskset, a container's cpuset) gives the
+    # sandbox one CPU, everywhere the app may count them
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(cpus)})
+    try:
+        r = run_bastion(["/bin/sh", "-c", "nproc; cat /sys/devices/system/cpu/online; "
+                         "grep -c ^processor /proc/cpuinfo"])
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert r.stdout == b"1\n0\n1\n", r
 
 
 def test_host_signals_are_forwarded_to_the_sandbox():

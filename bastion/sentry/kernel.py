@@ -46,6 +46,10 @@ class Kernel:
     def __init__(self, platform_cls, hostname="bastion", log=None, strace=None, network="none",
                  vdso=True, patch=True):
         from .syscalls import table
+        # The sandbox's CPUs: as many as the caller let us use (nproc, taskset,
+        # a container's cpuset), counted before a platform pins the sentry
+        # (ptrace), numbered from 0 (/proc/cpuinfo, /sys, sched_getaffinity).
+        self.ncpus = len(os.sched_getaffinity(0)) or 1
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
         self.patch = patch  # rewrite trapped syscall sites (mm/patch.py) where the platform can

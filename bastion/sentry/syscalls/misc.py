@@ -277,7 +277,7 @@ def sys_getcpu(t, cpu, node, *_):
 
 
 def sys_sched_getaffinity(t, pid, size, mask, *_):
-    n = os.cpu_count() or 1
+    n = t.kernel.ncpus
     if size < 8 or size & 7:
         raise SyscallError(E.EINVAL)
     bits = (1 << n) - 1

@@ -227,10 +227,10 @@ def make_procfs(kernel):
             "self": link(self_link),
             "thread-self": link(thread_self),
             "meminfo": file(lambda t: _meminfo(k)),
-            "cpuinfo": file(lambda t: _cpuinfo()),
+            "cpuinfo": file(lambda t: _cpuinfo(k.ncpus)),
             "stat": file(lambda t: _kstat(k)),
             "uptime": file(lambda t: "%.2f %.2f\n" % (time.monotonic() - k.boot_mono,
-                                                     (time.monotonic() - k.boot_mono) * (os.cpu_count() or 1))),
+                                                     (time.monotonic() - k.boot_mono) * k.ncpus)),
             "loadavg": file(lambda t: f"0.00 0.00 0.00 1/{len(k.tasks)} {k.next_pid - 1}\n"),
             "version": file(lambda t: f"Linux version {os.uname().release} (bastion) #1 SMP\n"),
             "filesystems": file(lambda t: "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\toverlay\nnodev\tpipefs\n"),
@@ -356,7 +356,7 @@ def _status(k, tg, t):
             f"CapInh:\t0000000000000000\nCapPrm:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
             f"CapEff:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
             f"CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{tg.no_new_privs}\n"
-            f"Seccomp:\t0\nCpus_allowed_list:\t0-{(os.cpu_count() or 1) - 1}\n"
+            f"Seccomp:\t0\nCpus_allowed_list:\t{'0' if k.ncpus == 1 else f'0-{k.ncpus - 1}'}\n"
             f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n")
 
 
@@ -438,10 +438,11 @@ def _meminfo(k):
 _CPUINFO = None
 
 
-def _cpuinfo():
-    """The host CPU's model and flags (what cpuid shows the app anyway)."""
+def _cpuinfo(n):
+    """The host CPU's model and flags (what cpuid shows the app anyway), for
+    the sandbox's n CPUs."""
     global _CPUINFO
-    if _CPUINFO is None:
+    if _CPUINFO is None or _CPUINFO[0] != n:
         model, flags = "Bastion virtual CPU", "fpu sse sse2"
         try:
             with open("/proc/cpuinfo") as f:
@@ -454,19 +455,19 @@ def _cpuinfo():
         except OSError:
             pass
         out = []
-        for i in range(os.cpu_count() or 1):
+        for i in range(n):
             out.append(f"processor\t: {i}\nvendor_id\t: GenuineIntel\nmodel name\t: {model}\n"
                        f"cpu MHz\t\t: 2000.000\ncache size\t: 32768 KB\nphysical id\t: 0\n"
-                       f"siblings\t: {os.cpu_count()}\ncore id\t\t: {i}\ncpu cores\t: {os.cpu_count()}\n"
+                       f"siblings\t: {n}\ncore id\t\t: {i}\ncpu cores\t: {n}\n"
                        f"apicid\t\t: {i}\nfpu\t\t: yes\nflags\t\t: {flags}\nbogomips\t: 4000.00\n"
                        f"clflush size\t: 64\ncache_alignment\t: 64\n"
                        f"address sizes\t: 46 bits physical, 48 bits virtual\n\n")
-        _CPUINFO = "".join(out)
-    return _CPUINFO
+        _CPUINFO = n, "".join(out)
+    return _CPUINFO[1]
 
 
 def _kstat(k):
-    n = os.cpu_count() or 1
+    n = k.ncpus
     up = int((time.monotonic() - k.boot_mono) * CLK_TCK)
     lines = [f"cpu  0 0 0 {up * n} 0 0 0 0 0 0"]
     lines += [f"cpu{i} 0 0 0 {up} 0 0 0 0 0 0" for i in range(n)]

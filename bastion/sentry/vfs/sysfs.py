@@ -1,16 +1,14 @@
 """/sys: only the few files that libc, Python and coreutils read (CPU
 topology), so nothing of the host's /sys shows through the root overlay."""
 
-import os
-
 from .inode import S_IFDIR, S_IFREG
 from .memfs import MemFS
 
 
-def make_sysfs():
+def make_sysfs(n):
+    """n: the sandbox's CPUs (Kernel.ncpus)."""
     fs = MemFS("sysfs")
     root = fs.new_root(mode=S_IFDIR | 0o555)
-    n = os.cpu_count() or 1
     cpus = "0" if n == 1 else f"0-{n - 1}"
     files = {
         "devices/system/cpu/online": cpus,
