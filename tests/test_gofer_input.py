@@ -1,0 +1,62 @@
+"""The gofer trusts nothing the sentry sends (gofer/server.py): a bad
+request gets an errno, never a crash, a hang, or a host file from outside
+its mount. Driven directly against a gofer serving a temporary tree."""
+
+import errno
+import os
+
+import pytest
+
+from bastion.abi.errno import SyscallError
+from bastion.gofer import server
+from bastion.gofer.client import GoferClient
+
+
+@pytest.fixture
+def gofer(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("in")
+    (tmp_path / "out").symlink_to("/etc")
+    (tmp_path / "d" / "passwd").symlink_to("/etc/passwd")
+    os.mkfifo(tmp_path / "d" / "fifo")
+    sock, pid = server.start([(str(tmp_path), True)])
+    yield GoferClient(sock)
+    sock.close()
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+
+
+def _errno(client, *request):
+    with pytest.raises(SyscallError) as e:
+        client.call(*request)
+    return e.value.errno
+
+
+@pytest.mark.timeout(30)
+def test_bad_walks_and_opens_get_an_errno(gofer):
+    assert _errno(gofer, "walk", 0, "", ["..", "etc"]) == errno.EINVAL
+    assert _errno(gofer, "walk", 0, "", ["d/f"]) == errno.EINVAL
+    assert _errno(gofer, "walk", 0, "", [1]) == errno.EINVAL
+    assert _errno(gofer, "walk", 7, "", ["d"]) == errno.EINVAL  # no such mount
+    assert _errno(gofer, "walk", 0, "", ["nope"]) == errno.ENOENT
+    assert _errno(gofer, "open_many", 0, "d", ["f"] * 1000) == errno.EINVAL
+    assert _errno(gofer, "open_many", 0, "d", ["f", 3]) == errno.EINVAL
+    assert _errno(gofer, "no_such_op", 0, "") == errno.EINVAL
+    # still serving
+    res, fd = gofer.call("walk", 0, "", ["d", "f"], True)
+    assert len(res) == 2 and os.pread(fd, 8, 0) == b"in"
+    os.close(fd)
+
+
+@pytest.mark.timeout(30)
+def test_walks_and_opens_stay_in_the_mount(gofer):
+    # a walk stops at a symlink (its target comes along), it never follows it
+    res, fd = gofer.call("walk", 0, "", ["out", "passwd"], True)
+    assert fd is None and len(res) == 1 and res[0][12] == "/etc"
+    res, fd = gofer.call("walk", 0, "d", ["passwd"], True)
+    assert fd is None and res[0][12] == "/etc/passwd"
+    # open_many opens regular files only: not a symlink out, not a FIFO (no hang)
+    ok, fds = gofer.call("open_many", 0, "d", ["passwd", "fifo", "f", "nope"])
+    assert ok == [False, False, True, False] and len(fds) == 1
+    assert os.pread(fds[0], 8, 0) == b"in"
+    os.close(fds[0])
