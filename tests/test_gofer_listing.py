@@ -4,6 +4,7 @@ lists a few directories gets only what it asked for; a tree walk gets the
 directories below in the same round trip. Driven directly against a gofer
 serving a temporary tree, counting round trips."""
 
+import contextlib
 import os
 
 import pytest
@@ -11,6 +12,27 @@ import pytest
 from bastion.gofer import server
 from bastion.gofer.client import GoferClient
 from bastion.sentry.vfs import goferfs
+
+
+@contextlib.contextmanager
+def counted_gofer(path, readonly=True):
+    """A gofer serving path: (the root inode of a GoferFS over it, the list
+    of its round trips' ops, as they happen)."""
+    sock, pid = server.start([(str(path), readonly)])
+    calls = []
+    client = GoferClient(sock)
+    real = client.call
+
+    def counted(op, *args):
+        calls.append(op)
+        return real(op, *args)
+    client.call = counted
+    try:
+        yield goferfs.GoferFS(client, 0, readonly).root(), calls
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
 
 
 @pytest.fixture
@@ -23,20 +45,8 @@ def tree(tmp_path):
             for k in range(2):
                 (sub / f"f{k}").write_text("x")
     (tmp_path / "link").symlink_to("d00/s0/f0")
-    sock, pid = server.start([(str(tmp_path), True)])
-    calls = []
-    client = GoferClient(sock)
-    real = client.call
-
-    def counted(op, *args):
-        calls.append(op)
-        return real(op, *args)
-    client.call = counted
-    root = goferfs.GoferFS(client, 0, True).root()
-    yield root, calls
-    sock.close()
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
+    with counted_gofer(tmp_path) as gofer:
+        yield gofer
 
 
 def test_lookups_list_one_directory(tree):
@@ -59,14 +69,16 @@ def test_a_few_listings_do_not_descend(tree):
     assert all(root.lookup(f"d{i:02}").lookup("s0")._children is None for i in range(40))
 
 
+def walk_tree(d):
+    """List d and every directory below it, depth first, as find does."""
+    for name, _ino, dtype in d.readdir():
+        if dtype == 4:
+            walk_tree(d.lookup(name))
+
+
 def test_a_tree_walk_gets_the_directories_below(tree):
     root, calls = tree
-
-    def walk(d):
-        for name, _ino, dtype in d.readdir():
-            if dtype == 4:
-                walk(d.lookup(name))
-    walk(root)
+    walk_tree(root)
     # 161 directories: without prefetch, 161 round trips; with it, the
     # first WALK_AFTER (16) are one each, then a few bring the rest
     assert calls.count("readtree") < 30, calls.count("readtree")
@@ -156,9 +168,7 @@ def test_missing_names_are_remembered(tree):
 
 def test_a_made_name_is_no_longer_missing(tmp_path):
     from bastion.abi.errno import SyscallError
-    sock, pid = server.start([(str(tmp_path), False)])
-    try:
-        root = goferfs.GoferFS(GoferClient(sock), 0, False).root()
+    with counted_gofer(tmp_path, readonly=False) as (root, _calls):
         with pytest.raises(SyscallError):
             root.lookup("new")
         root.create("new", 0o100644, 0, 0)
@@ -168,10 +178,6 @@ def test_a_made_name_is_no_longer_missing(tmp_path):
         root.lookup("new")
         root.rename("new", root, "other")
         assert root.lookup("other").mode & 0o170000 == 0o100000
-    finally:
-        sock.close()
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
 
 
 def test_a_big_directory_is_listed_later(tmp_path):
@@ -181,13 +187,8 @@ def test_a_big_directory_is_listed_later(tmp_path):
     big.mkdir()
     for i in range(800):
         (big / f"a-rather-long-file-name-number-{i:04}").write_text("")
-    sock, pid = server.start([(str(tmp_path), True)])
-    try:
-        calls = []
-        client = GoferClient(sock)
-        real = client.call
-        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
-        d = goferfs.GoferFS(client, 0, True).root().lookup("big")
+    with counted_gofer(tmp_path) as (root, calls):
+        d = root.lookup("big")
         after = max(goferfs.LIST_AFTER_MISSES, os.stat(big).st_size // goferfs.LIST_BYTES)
         assert after > goferfs.LIST_AFTER_MISSES  # the case this test is about
         for i in range(after - 1):
@@ -195,10 +196,6 @@ def test_a_big_directory_is_listed_later(tmp_path):
         assert "readtree" not in calls
         d.lookup("a-rather-long-file-name-number-0799")
         assert calls.count("readtree") == 1
-    finally:
-        sock.close()
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
 
 
 def test_a_deep_walk_gets_the_cousins_below(tmp_path):
@@ -212,25 +209,10 @@ def test_a_deep_walk_gets_the_cousins_below(tmp_path):
             for k in range(3):
                 (sub / f"f{k}").write_text("")
             (sub.parent / "m.py").write_text("")
-    sock, pid = server.start([(str(tmp_path), True)])
-    try:
-        calls = []
-        client = GoferClient(sock)
-        real = client.call
-        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
-        root = goferfs.GoferFS(client, 0, True).root()
-
-        def walk(d):
-            for name, _ino, dtype in d.readdir():
-                if dtype == 4:
-                    walk(d.lookup(name))
-        walk(root)
+    with counted_gofer(tmp_path) as (root, calls):
+        walk_tree(root)
         # 931 directories; listed by parent and siblings only: ~120 round trips
         assert calls.count("readtree") < 40, calls.count("readtree")
-    finally:
-        sock.close()
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
 
 
 def test_a_listing_makes_inodes_only_for_what_is_looked_up(tree):
@@ -257,13 +239,7 @@ def test_files_read_in_listing_order_come_open_ahead(tmp_path):
     for i in range(40):
         (tmp_path / f"f{i:02}").write_text(str(i))
     (tmp_path / "sub").mkdir()
-    sock, pid = server.start([(str(tmp_path), True)])
-    try:
-        calls = []
-        client = GoferClient(sock)
-        real = client.call
-        client.call = lambda op, *a: (calls.append(op), real(op, *a))[1]
-        root = goferfs.GoferFS(client, 0, True).root()
+    with counted_gofer(tmp_path) as (root, calls):
         order = [n for n, _ino, dt in root.readdir() if dt == 8]
         assert order == [n for n in os.listdir(tmp_path) if n != "sub"]  # the host's order
         calls.clear()
@@ -282,7 +258,3 @@ def test_files_read_in_listing_order_come_open_ahead(tmp_path):
         for name in reversed(names):
             sub.lookup(name).read_at(0, 1)
         assert calls.count("open") == 5 and "open_many" not in calls, calls
-    finally:
-        sock.close()
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
