@@ -234,13 +234,13 @@ class GoferInode(Inode):
             res, fd = self.fs.call("walk", self.path, names, open_last)
         except SyscallError as e:
             if e.errno == E.ENOENT:
-                self._forget_absent(name, True)
+                self._set_absent(name, True)
             raise
         d, fs = self, self.fs
         for nm, st in zip(names, res):
             if not isinstance(st, list):  # the first missing one
                 if st == E.ENOENT:
-                    d._forget_absent(nm, True)
+                    d._set_absent(nm, True)
                 break
             n = d._get(nm)
             if n is None:
@@ -256,8 +256,8 @@ class GoferInode(Inode):
                 fs.keep_fd(d, fd)
         return self._cache[name]
 
-    def _forget_absent(self, name, absent=False):
-        """Note that name is missing here (absent), or that it may not be."""
+    def _set_absent(self, name, absent):
+        """Note that name is missing here, or (absent False) that it may not be."""
         if absent:
             if self._absent is None:
                 self._absent = set()
@@ -477,7 +477,7 @@ class GoferInode(Inode):
     def _new(self, name, st):
         n = GoferInode(self.fs, self._sub(name), st)
         self._cache[name] = n
-        self._forget_absent(name)
+        self._set_absent(name, False)
         if self._lazy:
             self._lazy.pop(name, None)
         return n
@@ -504,7 +504,7 @@ class GoferInode(Inode):
         self.fs.call("link", inode.path, self._sub(name))
         inode.refresh()
         self._cache[name] = inode
-        self._forget_absent(name)
+        self._set_absent(name, False)
         if self._lazy:
             self._lazy.pop(name, None)
 
@@ -524,7 +524,7 @@ class GoferInode(Inode):
         self._cache.pop(name, None)
         newdir._get(newname)
         newdir._cache.pop(newname, None)
-        newdir._forget_absent(newname)
+        newdir._set_absent(newname, False)
         if n is not None:
             n.path = newdir._sub(newname)
             n._cache = {}
