@@ -84,6 +84,10 @@ class Platform:
     # that has it reports trapped syscalls as SYSCALL events with info True.
     patch_entry = None
 
+    def prepare(self):
+        """Start, without waiting, what the first new_address_space needs
+        (systrap: its zygote stub), so that it overlaps the sandbox's build."""
+
     def new_address_space(self):
         """Return (AddressSpace, its first Context), both stopped and empty."""
         raise NotImplementedError

@@ -282,6 +282,7 @@ class SystrapPlatform(base.Platform):
         self.sleeping_ptr = ctypes.c_void_p(self.base_addr)  # the global page's flag
         self.map[8:16] = _U64.pack(1)  # G_ONE
         self.zygote = None
+        self._zygote_starting = None  # SysAddressSpace of a zygote started by prepare()
         self.initial_fpstate = None
         self.slept = False
         self._dead = []  # reaped stubs whose threads' EXITED events are not out yet
@@ -409,21 +410,29 @@ class SystrapPlatform(base.Platform):
         phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, stub.STUB_BASE, stub.STUB_BASE, total, total, 0x1000)
         return ehdr + phdr + bytes(code)
 
+    def prepare(self):
+        """Start the zygote stub (fork, exec, its filter: a few ms) while
+        the sandbox is being built; the first new_address_space waits for it."""
+        if self.zygote is None and self._zygote_starting is None:
+            off = self.alloc_slot()
+            elf = self._stub_elf(off)
+            fd = os.memfd_create("bastion-systrap", os.MFD_CLOEXEC)
+            os.write(fd, elf)
+            pid = os.fork()
+            if pid == 0:  # the zygote
+                base.exec_stub(fd, {stub.MEMFD_FD: self.memfd, EVENTFD_FD: self.eventfd})
+            os.close(fd)
+            control = SysContext(None, 0, off, STUB_SLOTS)
+            control.control = True
+            asp = SysAddressSpace(self, pid, control)
+            self.stubs[pid] = asp
+            self._zygote_starting = asp
+
     def _make_zygote(self):
-        off = self.alloc_slot()
-        elf = self._stub_elf(off)
-        fd = os.memfd_create("bastion-systrap", os.MFD_CLOEXEC)
-        os.write(fd, elf)
-        pid = os.fork()
-        if pid == 0:  # the zygote
-            base.exec_stub(fd, {stub.MEMFD_FD: self.memfd, EVENTFD_FD: self.eventfd})
-        os.close(fd)
-        control = SysContext(None, 0, off, STUB_SLOTS)
-        control.control = True
-        asp = SysAddressSpace(self, pid, control)
-        self.stubs[pid] = asp
-        self.await_ready(control)
-        self.initial_fpstate = control.fpstate()
+        self.prepare()
+        asp, self._zygote_starting = self._zygote_starting, None
+        self.await_ready(asp.control)
+        self.initial_fpstate = asp.control.fpstate()
         self.zygote = asp
 
     def new_address_space(self):

@@ -147,6 +147,7 @@ def build(cfg):
         strace = Strace(cfg.strace)
     k = Kernel(platform_class(cfg.platform), hostname=cfg.hostname, log=log, strace=strace,
                network=cfg.network, vdso=cfg.vdso, patch=cfg.patch)
+    k.platform.prepare()
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
