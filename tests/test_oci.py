@@ -327,9 +327,13 @@ def test_console_socket(bundle, tmp_path):
     _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
     master = fds[0]
     assert oci(root, "start", "t1").returncode == 0
-    os.write(master, b"hello\n")
     out = b""
     deadline = time.monotonic() + 10
+    # type only once it asks: the pty echoes input at once, which would land
+    # in the middle of the first lines (as on Linux)
+    while b"24 81\r\n" not in out and time.monotonic() < deadline:
+        out += os.read(master, 1024)
+    os.write(master, b"hello\n")
     while b"got-hello" not in out and time.monotonic() < deadline:
         out += os.read(master, 1024)
     assert b"/dev/pts/0\r\n24 81\r\n" in out and b"got-hello" in out, out
