@@ -117,16 +117,23 @@ class Gofer:
             out.append(st)
             if not stat.S_ISDIR(st[0]):
                 if open_last and i == len(names) - 1 and stat.S_ISREG(st[0]):
-                    try:
-                        fd = self._open(m, path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                    except OSError:
-                        pass  # the sentry asks again when it reads, and gets the error then
-                    else:
-                        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced meanwhile
-                            os.close(fd)
-                            fd = None
+                    # None on failure: the sentry asks again when it reads, and
+                    # gets the error then
+                    fd = self._open_regular(m, path)
                 break
         return out, fd
+
+    def _open_regular(self, m, path):
+        """A read-only fd of path if it is a regular file (never a FIFO's
+        blocking open, never through a symlink), else None."""
+        try:
+            fd = self._open(m, path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        return fd
 
     def op_readdir(self, m, path, attrs=False):
         """[name, ino, d_type, stat-or-null]: attributes for directories (which
@@ -216,18 +223,10 @@ class Gofer:
             for name in names:
                 if not _name_ok(name):
                     raise OSError(22, "bad name")
-                try:
-                    fd = self._open(m, path + "/" + name if path else name,
-                                    os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError:
-                    ok.append(False)
-                    continue
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    os.close(fd)
-                    ok.append(False)
-                    continue
-                fds.append(fd)
-                ok.append(True)
+                fd = self._open_regular(m, path + "/" + name if path else name)
+                ok.append(fd is not None)
+                if fd is not None:
+                    fds.append(fd)
         except BaseException:
             for fd in fds:
                 os.close(fd)

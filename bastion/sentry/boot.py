@@ -166,7 +166,7 @@ def build(cfg):
     mount_at(k, "/dev/pts", pts, pts.root, source="devpts")
     procfs, procroot = make_procfs(k)
     mount_at(k, "/proc", procfs, procroot, source="proc")
-    sysfs, sysroot = make_sysfs(k.ncpus)
+    sysfs, sysroot = make_sysfs(k)
     mount_at(k, "/sys", sysfs, sysroot, flags=1, source="sysfs")
     tmp = MemFS("tmpfs")
     mount_at(k, "/tmp", tmp, tmp.new_root(), source="tmpfs")

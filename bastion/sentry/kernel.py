@@ -50,6 +50,7 @@ class Kernel:
         # a container's cpuset), counted before a platform pins the sentry
         # (ptrace), numbered from 0 (/proc/cpuinfo, /sys, sched_getaffinity).
         self.ncpus = len(os.sched_getaffinity(0)) or 1
+        self.cpu_list = "0" if self.ncpus == 1 else f"0-{self.ncpus - 1}"  # as /sys and /proc say it
         self.memfile = MemoryFile()
         self.platform = platform_cls(self.memfile.fd)
         self.patch = patch  # rewrite trapped syscall sites (mm/patch.py) where the platform can

@@ -356,7 +356,7 @@ def _status(k, tg, t):
             f"CapInh:\t0000000000000000\nCapPrm:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
             f"CapEff:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
             f"CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{tg.no_new_privs}\n"
-            f"Seccomp:\t0\nCpus_allowed_list:\t{'0' if k.ncpus == 1 else f'0-{k.ncpus - 1}'}\n"
+            f"Seccomp:\t0\nCpus_allowed_list:\t{k.cpu_list}\n"
             f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n")
 
 

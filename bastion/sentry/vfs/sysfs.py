@@ -5,11 +5,10 @@ from .inode import S_IFDIR, S_IFREG
 from .memfs import MemFS
 
 
-def make_sysfs(n):
-    """n: the sandbox's CPUs (Kernel.ncpus)."""
+def make_sysfs(k):
     fs = MemFS("sysfs")
     root = fs.new_root(mode=S_IFDIR | 0o555)
-    cpus = "0" if n == 1 else f"0-{n - 1}"
+    n, cpus = k.ncpus, k.cpu_list
     files = {
         "devices/system/cpu/online": cpus,
         "devices/system/cpu/possible": cpus,
