@@ -27,6 +27,12 @@ def counted_gofer(path, readonly=True):
         calls.append(op)
         return real(op, *args)
     client.call = counted
+    ask = client.ask
+
+    def counted_ask(done, op, *args):
+        calls.append("ask " + op)
+        return ask(done, op, *args)
+    client.ask = counted_ask
     try:
         yield goferfs.GoferFS(client, 0, readonly).root(), calls
     finally:
@@ -201,7 +207,7 @@ def test_a_big_directory_is_listed_later(tmp_path):
 def test_a_deep_walk_gets_the_cousins_below(tmp_path):
     """find's depth-first order over a/bNN/__pycache__ (900 of them): once
     a/ and its bNN/ are listed, the __pycache__ directories left come
-    together (TREE_UP), not one round trip each."""
+    together (_frontier), not one round trip each."""
     for i in range(30):
         for j in range(30):
             sub = tmp_path / f"a{i:02}" / f"b{j:02}" / "__pycache__"
@@ -258,3 +264,60 @@ def test_files_read_in_listing_order_come_open_ahead(tmp_path):
         for name in reversed(names):
             sub.lookup(name).read_at(0, 1)
         assert calls.count("open") == 5 and "open_many" not in calls, calls
+
+
+def host_walk(path):
+    """[(directory, [names in the host's order])], depth first as walk_tree."""
+    out = []
+    with os.scandir(path) as it:
+        ents = list(it)
+    out.append((str(path), [e.name for e in ents]))
+    for e in ents:
+        if e.is_dir(follow_symlinks=False):
+            out += host_walk(e.path)
+    return out
+
+
+def test_a_tree_walk_asks_for_the_next_listings_ahead(tmp_path):
+    """Once a walk is under way, the listings it will want next are asked
+    for before it wants them (GoferClient.ask): the gofer lists while the
+    sentry works. The walk sees exactly the host's tree, in its order."""
+    for i in range(30):
+        for j in range(10):
+            sub = tmp_path / f"a{i:02}" / f"b{j:02}"
+            sub.mkdir(parents=True)
+            (sub / "f").write_text("")
+    with counted_gofer(tmp_path) as (root, calls):
+        seen = []
+
+        def walk(d, path):
+            ents = d.readdir()
+            seen.append((path, [e[0] for e in ents]))
+            for name, _ino, dtype in ents:
+                if dtype == 4:
+                    walk(d.lookup(name), f"{path}/{name}")
+        walk(root, str(tmp_path))
+        assert seen == host_walk(tmp_path)
+        asked = calls.count("ask readtree")
+        assert asked >= 1 and calls.count("readtree") + asked < 40, calls
+        assert root.fs.client.asked is None  # nothing left on the way: the walk took it all
+
+
+def test_an_asked_reply_is_read_before_anything_else_is_sent(tree, tmp_path):
+    """One request at most is on its way: an ask's reply is taken before a
+    later call's or ask's, an error reply to an ask is dropped, and drain()
+    reads whatever is still on its way."""
+    root, calls = tree
+    client = root.fs.client
+    got = []
+    client.ask(got.append, "lstat", 0, "d00")
+    client.ask(got.append, "lstat", 0, "no/such/name")  # the first one's reply is read here
+    assert len(got) == 1 and got[0][1] == os.lstat(tmp_path / "d00").st_ino
+    st, _ = client.call("lstat", 0, "d01")  # ENOENT of the second: dropped
+    assert len(got) == 1 and client.asked is None
+    assert st[1] == os.lstat(tmp_path / "d01").st_ino
+    client.ask(got.append, "lstat", 0, "d02")
+    client.drain()
+    assert len(got) == 2 and got[1][1] == os.lstat(tmp_path / "d02").st_ino
+    client.drain()  # nothing on its way: nothing read
+    assert client.asked is None

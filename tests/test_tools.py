@@ -86,3 +86,12 @@ def test_tar_and_find_of_a_host_tree_are_the_native_bytes():
     tree = "/usr/lib/python3.11/email"
     ab(["find", tree])
     ab(["tar", "cf", "-", tree])
+
+
+def test_a_directory_lists_in_host_order_after_lookups_in_it():
+    """The root overlay lists a host directory in the host's order even when
+    some of its names were looked up first (find's own libraries in the
+    loader's directory): as Linux's overlayfs does, not looked-up names first."""
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    ab(["find", libdir, "-maxdepth", "1"])
+    ab(["sh", "-c", f"test -e {libdir}/libc.so.6 && test -e /usr/bin/env && ls -f {libdir} /usr/bin"])

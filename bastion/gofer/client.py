@@ -1,4 +1,9 @@
-"""The sentry's side of the gofer connection: synchronous calls."""
+"""The sentry's side of the gofer connection.
+
+A request may also be sent ahead of need (ask): the gofer works on it while
+the sentry does other things, and its reply is read before anything else is
+sent. One request at most is ever on its way, so a receive never holds more
+than one reply (protocol.recv reads one message)."""
 
 import os
 
@@ -9,9 +14,12 @@ from . import protocol as P
 class GoferClient:
     def __init__(self, sock):
         self.sock = sock
+        self.asked = None  # what to do with the reply of the request sent ahead
 
     def call(self, op, mount, path, *args):
         """Return (result, fd or None; [fds] for open_many) or raise SyscallError."""
+        if self.asked is not None:
+            self.drain()
         P.send(self.sock, [op, mount, path, *args])
         reply, fds = P.recv(self.sock)
         if "e" in reply:
@@ -19,3 +27,21 @@ class GoferClient:
                 os.close(fd)
             raise SyscallError(reply["e"])
         return reply["r"], (fds if "fds" in reply else fds[0] if fds else None)
+
+    def ask(self, done, op, mount, path, *args):
+        """Send a request now; done(result) runs when its reply is read. An
+        error reply is dropped (an ask is only ever a prefetch)."""
+        if self.asked is not None:
+            self.drain()
+        P.send(self.sock, [op, mount, path, *args])
+        self.asked = done
+
+    def drain(self):
+        """Read the reply of the request sent ahead, if one is on its way."""
+        done, self.asked = self.asked, None
+        if done is not None:
+            reply, fds = P.recv(self.sock)
+            for fd in fds:
+                os.close(fd)
+            if "e" not in reply:
+                done(reply["r"])

@@ -6,7 +6,6 @@ so nothing the sentry asks can reach outside the mount. Read-only mounts
 refuse every change with EROFS.
 """
 
-import collections
 import os
 import signal
 import socket
@@ -24,7 +23,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # readtree: at most this many entries in one reply, whatever the sentry asks.
 TREE_BUDGET_MAX = 1 << 16
 TREE_ROOTS_MAX = 1024
-TREE_OPEN_MAX = 512  # directory fds a tree walk holds at once
+TREE_DEPTH_MAX = 64  # levels a tree walk goes down (one directory fd each); deeper ones when asked
 # A tree walk opens each listed name beneath its parent's fd: no symlink, no
 # "..", no magic link can lead it elsewhere.
 _RESOLVE_CHILD = hs.RESOLVE_BENEATH | hs.RESOLVE_NO_SYMLINKS | hs.RESOLVE_NO_MAGICLINKS
@@ -55,6 +54,44 @@ def _list(fd, attrs):
             except OSError:
                 pass
     return out, subdirs
+
+
+def _tree(out, i, fd, total, budget, attrs):
+    """List fd's directory into out and then, depth first, the directories
+    below it on its filesystem while total (entries listed) < budget; fd
+    and every fd opened below are closed. Returns the new total."""
+    dev = os.fstat(fd).st_dev
+    stack = []  # (path below the root, fd, its subdirectories not visited yet)
+    rel = ""
+    try:
+        while fd is not None:
+            ents, subdirs = _list(fd, attrs)
+            out.append([i, rel, ents])
+            total += len(ents)
+            stack.append((rel, fd, iter(subdirs)))
+            fd = None
+            while stack and total < budget:  # the next directory to go down into
+                top, pfd, rest = stack[-1]
+                nxt = next(rest, None)
+                if nxt is None:
+                    os.close(stack.pop()[1])
+                    continue
+                name, st_dev = nxt
+                if st_dev != dev or len(stack) >= TREE_DEPTH_MAX:
+                    continue
+                try:
+                    fd = hs.openat2(pfd, name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                                    os.O_CLOEXEC, 0, _RESOLVE_CHILD)
+                except OSError:
+                    continue
+                rel = top + "/" + name if top else name
+                break
+    finally:
+        if fd is not None:
+            os.close(fd)
+        for _, pfd, _ in stack:
+            os.close(pfd)
+    return total
 
 
 def _name_ok(name):
@@ -145,59 +182,34 @@ class Gofer:
             os.close(fd)
 
     def op_readtree(self, m, paths, budget, attrs):
-        """The listings of the directories `paths` (the first one always) and,
-        breadth first, of the directories below them while fewer than `budget`
-        entries have been listed: [[index in paths, path relative to it,
-        listing], ...], parents before children. A path that fails to open is
-        left out. Walking down uses the names the host listed (never the
-        sentry's), opened beneath their parent's fd with no symlinks, and
-        stays on the filesystem of its start (others are listed when asked)."""
+        """The listings of the directories `paths` (the first one always)
+        and of the directories below them, depth first in listing order
+        (the order in which find, tar, du and os.walk go), while fewer than
+        `budget` entries have been listed: [[index in paths, path relative
+        to it, listing], ...], parents before children. A path that fails
+        to open is left out. Walking down uses the names the host listed
+        (never the sentry's), opened beneath their parent's fd with no
+        symlinks, and stays on the filesystem of its start (others are
+        listed when asked)."""
         if (not isinstance(budget, int) or not isinstance(paths, list) or not paths
                 or len(paths) > TREE_ROOTS_MAX or not all(isinstance(p, str) for p in paths)):
             raise TypeError
         budget = max(0, min(budget, TREE_BUDGET_MAX))
         attrs = bool(attrs)
-        queue = collections.deque()
-        try:
-            for i, path in enumerate(paths):
-                try:
-                    fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
-                except OSError:
-                    if i == 0:
-                        raise
-                    continue
-                queue.append((i, "", fd, os.fstat(fd).st_dev))
-        except BaseException:
-            for q in queue:
-                os.close(q[2])
-            raise
-        out, total = [], 0
-        try:
-            while queue:
-                i, rel, dfd, dev = queue.popleft()
-                try:
-                    ents, subdirs = _list(dfd, attrs)
-                    out.append([i, rel, ents])
-                    total += len(ents)
-                    for name, st_dev in subdirs:
-                        if total >= budget or len(queue) >= TREE_OPEN_MAX:
-                            break
-                        if st_dev != dev:
-                            continue
-                        try:
-                            cfd = hs.openat2(dfd, name, os.O_RDONLY | os.O_DIRECTORY |
-                                             os.O_NOFOLLOW | os.O_CLOEXEC, 0, _RESOLVE_CHILD)
-                        except OSError:
-                            continue
-                        queue.append((i, rel + "/" + name if rel else name, cfd, dev))
-                finally:
-                    os.close(dfd)
-                if total >= budget:
-                    break
-        finally:
-            for q in queue:
-                os.close(q[2])
+        out = []
+        total = 0
+        for i, path in enumerate(paths):
+            if i and total >= budget:
+                break
+            try:
+                fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                if i == 0:
+                    raise
+                continue
+            total = _tree(out, i, fd, total, budget, attrs)
         return out, None
+
     def op_readlink(self, m, path):
         pfd, name = self._parent(m, path)
         try:

@@ -59,6 +59,9 @@ _CLONE_PARENT = 0x8000
 _SIGSYS, _SIGURG = 31, 23
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
+_PY_POLLS = range(300)
+OFF_CPU = 208
+_G_SENTRY_CPU_IDX = 16 >> 2
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
@@ -534,7 +537,17 @@ class SystrapPlatform(base.Platform):
         return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
 
     def block(self):
-        n = len(self.running)
+        running = self.running
+        n = len(running)
+        if n == 1:
+            u32 = self.u32
+            off = running[0].off
+            i = off >> 2
+            if u32[(off + OFF_CPU) >> 2] != u32[_G_SENTRY_CPU_IDX]:
+                for _ in _PY_POLLS:
+                    if u32[i] == EVENT:
+                        self.hit = 0
+                        return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
             if i >= 0:

@@ -37,24 +37,27 @@ LIST_BYTES = 1600
 # being walked at once (op_walk): /usr/share/zoneinfo/Etc/UTC is one round
 # trip, not four, and a file being opened comes with its host fd.
 WALK_MAX = 32
-# A listing the app asked for (getdents) brings, breadth first, the listings of
-# the directories below it until about this many entries came (one round trip
-# for what `find` or `tar` would otherwise ask directory by directory), once
+# A listing the app asked for (getdents) brings, depth first in listing order
+# (find's, tar's, du's, os.walk's), the listings of the directories below it
+# until about this many entries came (one round trip for what `find` or `tar`
+# would otherwise ask directory by directory), once
 # the app has listed WALK_AFTER directories on the mount: a program that lists
 # a few (python3 lists ~7 package directories at start-up, then stats a few
 # files in each) must not pay for a crawl (~30 us an entry), a tree walk gets
 # it soon. The budget starts at TREE_BUDGET_FIRST and doubles each listing.
-# Listings made to answer lookups (LIST_AFTER_MISSES) never descend.
+# Listings made to answer lookups (LIST_AFTER_MISSES) never descend. While a
+# walk goes on, its next listings are asked for ahead (_read_ahead): the gofer
+# makes them while the sentry serves the app.
 WALK_AFTER = 16
 TREE_BUDGET = 4096
 TREE_BUDGET_FIRST = 256
-# ... starting, besides the directory asked for, from up to this many
-# directories seen in earlier listings but not listed yet (newest first),
-# below its parent or, if the app listed them too, up to TREE_UP directories
-# above that: after a listing of command_lib/ and of its 200 subdirectories,
-# the __pycache__ in each of those comes in one round trip, not 200.
+# ... going on, after the directory asked for, with up to this many
+# directories that earlier listings showed and a depth-first walk lists next
+# (_frontier): those after it in its parent's listing, and so on up while the
+# app listed those levels itself. After a listing of command_lib/ and of its
+# 200 subdirectories, the __pycache__ in each of those comes in one round
+# trip, not 200.
 TREE_ROOTS = 256
-TREE_UP = 2
 
 
 class GoferFS(FileSystem):
@@ -68,29 +71,15 @@ class GoferFS(FileSystem):
         # Set once the app asks for the attributes of a listed file (ls -l,
         # tar, du): from then on listings carry every entry's attributes.
         self.want_attrs = False
-        # Directories seen in a listing but not listed yet, under each of
-        # their ancestors' paths: {path: {GoferInode: None}}, in the order seen
-        self.unlisted = {}
         self.walks = 0  # directories the app listed (getdents)
         self.walked = set()  # ... their paths
         self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
 
-    def _unlisted(self, d, add):
-        """Put directory d under each of its ancestors in self.unlisted, or
-        take it out (it was listed)."""
-        path, unlisted = d.path, self.unlisted
-        i = path.rfind("/")
-        while True:
-            anc = path[:i] if i > 0 else ""
-            if add:
-                unlisted.setdefault(anc, {})[d] = None
-            else:
-                under = unlisted.get(anc)
-                if under is not None and under.pop(d, 0) is None and not under:
-                    del unlisted[anc]
-            if i <= 0:
-                return
-            i = path.rfind("/", 0, i)
+    def next_budget(self):
+        """Entries for the next readtree that descends: doubling up to TREE_BUDGET."""
+        budget = self.tree_budget
+        self.tree_budget = min(budget * 2, TREE_BUDGET)
+        return budget
 
     def call(self, op, path, *args):
         return self.client.call(op, self.mount, path, *args)
@@ -108,6 +97,48 @@ class GoferFS(FileSystem):
     def root(self):
         st, _ = self.call("lstat", "")
         return GoferInode(self, "", st)
+
+
+def _index(names, name):
+    """name's place in a listing; a name made since the listing: at its end."""
+    try:
+        return names.index(name)
+    except ValueError:
+        return len(names)
+
+
+def _unlisted_below(d, start, dev, roots):
+    """Append to roots, in depth-first listing order, the directories on
+    host filesystem dev not listed yet below d, from its listing's entry
+    `start` on, looking through those listed. True once roots is full."""
+    stack = [(d, start)]
+    while stack:
+        d, i = stack.pop()
+        names, cache = d._names, d._cache
+        for j in range(i, len(names)):
+            n = cache.get(names[j])
+            if n is None or n._dtype != 4 or n.hdev != dev:
+                continue
+            if n._children is None:
+                roots.append(n)
+                if len(roots) > TREE_ROOTS:
+                    return True
+            elif n._names:
+                stack.append((d, j + 1))
+                stack.append((n, 0))
+                break
+    return False
+
+
+def _take_tree(roots, res, batch):
+    """Fill the directories of a readtree reply: [[index in roots, path
+    below that root, listing], ...]."""
+    if not isinstance(res, list):
+        return
+    for i, rel, listing in res:
+        d = roots[i]._descendant(rel)
+        if d is not None and d._children is None:
+            d._fill(listing, batch)
 
 
 class GoferInode(Inode):
@@ -271,41 +302,25 @@ class GoferInode(Inode):
         fs = self.fs
         if walk:
             fs.walked.add(self.path)
+        if self._children is None and fs.client.asked is not None:
+            fs.client.drain()  # it may be on its way (_read_ahead)
         if self._children is None:
-            fs._unlisted(self, False)
             roots = [self]
             budget = 0
             if walk:
                 fs.walks += 1
                 if fs.walks >= WALK_AFTER:
-                    budget = fs.tree_budget
-                    fs.tree_budget = min(budget * 2, TREE_BUDGET)
-            under = fs.unlisted.get(self._walk_top()) if budget else None
-            if under:
-                # Directories that recent listings showed below this one's
-                # parent (or the top of the walk, _walk_top), on its host
-                # filesystem: where a tree walk goes next (its
-                # subdirectories, then its siblings'). Never farther: a
-                # listing of / must not make a walk of /usr crawl the host.
-                dev = self.hdev
-                for i, d in enumerate(reversed(under)):
-                    if len(roots) > TREE_ROOTS or i >= 4 * TREE_ROOTS:
-                        break
-                    if d.hdev == dev:
-                        roots.append(d)
+                    budget = fs.next_budget()
+                    self._frontier(roots)
             # A listing made to answer lookups comes without the files'
             # attributes, and its files do not fetch them for the whole
             # listing later (see refresh): the app looked up a few names in a
             # big directory (ld.so in /usr/lib/x86_64-linux-gnu, a shell in
             # /usr/bin), and ~1,000 lstats would cost it ~20 ms.
-            res, _ = fs.call("readtree", [d.path for d in roots] if len(roots) > 1 else [self.path],
-                             budget, fs.want_attrs and walk)
+            res, _ = fs.call("readtree", [d.path for d in roots], budget, fs.want_attrs and walk)
             if not isinstance(res, list):
                 raise SyscallError(E.EIO)
-            for i, rel, listing in res:
-                d = roots[i]._descendant(rel)
-                if d is not None and d._children is None:
-                    d._fill(listing, walk)
+            _take_tree(roots, res, walk)
         elif walk and not self._batch:
             # listed for lookups before, listed by the app now: the app may
             # stat what it lists (ls -l), so fetch attributes in one go again
@@ -313,6 +328,8 @@ class GoferInode(Inode):
             for n in self._cache.values():
                 if "mode" not in n.__dict__:
                     n._parent = self
+        if walk and fs.walks >= WALK_AFTER and fs.client.asked is None:
+            self._read_ahead()
         # in the host's order (the listing's), then names made here since
         cache, lazy = self._cache, self._lazy or {}
         out = []
@@ -329,19 +346,35 @@ class GoferInode(Inode):
             out += [(name, n.ino, n._dtype) for name, n in cache.items() if name not in listed]
         return out
 
-    def _walk_top(self):
-        """This directory's parent, or the ancestor up to TREE_UP above it
-        whose path down to here the app listed (a tree walk's top)."""
-        top = self.path.rpartition("/")[0]
-        walked = self.fs.walked
-        for _ in range(TREE_UP):
-            if not top or top not in walked:
-                break
-            up = top.rpartition("/")[0]
-            if up not in walked:
-                break
-            top = up
-        return top
+    def _frontier(self, roots):
+        """Add to roots the directories not listed yet that a depth-first
+        walk in listing order lists after this one, as far as listings show
+        them: those below this one, then those after it in its parent's
+        listing, and so on up while the app listed that level too, on this
+        one's host filesystem: where a tree walk goes next. Never farther
+        (up to a level the app did not list): a walk of /usr/lib must not
+        crawl the rest of /usr."""
+        dev, walked = self.hdev, self.fs.walked
+        d, start = self, 0
+        while True:
+            if d._names and _unlisted_below(d, start, dev, roots):
+                return roots
+            up = d._dir
+            if up is None or up.path not in walked:
+                return roots
+            start = _index(up._names or (), d.path.rpartition("/")[2]) + 1
+            d = up
+
+    def _read_ahead(self):
+        """A tree walk is under way: ask for the listings it will want next
+        (the frontier) now, so the gofer makes them while the app works on
+        this one; the reply is read when a listing is wanted (children) or
+        at the next call."""
+        roots = self._frontier([])
+        if roots:
+            fs = self.fs
+            fs.client.ask(lambda res: _take_tree(roots, res, True), "readtree", fs.mount,
+                          [d.path for d in roots], fs.next_budget(), fs.want_attrs)
 
     def _descendant(self, rel):
         d = self
@@ -358,16 +391,15 @@ class GoferInode(Inode):
         cache = self._cache
         base = self.path + "/" if self.path else ""
         fs = self.fs
-        fs._unlisted(self, False)
         parent = self if batch else None
         lazy = {}
         for e in listing:
             name = e[0]
             if name in cache:
                 continue
-            if e[2] == 4:  # directories now: a tree walk's prefetch needs them (unlisted)
+            if e[2] == 4:  # directories now: a tree walk's prefetch needs them (_frontier)
                 cache[name] = n = GoferInode(fs, base + name, e[3], e[1], 4, parent)
-                fs._unlisted(n, True)
+                n._dir = self
             else:
                 lazy[name] = e
         self._lazy = lazy

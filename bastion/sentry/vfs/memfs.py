@@ -246,14 +246,28 @@ class MemNode(Inode):
         return n
 
     def readdir(self):
-        """Our entries, then the lower's that we neither hide nor replace
-        (lower names are listed without wrapping them: no attribute fetches)."""
+        """The lower's names in the lower's order (the host's, as Linux's
+        overlayfs lists them), less those we hide, then names made here.
+        Lower names are listed without wrapping them: no attribute fetches."""
         ents = self.entries
         if ents is None:
             raise SyscallError(E.ENOTDIR)
-        out = [(k, v.ino, dtype(v.mode)) for k, v in ents.items() if v is not WHITEOUT]
-        if self.lower is not None:
-            out += [e for e in self.lower.readdir() if e[0] not in ents]
+        if self.lower is None:
+            return [(k, v.ino, dtype(v.mode)) for k, v in ents.items() if v is not WHITEOUT]
+        if not ents:
+            return self.lower.readdir()
+        out = []
+        listed = set()
+        for e in self.lower.readdir():
+            name = e[0]
+            v = ents.get(name)
+            if v is None:
+                out.append(e)
+            elif v is not WHITEOUT:
+                out.append((name, v.ino, dtype(v.mode)))
+            listed.add(name)
+        out += [(k, v.ino, dtype(v.mode)) for k, v in ents.items()
+                if v is not WHITEOUT and k not in listed]
         return out
 
     def _exists(self, name):
