@@ -301,6 +301,9 @@ def test_a_tree_walk_asks_for_the_next_listings_ahead(tmp_path):
         asked = calls.count("ask readtree")
         assert asked >= 1 and calls.count("readtree") + asked < 40, calls
         assert root.fs.client.asked is None  # nothing left on the way: the walk took it all
+        # and the root knows nothing is left to list below it: later
+        # listings do not look through the whole tree again (_listed_from)
+        assert root._frontier([]) == [] and root._listed_from == 0
 
 
 def test_an_asked_reply_is_read_before_anything_else_is_sent(tree, tmp_path):

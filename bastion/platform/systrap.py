@@ -45,6 +45,8 @@ EVENTFD_FD = 4
 OFF_STATE, OFF_SLEEPING, OFF_KIND, OFF_SIGNO, OFF_UC, OFF_INFO = 0, 4, 8, 12, 16, 24
 OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 104, 112
 OFF_TID, OFF_CTID = 120, 124
+OFF_CPU = 208  # u32: the CPU the thread last handed over on (rdpid)
+G_SENTRY_CPU = 16  # global page, u32: the CPU the sentry last spun on (st_spin)
 PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
@@ -57,11 +59,13 @@ _MAP_SHARED_FIXED = 0x11
 _CLONE_THREAD = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x200000  # ... CHILD_CLEARTID
 _CLONE_PARENT = 0x8000
 _SIGSYS, _SIGURG = 31, 23
+_SYSCALL = base.SYSCALL
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
+# block(): reads of a lone running thread's state word in Python before
+# st_spin (~15 us at most): a ctypes call costs ~0.6 us, most of a patched
+# site's round trip, and the answer is usually there within a few reads.
 _PY_POLLS = range(300)
-OFF_CPU = 208
-_G_SENTRY_CPU_IDX = 16 >> 2
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
@@ -256,6 +260,7 @@ class SystrapPlatform(base.Platform):
         self.region_off = size - REGION
         self.map = mmap.mmap(memfd, REGION, offset=self.region_off)
         self.u32 = memoryview(self.map).cast("I")
+        self.u64 = memoryview(self.map).cast("Q")
         self.base_addr = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
         self._free_slots = []
         self._next_slot = SLOT  # slot 0 of the region is the global page
@@ -543,7 +548,8 @@ class SystrapPlatform(base.Platform):
             u32 = self.u32
             off = running[0].off
             i = off >> 2
-            if u32[(off + OFF_CPU) >> 2] != u32[_G_SENTRY_CPU_IDX]:
+            # not when it last handed over on our CPU: it cannot answer before we give the CPU up
+            if u32[(off + OFF_CPU) >> 2] != u32[G_SENTRY_CPU >> 2]:
                 for _ in _PY_POLLS:
                     if u32[i] == EVENT:
                         self.hit = 0
@@ -588,22 +594,22 @@ class SystrapPlatform(base.Platform):
     def _event(self, ctx):
         """The event of a thread whose state word is EVENT."""
         off = ctx.off
-        m = self.map
         u32 = self.u32
         u32[off >> 2] = HANDLING
-        if _U64.unpack_from(m, off + OFF_UC)[0] != ctx.uc:  # a frame elsewhere than the last
+        if self.u64[(off + OFF_UC) >> 3] != ctx.uc:  # a frame elsewhere than the last
             self._take_frame(ctx)
         signo = u32[(off + OFF_SIGNO) >> 2]
         if signo == _SIGSYS:
             r = ctx.regs
             r.orig_rax = r.rax
             # info: trapped (a site the kernel may patch), not from a patched site
-            return ctx, base.SYSCALL, u32[(off + OFF_INFO) >> 2] != 0
+            return ctx, _SYSCALL, u32[(off + OFF_INFO) >> 2] != 0
         if signo == _SIGURG:
             return ctx, base.INTERRUPT, None
         if signo == 0:  # the host refused its batch of mapping changes (CMD_RUN)
             return ctx, base.EXITED, signal.SIGKILL
-        info = off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
+        m = self.map
+        info = off + (self.u64[(off + OFF_INFO) >> 3] - ctx.addr)
         code = struct.unpack_from("<i", m, info + 8)[0]
         addr = _U64.unpack_from(m, info + 16)[0]
         return ctx, base.FAULT, (signo, code, addr)

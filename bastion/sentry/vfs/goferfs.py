@@ -110,10 +110,16 @@ def _index(names, name):
 def _unlisted_below(d, start, dev, roots):
     """Append to roots, in depth-first listing order, the directories on
     host filesystem dev not listed yet below d, from its listing's entry
-    `start` on, looking through those listed. True once roots is full."""
-    stack = [(d, start)]
+    `start` on, looking through those listed. True once roots is full.
+    A directory remembers from which entry on nothing below it is left to
+    list (_listed_from), so a walk that has everything (tar after a big
+    readtree) does not look through the whole tree at each listing."""
+    stack = [(d, start, start, len(roots))]  # (directory, next entry, first entry, roots then)
     while stack:
-        d, i = stack.pop()
+        d, i, first, had = stack.pop()
+        done = d._listed_from
+        if done is not None and i >= done:
+            i = len(d._names)  # nothing left below from here on
         names, cache = d._names, d._cache
         for j in range(i, len(names)):
             n = cache.get(names[j])
@@ -123,10 +129,13 @@ def _unlisted_below(d, start, dev, roots):
                 roots.append(n)
                 if len(roots) > TREE_ROOTS:
                     return True
-            elif n._names:
-                stack.append((d, j + 1))
-                stack.append((n, 0))
+            elif n._listed_from != 0 and n._names:
+                stack.append((d, j + 1, first, had))
+                stack.append((n, 0, 0, len(roots)))
                 break
+        else:
+            if len(roots) == had and (done is None or first < done):
+                d._listed_from = first
     return False
 
 
@@ -151,6 +160,7 @@ class GoferInode(Inode):
     _lazy = None  # a listed directory: {name: listing entry} of files not made into inodes yet
     _names = None  # ... its names in listing order (for _open_ahead)
     _last_open = -1  # ... the listing index of the last file whose host fd it fetched
+    _listed_from = None  # ... the first entry from which on every directory below is listed
     _dir = None  # a file made from its directory's listing or walk: that directory
 
     def __init__(self, fs, path, st, ino=0, dtype=0, parent=None):
