@@ -1,7 +1,6 @@
 """Small helpers shared by syscall handlers: argument conversion and
 struct copies to and from app memory."""
 
-import os
 import struct
 
 from ...abi import errno as E
@@ -30,7 +29,8 @@ def path_arg(t, addr):
     """A pathname argument as str (surrogateescape)."""
     if addr == 0:
         raise SyscallError(E.EFAULT)
-    return os.fsdecode(t.mm.read_cstr(addr, PATH_MAX))
+    # os.fsdecode's own decoding, without its Python-level call (every path syscall)
+    return t.mm.read_cstr(addr, PATH_MAX).decode("utf-8", "surrogateescape")
 
 
 def dir_dentry(t, dirfd):
