@@ -29,8 +29,8 @@ class GoferClient:
         return reply["r"], (fds if "fds" in reply else fds[0] if fds else None)
 
     def ask(self, done, op, mount, path, *args):
-        """Send a request now; done(result) runs when its reply is read. An
-        error reply is dropped (an ask is only ever a prefetch)."""
+        """Send a request now; done(result, [fds]) runs when its reply is
+        read. An error reply is dropped (an ask is only ever a prefetch)."""
         if self.asked is not None:
             self.drain()
         P.send(self.sock, [op, mount, path, *args])
@@ -41,7 +41,8 @@ class GoferClient:
         done, self.asked = self.asked, None
         if done is not None:
             reply, fds = P.recv(self.sock)
-            for fd in fds:
-                os.close(fd)
-            if "e" not in reply:
-                done(reply["r"])
+            if "e" in reply:
+                for fd in fds:
+                    os.close(fd)
+            else:
+                done(reply["r"], fds)

@@ -160,6 +160,7 @@ class GoferInode(Inode):
     _lazy = None  # a listed directory: {name: listing entry} of files not made into inodes yet
     _names = None  # ... its names in listing order (for _open_ahead)
     _last_open = -1  # ... the listing index of the last file whose host fd it fetched
+    _ahead = None  # ... the listing index after the last file whose host fd it fetched or asked for
     _listed_from = None  # ... the first entry from which on every directory below is listed
     _dir = None  # a file made from its directory's listing or walk: that directory
 
@@ -383,7 +384,7 @@ class GoferInode(Inode):
         roots = self._frontier([])
         if roots:
             fs = self.fs
-            fs.client.ask(lambda res: _take_tree(roots, res, True), "readtree", fs.mount,
+            fs.client.ask(lambda res, _: _take_tree(roots, res, True), "readtree", fs.mount,
                           [d.path for d in roots], fs.next_budget(), fs.want_attrs)
 
     def _descendant(self, rel):
@@ -429,8 +430,14 @@ class GoferInode(Inode):
 
     def _host_fd(self):
         """A read-only host fd for this file, from a bounded cache of them."""
-        fds = self.fs.read_fds
+        fs = self.fs
+        fds = fs.read_fds
         fd = fds.get(self)
+        if fd is None and fs.client.asked is not None:
+            fs.client.drain()  # it may be on its way (_ask_open)
+            fd = fds.get(self)
+            if fd is not None and self._dir is not None:
+                self._dir._ask_open()  # the app reads on into what came ahead
         if fd is None:
             d = self._dir
             if d is None or not d._open_ahead(self):
@@ -467,19 +474,45 @@ class GoferInode(Inode):
         if last < 0 and any(self._dtype_of(names[j]) == 8 for j in range(i)):
             return False  # the first one, not the listing's first file: no order yet
         fs = self.fs
-        want = [f]
-        for j in range(i + 1, min(len(names), i + 1 + 4 * OPEN_AHEAD)):
+        want, self._ahead = self._regular_from(i)  # f first
+        ok, got = fs.call("open_many", self.path, [n.path.rpartition("/")[2] for n in want])
+        self._keep_fds(want, ok, got)
+        self._ask_open()
+        return f in fs.read_fds
+
+    def _regular_from(self, j):
+        """Up to OPEN_AHEAD + 1 regular files of the listing from entry j
+        on whose host fds are not here, and the entry after the last one
+        looked at."""
+        names, fds = self._names, self.fs.read_fds
+        want = []
+        end = min(len(names), j + 4 * OPEN_AHEAD)
+        while j < end:
             n = self._get(names[j])
-            if n is not None and n._dtype == 8 and n not in fs.read_fds:
+            j += 1
+            if n is not None and n._dtype == 8 and n not in fds:
                 want.append(n)
                 if len(want) > OPEN_AHEAD:
                     break
-        ok, got = fs.call("open_many", self.path, [n.path.rpartition("/")[2] for n in want])
+        return want, j
+
+    def _keep_fds(self, want, ok, got):
         got = iter(got)
         for n, opened in zip(want, ok):
             if opened:
-                fs.keep_fd(n, next(got))
-        return f in fs.read_fds
+                self.fs.keep_fd(n, next(got))
+
+    def _ask_open(self):
+        """While the app reads the files whose fds came, ask for those of
+        the next ones in the listing (from _ahead on); they are read when
+        the app opens the first of them (_host_fd) or before the next call."""
+        fs = self.fs
+        if fs.client.asked is not None or self._ahead is None:
+            return
+        want, self._ahead = self._regular_from(self._ahead)
+        if want:
+            fs.client.ask(lambda ok, got: self._keep_fds(want, ok, got), "open_many", fs.mount,
+                          self.path, [n.path.rpartition("/")[2] for n in want])
 
     def read_at(self, off, n):
         if n <= 0:
