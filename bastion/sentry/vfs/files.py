@@ -80,17 +80,21 @@ class DirFile(File):
         """Pack linux_dirent64 records that fit in `size` bytes."""
         if self.entries is None:
             self._load()
+        entries, pos, pack = self.entries, self.pos, _DIRENT.pack
         out = bytearray()
-        while self.pos < len(self.entries):
-            name, ino, dt = self.entries[self.pos]
-            nb = name.encode("utf-8", "surrogateescape") + b"\0"
-            reclen = (19 + len(nb) + 7) & ~7
+        while pos < len(entries):
+            name, ino, dt = entries[pos]
+            nb = name.encode("utf-8", "surrogateescape")
+            reclen = (27 + len(nb)) & ~7  # 19 bytes of header, the name, a NUL, padded to 8
             if len(out) + reclen > size:
                 if not out:
                     raise SyscallError(E.EINVAL)
                 break
-            out += _DIRENT.pack(ino, self.pos + 1, reclen, dt) + nb.ljust(reclen - 19, b"\0")
-            self.pos += 1
+            pos += 1
+            out += pack(ino, pos, reclen, dt)
+            out += nb
+            out += bytes(reclen - 19 - len(nb))
+        self.pos = pos
         return bytes(out)
 
     def read(self, t, n):

@@ -144,10 +144,20 @@ def _take_tree(roots, res, batch):
     below that root, listing], ...]."""
     if not isinstance(res, list):
         return
+    seen = {}  # (root index, path below it) -> directory: parents come before children
     for i, rel, listing in res:
-        d = roots[i]._descendant(rel)
-        if d is not None and d._children is None:
-            d._fill(listing, batch)
+        up, _, name = rel.rpartition("/")
+        d = seen.get((i, up)) if name else roots[i]
+        if d is None:
+            d = roots[i]._descendant(rel)
+        elif name:
+            d = d._cache.get(name)
+            if d is not None and d._dtype != 4:
+                d = None
+        if d is not None:
+            seen[(i, rel)] = d
+            if d._children is None:
+                d._fill(listing, batch)
 
 
 class GoferInode(Inode):
@@ -403,16 +413,16 @@ class GoferInode(Inode):
         base = self.path + "/" if self.path else ""
         fs = self.fs
         parent = self if batch else None
-        lazy = {}
-        for e in listing:
+        # files stay listing entries (lazy); directories are made now: a
+        # tree walk's prefetch needs them (_frontier)
+        lazy = {e[0]: e for e in listing if e[2] != 4}
+        for e in [e for e in listing if e[2] == 4]:
             name = e[0]
-            if name in cache:
-                continue
-            if e[2] == 4:  # directories now: a tree walk's prefetch needs them (_frontier)
+            if name not in cache:
                 cache[name] = n = GoferInode(fs, base + name, e[3], e[1], 4, parent)
                 n._dir = self
-            else:
-                lazy[name] = e
+        for name in cache:  # made here before the listing came
+            lazy.pop(name, None)
         self._lazy = lazy
         self._names = [e[0] for e in listing]
         self._children = True
