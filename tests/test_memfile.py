@@ -38,3 +38,27 @@ def test_freed_pages_read_as_zeros_when_reused():
     m.free(a, 2 * PAGE)
     b = m.alloc(PAGE)
     assert bytes(m.view[b:b + PAGE]) == bytes(PAGE)
+
+
+def test_ranges_freed_side_by_side_are_punched_together(monkeypatch):
+    """A process's exit frees its ranges one by one; the host gets them back
+    in as few punches as they make runs, before any of them is handed out
+    again, and at once when much is freed."""
+    from bastion.sentry.mm import memfile
+    punched = []
+    monkeypatch.setattr(memfile.hostsys, "punch_hole", lambda fd, off, n: punched.append((off, n)))
+    m = MemoryFile(size=1 << 30)
+    a, b, c, kept, d = (m.alloc(PAGE) for _ in range(5))
+    for x in (c, a, b, d):  # a, b, c side by side; d past a range still in use
+        m.free(x, PAGE)
+    assert punched == []
+    m.alloc(PAGE)
+    assert punched == [(a, 3 * PAGE), (d, PAGE)]
+    punched.clear()
+    m = MemoryFile(size=1 << 30)
+    e = m.alloc(memfile.UNPUNCHED_MAX)
+    f = m.alloc(PAGE)
+    m.free(f, PAGE)
+    assert punched == []
+    m.free(e, memfile.UNPUNCHED_MAX)  # enough waits: punched now, with no alloc
+    assert punched == [(e, memfile.UNPUNCHED_MAX + PAGE)]

@@ -15,6 +15,9 @@ from ... import hostsys
 PAGE = 4096
 # Address space of the file (sparse: costs nothing until pages are touched).
 FILE_SIZE = 1 << 40
+# Freed ranges are punched out together at the next alloc, or at once when
+# this much waits (the host gets big frees back without waiting for one).
+UNPUNCHED_MAX = 16 << 20
 
 
 class MemoryFile:
@@ -27,9 +30,13 @@ class MemoryFile:
         self._bump = PAGE  # offset 0 stays unused so 0 means "none"
         self._free_starts = []  # sorted free extents below _bump
         self._free = {}  # start -> length
+        self._unpunched = []  # freed ranges whose pages the host still holds (see free)
+        self._unpunched_bytes = 0
 
     def alloc(self, length):
-        """Reserve `length` bytes (page multiple) of file offsets."""
+        """Reserve `length` bytes (page multiple) of file offsets: all zero."""
+        if self._unpunched:
+            self.punch()
         for i, start in enumerate(self._free_starts):
             flen = self._free[start]
             if flen >= length:
@@ -60,6 +67,8 @@ class MemoryFile:
 
     def blocks_used(self):
         """Bytes of host memory the file holds (its allocated blocks)."""
+        if self._unpunched:
+            self.punch()
         return os.fstat(self.fd).st_blocks * 512
 
     def _insert_free(self, start, length):
@@ -67,10 +76,16 @@ class MemoryFile:
         self._free[start] = length
 
     def free(self, start, length):
-        """Drop the pages and make the offsets reusable. A freed range joins
-        the free ranges next to it (and the top of the file goes down when
-        it can), so the free list stays short: alloc scans it."""
-        hostsys.punch_hole(self.fd, start, length)
+        """Make the offsets reusable; their pages are dropped at the next
+        alloc (or punch()), together with the ranges freed next to them: a
+        process's exit frees ~30 ranges, often side by side, and each punch
+        is a host syscall. A freed range joins the free ranges next to it
+        (and the top of the file goes down when it can), so the free list
+        stays short: alloc scans it."""
+        self._unpunched.append((start, length))
+        self._unpunched_bytes += length
+        if self._unpunched_bytes >= UNPUNCHED_MAX:
+            self.punch()
         starts, free = self._free_starts, self._free
         i = bisect.bisect_left(starts, start)
         if i < len(starts) and starts[i] == start + length:  # the next range joins
@@ -84,6 +99,19 @@ class MemoryFile:
             return
         starts.insert(i, start)
         free[start] = length
+
+    def punch(self):
+        """Give the host back the pages of the ranges freed since the last
+        punch, adjacent ranges in one call."""
+        ranges, self._unpunched = sorted(self._unpunched), []
+        self._unpunched_bytes = 0
+        start, end = ranges[0][0], ranges[0][0] + ranges[0][1]
+        for s, n in ranges[1:]:
+            if s != end:
+                hostsys.punch_hole(self.fd, start, end - start)
+                start = s
+            end = s + n
+        hostsys.punch_hole(self.fd, start, end - start)
 
     def populated(self, start, length):
         """Yield (offset, length) of the pages in [start, start+length) that hold data."""
