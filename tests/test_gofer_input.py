@@ -60,3 +60,23 @@ def test_walks_and_opens_stay_in_the_mount(gofer):
     assert ok == [False, False, True, False] and len(fds) == 1
     assert os.pread(fds[0], 8, 0) == b"in"
     os.close(fds[0])
+
+
+def test_a_tree_walk_leaves_out_a_directory_it_cannot_list(tmp_path, monkeypatch):
+    """A directory below the walk's start that cannot be listed (no read
+    permission, as for an unprivileged gofer) is left out; the rest of the
+    walk comes, and no fd is left open."""
+    for d in ("a", "b", "c"):
+        (tmp_path / d / "sub").mkdir(parents=True)
+    g = server.Gofer([(str(tmp_path), True)])
+    real = server._list
+
+    def refusing(fd, attrs):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("/b"):
+            raise PermissionError(errno.EACCES, "denied")
+        return real(fd, attrs)
+    monkeypatch.setattr(server, "_list", refusing)
+    before = len(os.listdir("/proc/self/fd"))
+    res, _ = g.op_readtree(0, [""], 100, False)
+    assert sorted(rel for _, rel, _ in res) == ["", "a", "a/sub", "c", "c/sub"]
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -60,15 +60,22 @@ def _tree(out, i, fd, total, budget, attrs):
     """List fd's directory into out and then, depth first, the directories
     below it on its filesystem while total (entries listed) < budget; fd
     and every fd opened below are closed. Returns the new total."""
-    dev = os.fstat(fd).st_dev
     stack = []  # (path below the root, fd, its subdirectories not visited yet)
     rel = ""
     try:
+        dev = os.fstat(fd).st_dev
         while fd is not None:
-            ents, subdirs = _list(fd, attrs)
-            out.append([i, rel, ents])
-            total += len(ents)
-            stack.append((rel, fd, iter(subdirs)))
+            try:
+                ents, subdirs = _list(fd, attrs)
+            except OSError:
+                if not stack:  # the root: the caller says what that means
+                    raise
+                os.close(fd)  # a directory below that cannot be listed is left out
+                ents = subdirs = None
+            if ents is not None:
+                out.append([i, rel, ents])
+                total += len(ents)
+                stack.append((rel, fd, iter(subdirs)))
             fd = None
             while stack and total < budget:  # the next directory to go down into
                 top, pfd, rest = stack[-1]
@@ -203,11 +210,10 @@ class Gofer:
                 break
             try:
                 fd = self._open(m, path, os.O_RDONLY | os.O_DIRECTORY)
+                total = _tree(out, i, fd, total, budget, attrs)
             except OSError:
                 if i == 0:
                     raise
-                continue
-            total = _tree(out, i, fd, total, budget, attrs)
         return out, None
 
     def op_readlink(self, m, path):

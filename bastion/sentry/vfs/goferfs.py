@@ -40,11 +40,10 @@ WALK_MAX = 32
 # A listing the app asked for (getdents) brings, depth first in listing order
 # (find's, tar's, du's, os.walk's), the listings of the directories below it
 # until about this many entries came (one round trip for what `find` or `tar`
-# would otherwise ask directory by directory), once
-# the app has listed WALK_AFTER directories on the mount: a program that lists
-# a few (python3 lists ~7 package directories at start-up, then stats a few
-# files in each) must not pay for a crawl (~30 us an entry), a tree walk gets
-# it soon. The budget starts at TREE_BUDGET_FIRST and doubles each listing.
+# would otherwise ask directory by directory), once the app has listed
+# WALK_AFTER directories on the mount: a program that lists a few (python3
+# lists ~7 package directories at start-up, then stats a few files in each)
+# must not pay for a crawl (~30 us an entry), a tree walk gets it soon. The budget starts at TREE_BUDGET_FIRST and doubles each listing.
 # Listings made to answer lookups (LIST_AFTER_MISSES) never descend. While a
 # walk goes on, its next listings are asked for ahead (_read_ahead): the gofer
 # makes them while the sentry serves the app.
