@@ -115,8 +115,11 @@ def test_iperf3_tcp_and_udp():
     tcp, rev, udp = (json.loads(x) for x in r.stdout.decode().split("@@"))
     assert "error" not in tcp and "error" not in rev and "error" not in udp, r
     # iperf3 takes the receiver's count when the test ends, which may be a
-    # little before the last bytes land (natively too): the sender's is exact
-    assert tcp["end"]["sum_sent"]["bytes"] == 10 << 20
+    # little before the last bytes land (natively too); -n is "at least": the
+    # sender checks its count between bursts of up to 10 blocks (esnet/iperf
+    # #1768, documented as such), so it may send a block or a few more
+    blk = tcp["start"]["test_start"]["blksize"]
+    assert 10 << 20 <= tcp["end"]["sum_sent"]["bytes"] <= (10 << 20) + 10 * blk
     assert tcp["end"]["sum_received"]["bytes"] >= 9 << 20
     assert tcp["end"]["sum_received"]["bits_per_second"] > 0
     assert rev["end"]["sum_received"]["bytes"] >= 4 << 20 and len(rev["end"]["streams"]) == 2
