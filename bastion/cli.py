@@ -137,7 +137,17 @@ def _config(a):
     return Config(argv, rootfs=os.path.abspath(a.rootfs), mounts=mounts, tmpfs=a.tmpfs,
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
                   debug_log=a.debug_log, tty=a.tty, network=a.network,
-                  platform=platform, vdso=not a.no_vdso, patch=not a.no_patch)
+                  platform=platform, vdso=not a.no_vdso, patch=not a.no_patch,
+                  ignored_signals=_caller_ignored())
+
+
+def _caller_ignored():
+    """The signals our caller ignores, which the command would start with
+    ignored had it been exec'd directly (before the sentry sets handlers of
+    its own). Not SIGPIPE or SIGXFSZ: Python ignores those itself at start,
+    so the caller's choice for them is lost."""
+    own = (signal.SIGPIPE, signal.SIGXFSZ)
+    return [s for s in range(1, 32) if s not in own and signal.getsignal(s) == signal.SIG_IGN]
 
 
 def cmd_run(a):

@@ -116,6 +116,19 @@ def test_app_sees_the_callers_cpus():
     assert r.stdout == b"1\n0\n1\n", r
 
 
+def test_the_command_starts_with_the_signals_its_caller_ignores():
+    """As an exec keeps SIG_IGN: a command started from `cmd &` in a script
+    (INT and QUIT ignored) or under nohup (HUP) ignores them in the sandbox
+    too, and a kill of them does not end it."""
+    script = ("trap '' INT HUP; exec {} sh -c "
+              "'grep SigIgn /proc/self/status; kill -INT $$; kill -HUP $$; echo alive'")
+    native = subprocess.run(["bash", "-c", script.format("")], capture_output=True, timeout=60)
+    b = subprocess.run(["bash", "-c", script.format(f"{sys.executable} -m bastion run --")],
+                       capture_output=True, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert native.stdout.endswith(b"alive\n"), native
+    assert (b.returncode, b.stdout) == (native.returncode, native.stdout), b
+
+
 def test_host_signals_are_forwarded_to_the_sandbox():
     import signal
     import time

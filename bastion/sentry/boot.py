@@ -5,6 +5,7 @@ import os
 import resource
 
 from ..abi import errno as E
+from ..abi import signals as S
 from ..abi.errno import SyscallError
 from ..gofer import server as gofer_server
 from ..gofer.client import GoferClient
@@ -32,7 +33,7 @@ class Config:
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
                  network="none", platform=None, vdso=True, files=(), root_readonly=False,
-                 patch=True):
+                 patch=True, ignored_signals=()):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -56,6 +57,9 @@ class Config:
         # read by the caller, since the sentry opens no host file
         self.files = list(files)
         self.root_readonly = root_readonly
+        # signals the first process starts with ignored: those its caller
+        # ignores, as an exec keeps them (`cmd &` in a script ignores INT, QUIT)
+        self.ignored_signals = list(ignored_signals)
 
 
 PLATFORMS = ("ptrace", "systrap")
@@ -233,14 +237,19 @@ def host_rlimits():
 
 
 def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None,
-          rlimits=None):
+          rlimits=None, ignored=()):
     """A new process with no parent in the sandbox (pid 1, or one started
     from outside by control.py), running argv[0] found on env's PATH.
     `stdio(tg)` may build its fd table instead of `files` (a terminal).
     With start=False it waits, loaded, for k.return_to_user (OCI create/start).
-    `rlimits` {resource number: (soft, hard)} override the host's."""
+    `rlimits` {resource number: (soft, hard)} override the host's;
+    `ignored`: signals it starts with ignored (an exec keeps SIG_IGN)."""
     from .task import Task
-    tg = k.new_group(None, SigActions(), Creds(uid, gid, [gid] if groups is None else groups),
+    actions = SigActions()
+    for sig in ignored:
+        if sig not in (S.SIGKILL, S.SIGSTOP):
+            actions.actions[sig] = (S.SIG_IGN, 0, 0, 0)
+    tg = k.new_group(None, actions, Creds(uid, gid, [gid] if groups is None else groups),
                      host_rlimits(), pid=pid or k.alloc_pid())
     tg.run = run
     tg.started = start
@@ -284,6 +293,7 @@ def _start_init(k, cfg):
         k.console = Console(k)
         stdio = k.console.stdio
     t = spawn(k, cfg.argv, cfg.env, cfg.cwd, cfg.uid, cfg.gid,
-              None if cfg.tty else _host_stdio(k), pid=pid, stdio=stdio)
+              None if cfg.tty else _host_stdio(k), pid=pid, stdio=stdio,
+              ignored=cfg.ignored_signals)
     k.init = t.tg
     return t
