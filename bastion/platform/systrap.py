@@ -62,10 +62,13 @@ _SIGSYS, _SIGURG = 31, 23
 _SYSCALL = base.SYSCALL
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
-# block(): reads of a lone running thread's state word in Python before
-# st_spin (~15 us at most): a ctypes call costs ~0.6 us, most of a patched
-# site's round trip, and the answer is usually there within a few reads.
+# block() and prepare_sleep(): reads of the running threads' state words in
+# Python before st_spin (~15 us at most), when there are few of them: a
+# ctypes call costs ~0.6 us, most of a patched site's round trip, and the
+# answer is usually there within a few reads. wait() scans them in Python too.
+_PY_POLL_MAX = 4
 _PY_POLLS = range(300)
+_PY_POLLS_FEW = range(100)
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
 
 
@@ -269,7 +272,8 @@ class SystrapPlatform(base.Platform):
         self.spin, self.resume_native, self.xchg, has_rdpid = hs.native_helpers(bytes(helpers), SYMBOLS)
         # Where both sides note the CPU they last ran on, to skip spinning
         # for a peer that shares it (systrap_stub.S, handover and st_spin)
-        self.map[20:24] = struct.pack("<I", has_rdpid())  # G_RDPID
+        self.cpu_hint = bool(has_rdpid())
+        self.map[20:24] = struct.pack("<I", self.cpu_hint)  # G_RDPID
         # contexts the sentry let run: their state words are scanned. A
         # context stays here while the kernel handles its event (state
         # HANDLING), so the hot path neither removes nor re-adds it.
@@ -530,9 +534,47 @@ class SystrapPlatform(base.Platform):
         """Before the kernel sleeps in its epoll: spin a little, then tell the
         stubs to write the eventfd. True if an event is already there."""
         n = len(self.running)
+        if 0 < n <= _PY_POLL_MAX and self._poll(n):
+            return True
         if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
         return self._announce_sleep(n)
+
+    def _poll(self, n):
+        """Read the n (few) running threads' state words in Python until one
+        is EVENT: True, and self.hit is its index. Not when a thread running
+        app code last handed over on our CPU: it cannot answer before we
+        give the CPU up (st_spin yields for it); not when every one is
+        blocked in a syscall (HANDLING): none can answer."""
+        u32 = self.u32
+        cpu = u32[G_SENTRY_CPU >> 2] if self.cpu_hint else -1  # -1: no CPU is ours
+        running = self.running
+        if n == 1:
+            off = running[0].off
+            i = off >> 2
+            if u32[i] != HANDLING and u32[(off + OFF_CPU) >> 2] != cpu:
+                for _ in _PY_POLLS:
+                    if u32[i] == EVENT:
+                        self.hit = 0
+                        return True
+            return False
+        words = []
+        live = False
+        for c in running:
+            i = c.off >> 2
+            if u32[i] != HANDLING:
+                if u32[(c.off + OFF_CPU) >> 2] == cpu:
+                    return False
+                live = True
+            words.append(i)
+        if not live:
+            return False
+        for _ in _PY_POLLS_FEW:
+            for j in range(n):
+                if u32[words[j]] == EVENT:
+                    self.hit = j
+                    return True
+        return False
 
     def _announce_sleep(self, n):
         """Tell the stubs to write the eventfd from now on; True if an event
@@ -542,18 +584,9 @@ class SystrapPlatform(base.Platform):
         return bool(n) and self.spin(self.run_ptrs_addr, n, 1) >= 0
 
     def block(self):
-        running = self.running
-        n = len(running)
-        if n == 1:
-            u32 = self.u32
-            off = running[0].off
-            i = off >> 2
-            # not when it last handed over on our CPU: it cannot answer before we give the CPU up
-            if u32[(off + OFF_CPU) >> 2] != u32[G_SENTRY_CPU >> 2]:
-                for _ in _PY_POLLS:
-                    if u32[i] == EVENT:
-                        self.hit = 0
-                        return
+        n = len(self.running)
+        if 0 < n <= _PY_POLL_MAX and self._poll(n):
+            return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
             if i >= 0:
@@ -574,6 +607,13 @@ class SystrapPlatform(base.Platform):
             self._collect_deaths(events)
         running = self.running
         n = len(running)
+        self.hit = -1
+        if n <= _PY_POLL_MAX:  # a few: read in Python, cheaper than ctypes calls
+            u32 = self.u32
+            for c in running:
+                if u32[c.off >> 2] == EVENT:
+                    events.append(self._event(c))
+            return events
         i = 0
         while i < n:
             j = self.spin(self.run_ptrs_addr + 8 * i, n - i, 1)

@@ -629,7 +629,9 @@ stub_end_page:
 /* int st_spin(uint32_t **states, int n, long rounds): the index of the first
    state word that is EVENT (1), or -1 after `rounds` passes. The first 64
    passes pause, later ones yield; none pause when a thread waited for last
-   handed over on our CPU (it cannot run before we give the CPU up). */
+   handed over on our CPU (it cannot run before we give the CPU up). Threads
+   the kernel holds (HANDLING: blocked in a syscall) do not count there: one
+   that last ran on our CPU would make every spin yield for nothing. */
 st_spin:
         mov     r9, rdx
         sub     rdx, 64                 /* pause while r9 > rounds - 64 (signed) */
@@ -644,9 +646,11 @@ st_spin:
 13:     cmp     ecx, esi
         jge     6f
         mov     r8, [rdi + rcx * 8]
+        cmp     dword ptr [r8], 3       /* HANDLING */
+        je      15f
         cmp     r10d, [r8 + OFF_CPU]
         je      14f
-        inc     ecx
+15:     inc     ecx
         jmp     13b
 14:     lea     rdx, [r9 + 1]           /* yield from the first pass */
 6:      xor     ecx, ecx

@@ -265,10 +265,12 @@ class Kernel:
                 self.in_wait = True
                 if self.host_signals:  # one came before in_wait was set
                     raise HostSignal()
-                if self.host_waits or self.host_watches or timeout is not None:
-                    if plat.prepare_sleep():
-                        timeout = 0
-                    ready = self.epoll.poll(-1 if timeout is None else timeout)
+                host = self.host_waits or self.host_watches
+                if host or timeout is not None:
+                    if not plat.prepare_sleep():
+                        ready = self.epoll.poll(-1 if timeout is None else timeout)
+                    else:  # an event is there: look at host fds without waiting, if any
+                        ready = self.epoll.poll(0) if host else ()
                     self.in_wait = False  # fd callbacks below may do real work
                     for fd, ev in ready:
                         if fd != plat.fileno():
