@@ -549,7 +549,7 @@ class SystrapPlatform(base.Platform):
         u32 = self.u32
         cpu = u32[G_SENTRY_CPU >> 2] if self.cpu_hint else -1  # -1: no CPU is ours
         running = self.running
-        if n == 1:
+        if n == 1:  # the common case, read without building the list below
             off = running[0].off
             i = off >> 2
             if u32[i] != HANDLING and u32[(off + OFF_CPU) >> 2] != cpu:

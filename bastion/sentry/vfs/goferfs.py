@@ -43,10 +43,11 @@ WALK_MAX = 32
 # would otherwise ask directory by directory), once the app has listed
 # WALK_AFTER directories on the mount: a program that lists a few (python3
 # lists ~7 package directories at start-up, then stats a few files in each)
-# must not pay for a crawl (~30 us an entry), a tree walk gets it soon. The budget starts at TREE_BUDGET_FIRST and doubles each listing.
-# Listings made to answer lookups (LIST_AFTER_MISSES) never descend. While a
-# walk goes on, its next listings are asked for ahead (_read_ahead): the gofer
-# makes them while the sentry serves the app.
+# must not pay for a crawl (~30 us an entry), a tree walk gets it soon. The
+# budget starts at TREE_BUDGET_FIRST and doubles each listing. Listings made
+# to answer lookups (LIST_AFTER_MISSES) never descend. While a walk goes on,
+# its next listings are asked for ahead (_read_ahead): the gofer makes them
+# while the sentry serves the app.
 WALK_AFTER = 16
 TREE_BUDGET = 4096
 TREE_BUDGET_FIRST = 256
@@ -560,11 +561,20 @@ class GoferInode(Inode):
     # --- changes (rw bind mounts) -----------------------------------------
     def _new(self, name, st):
         n = GoferInode(self.fs, self._sub(name), st)
+        self._put(name, n)
+        return n
+
+    def _put(self, name, n):
+        """n is name here now (made, linked): not a listing entry, not missing."""
+        self._drop(name)
         self._cache[name] = n
         self._set_absent(name, False)
+
+    def _drop(self, name):
+        """name is no longer what the cache or the listing says it is."""
+        self._cache.pop(name, None)
         if self._lazy:
             self._lazy.pop(name, None)
-        return n
 
     def create(self, name, mode, uid, gid, rdev=0):
         kind = mode & S_IFMT
@@ -587,16 +597,11 @@ class GoferInode(Inode):
             raise SyscallError(E.EXDEV)
         self.fs.call("link", inode.path, self._sub(name))
         inode.refresh()
-        self._cache[name] = inode
-        self._set_absent(name, False)
-        if self._lazy:
-            self._lazy.pop(name, None)
+        self._put(name, inode)
 
     def unlink(self, name, rmdir=False):
         self.fs.call("unlink", self._sub(name), rmdir)
-        self._cache.pop(name, None)
-        if self._lazy:
-            self._lazy.pop(name, None)
+        self._drop(name)
 
     def rename(self, name, newdir, newname, flags=0):
         if not isinstance(newdir, GoferInode) or newdir.fs is not self.fs:
@@ -605,16 +610,15 @@ class GoferInode(Inode):
             raise SyscallError(E.EINVAL)
         self.fs.call("rename", self._sub(name), newdir._sub(newname))
         n = self._get(name)
-        self._cache.pop(name, None)
-        newdir._get(newname)
-        newdir._cache.pop(newname, None)
+        self._drop(name)
+        newdir._drop(newname)
         newdir._set_absent(newname, False)
         if n is not None:
             n.path = newdir._sub(newname)
             n._cache = {}
             n._lazy = n._names = None
             n._children = None
-            newdir._cache[newname] = n
+            newdir._put(newname, n)
 
     def setattr(self, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
         self.fs.check_writable()
