@@ -133,6 +133,12 @@ class Platform:
         fileno()): True if events are already waiting (then it does not sleep)."""
         return False
 
+    def poll_one(self):
+        """An event that is there or comes within a short poll, or None; no
+        sleep, no host signal interrupts it. The kernel asks this first: one
+        thread's next syscall is often on its way already."""
+        return None
+
     def block(self):
         """Sleep until an event is ready. A host signal may interrupt the
         sleep by raising from its handler, even right after the sleep ended:

@@ -47,6 +47,7 @@ OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 10
 OFF_TID, OFF_CTID = 120, 124
 OFF_CPU = 208  # u32: the CPU the thread last handed over on (rdpid)
 G_SENTRY_CPU = 16  # global page, u32: the CPU the sentry last spun on (st_spin)
+_W_SENTRY_CPU = G_SENTRY_CPU >> 2
 PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
@@ -108,12 +109,19 @@ _REGS_SIZE = ctypes.sizeof(SysRegs)
 
 class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
-                 "gs_applied", "ptr", "run_idx", "control", "frames")
+                 "gs_applied", "ptr", "run_idx", "control", "frames",
+                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "q_uc")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
         self.slot = slot  # index within the stub
         self.off = off  # offset in the platform's region
+        # indices of the slot's words in the platform's u32 (w_) and u64 (q_)
+        # views, worked out once for the hot path
+        self.w_state, self.w_sleeping = (off + OFF_STATE) >> 2, (off + OFF_SLEEPING) >> 2
+        self.w_signo, self.w_info = (off + OFF_SIGNO) >> 2, (off + OFF_INFO) >> 2
+        self.w_cmd, self.w_cpu = (off + OFF_CMD) >> 2, (off + OFF_CPU) >> 2
+        self.q_uc = (off + OFF_UC) >> 3
         self.addr = addr  # address in the stub
         self.tid = 0
         self.alive = True
@@ -465,7 +473,6 @@ class SystrapPlatform(base.Platform):
 
     # --- running app threads ------------------------------------------------
     def resume(self, ctx):
-        off = ctx.off
         cmd = CMD_RESUME
         asp = ctx.aspace
         if asp.pending:
@@ -475,6 +482,29 @@ class SystrapPlatform(base.Platform):
             else:
                 asp.flush()
         r = ctx.regs
+        u32 = self.u32
+        if r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
+            self._set_bases(ctx, r)
+        u32[ctx.w_cmd] = cmd
+        if ctx.run_idx < 0:
+            running = self.running
+            ctx.run_idx = len(running)
+            running.append(ctx)
+            self.run_ptrs[ctx.run_idx] = self.base_addr + ctx.off
+        # st_resume in Python: state = CMD, a full barrier, then FUTEX_WAKE
+        # if the thread went to sleep (its xchg of SLEEPING and our fence
+        # order the two sides: one of us sees the other's store)
+        u32[ctx.w_state] = CMD
+        fence = self.fence
+        fence.acquire()
+        fence.release()
+        if u32[ctx.w_sleeping]:
+            # a wake only: the state word may already hold its next EVENT
+            hs.futex_wake(self.base_addr + ctx.off)
+
+    def _set_bases(self, ctx, r):
+        """Have the thread load the fs and gs bases of r on its way back."""
+        off = ctx.off
         setfs = 0
         if r.fs_base != ctx.fs_applied:
             _U64.pack_into(self.map, off + OFF_FSBASE, r.fs_base)
@@ -485,25 +515,7 @@ class SystrapPlatform(base.Platform):
             _U64.pack_into(self.map, off + OFF_GSBASE, gs)
             ctx.gs_applied = gs
             setfs |= 2
-        u32 = self.u32
-        if setfs:
-            u32[(off + OFF_SETFS) >> 2] = setfs
-        u32[(off + OFF_CMD) >> 2] = cmd
-        if ctx.run_idx < 0:
-            running = self.running
-            ctx.run_idx = len(running)
-            running.append(ctx)
-            self.run_ptrs[ctx.run_idx] = self.base_addr + off
-        # st_resume in Python: state = CMD, a full barrier, then FUTEX_WAKE
-        # if the thread went to sleep (its xchg of SLEEPING and our fence
-        # order the two sides: one of us sees the other's store)
-        u32[off >> 2] = CMD
-        fence = self.fence
-        fence.acquire()
-        fence.release()
-        if u32[(off + OFF_SLEEPING) >> 2]:
-            # a wake only: the state word may already hold its next EVENT
-            hs.futex_wake(self.base_addr + off)
+        self.u32[(off + OFF_SETFS) >> 2] = setfs
 
     def stop_running(self, ctx):
         i = ctx.run_idx
@@ -540,6 +552,22 @@ class SystrapPlatform(base.Platform):
             return True
         return self._announce_sleep(n)
 
+    def poll_one(self):
+        """The one running thread's next event if it comes within a short
+        poll of its state word in Python (~15 us at most), else None."""
+        running = self.running
+        if len(running) != 1:
+            return None
+        ctx = running[0]
+        u32 = self.u32
+        i = ctx.w_state
+        if u32[i] == HANDLING or (self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]):
+            return None
+        for _ in _PY_POLLS:
+            if u32[i] == EVENT:
+                return self._event(ctx)
+        return None
+
     def _poll(self, n):
         """Read the n (few) running threads' state words in Python until one
         is EVENT: True, and self.hit is its index. Not when a thread running
@@ -547,29 +575,20 @@ class SystrapPlatform(base.Platform):
         give the CPU up (st_spin yields for it); not when every one is
         blocked in a syscall (HANDLING): none can answer."""
         u32 = self.u32
-        cpu = u32[G_SENTRY_CPU >> 2] if self.cpu_hint else -1  # -1: no CPU is ours
-        running = self.running
-        if n == 1:  # the common case, read without building the list below
-            off = running[0].off
-            i = off >> 2
-            if u32[i] != HANDLING and u32[(off + OFF_CPU) >> 2] != cpu:
-                for _ in _PY_POLLS:
-                    if u32[i] == EVENT:
-                        self.hit = 0
-                        return True
-            return False
+        cpu = u32[_W_SENTRY_CPU] if self.cpu_hint else -1  # -1: no CPU is ours
         words = []
         live = False
-        for c in running:
-            i = c.off >> 2
+        for c in self.running:
+            i = c.w_state
             if u32[i] != HANDLING:
-                if u32[(c.off + OFF_CPU) >> 2] == cpu:
+                if u32[c.w_cpu] == cpu:
                     return False
                 live = True
             words.append(i)
         if not live:
             return False
-        for _ in _PY_POLLS_FEW:
+        polls = _PY_POLLS if n == 1 else _PY_POLLS_FEW
+        for _ in polls:
             for j in range(n):
                 if u32[words[j]] == EVENT:
                     self.hit = j
@@ -585,7 +604,8 @@ class SystrapPlatform(base.Platform):
 
     def block(self):
         n = len(self.running)
-        if 0 < n <= _PY_POLL_MAX and self._poll(n):
+        # one thread: the kernel has just polled it (poll_one)
+        if 1 < n <= _PY_POLL_MAX and self._poll(n):
             return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
@@ -611,7 +631,7 @@ class SystrapPlatform(base.Platform):
         if n <= _PY_POLL_MAX:  # a few: read in Python, cheaper than ctypes calls
             u32 = self.u32
             for c in running:
-                if u32[c.off >> 2] == EVENT:
+                if u32[c.w_state] == EVENT:
                     events.append(self._event(c))
             return events
         i = 0
@@ -633,23 +653,23 @@ class SystrapPlatform(base.Platform):
 
     def _event(self, ctx):
         """The event of a thread whose state word is EVENT."""
-        off = ctx.off
         u32 = self.u32
-        u32[off >> 2] = HANDLING
-        if self.u64[(off + OFF_UC) >> 3] != ctx.uc:  # a frame elsewhere than the last
+        u32[ctx.w_state] = HANDLING
+        if self.u64[ctx.q_uc] != ctx.uc:  # a frame elsewhere than the last
             self._take_frame(ctx)
-        signo = u32[(off + OFF_SIGNO) >> 2]
+        signo = u32[ctx.w_signo]
         if signo == _SIGSYS:
             r = ctx.regs
             r.orig_rax = r.rax
             # info: trapped (a site the kernel may patch), not from a patched site
-            return ctx, _SYSCALL, u32[(off + OFF_INFO) >> 2] != 0
+            return ctx, _SYSCALL, u32[ctx.w_info] != 0
         if signo == _SIGURG:
             return ctx, base.INTERRUPT, None
         if signo == 0:  # the host refused its batch of mapping changes (CMD_RUN)
             return ctx, base.EXITED, signal.SIGKILL
         m = self.map
-        info = off + (self.u64[(off + OFF_INFO) >> 3] - ctx.addr)
+        off = ctx.off
+        info = off + (_U64.unpack_from(m, off + OFF_INFO)[0] - ctx.addr)
         code = struct.unpack_from("<i", m, info + 8)[0]
         addr = _U64.unpack_from(m, info + 16)[0]
         return ctx, base.FAULT, (signo, code, addr)

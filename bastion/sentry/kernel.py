@@ -17,6 +17,7 @@ import time
 from ..abi import errno as E
 from ..abi import signals as S
 from ..abi.errno import SyscallError
+from ..abi.sysno import MAX as NR_MAX
 from ..platform import base as pbase
 from . import signals as frames
 from .mm import patch as mpatch
@@ -261,29 +262,14 @@ class Kernel:
             timeout = self._fire_timers() if self.timers else None
             if runq or self.done:
                 continue
-            try:
-                self.in_wait = True
-                if self.host_signals:  # one came before in_wait was set
-                    raise HostSignal()
-                host = self.host_waits or self.host_watches
-                if host or timeout is not None:
-                    if not plat.prepare_sleep():
-                        ready = self.epoll.poll(-1 if timeout is None else timeout)
-                    else:  # an event is there: look at host fds without waiting, if any
-                        ready = self.epoll.poll(0) if host else ()
-                    self.in_wait = False  # fd callbacks below may do real work
-                    for fd, ev in ready:
-                        if fd != plat.fileno():
-                            self._host_fd_ready(fd, ev)
-                    events = plat.wait()
-                else:
-                    plat.block()
-                    self.in_wait = False  # from here, a host signal must not raise
-                    events = plat.wait_one()
-            except HostSignal:
-                continue
-            finally:
-                self.in_wait = False
+            host = self.host_waits or self.host_watches
+            ev = None if host else plat.poll_one()
+            if ev is not None:
+                events = (ev,)
+            else:
+                events = self._wait_events(plat, host, timeout)
+                if events is None:
+                    continue
             for ctx, kind, info in events:
                 t = ctx.owner
                 if t is None or t.dead:
@@ -320,6 +306,31 @@ class Kernel:
                         self.exit_group(t, S.SIGKILL)
         return self.exit_status
 
+    def _wait_events(self, plat, host, timeout):
+        """Sleep until the platform, a host fd or a timer has something:
+        the platform's events, or None when a host signal came first."""
+        try:
+            self.in_wait = True
+            if self.host_signals:  # one came before in_wait was set
+                raise HostSignal()
+            if host or timeout is not None:
+                if not plat.prepare_sleep():
+                    ready = self.epoll.poll(-1 if timeout is None else timeout)
+                else:  # an event is there: look at host fds without waiting, if any
+                    ready = self.epoll.poll(0) if host else ()
+                self.in_wait = False  # fd callbacks below may do real work
+                for fd, ev in ready:
+                    if fd != plat.fileno():
+                        self._host_fd_ready(fd, ev)
+                return plat.wait()
+            plat.block()
+            self.in_wait = False  # from here, a host signal must not raise
+            return plat.wait_one()
+        except HostSignal:
+            return None
+        finally:
+            self.in_wait = False
+
     def _forward_host_signals(self):
         sigs, self.host_signals = self.host_signals, []
         init = self.init
@@ -336,15 +347,13 @@ class Kernel:
     def _syscall(self, t):
         regs = t.ctx.regs
         nr = regs.orig_rax
-        handler = self.table[nr] if nr < len(self.table) else None
-        strace = self.strace
         try:
-            if handler is None:
-                ret = self.unsupported(t, nr)
+            if self.strace is not None:
+                ret = self._traced(t, nr, regs)
+            elif nr < NR_MAX:
+                ret = self.table[nr](t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
             else:
-                if strace is not None:
-                    strace.enter(t, nr, regs)
-                ret = handler(t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+                ret = self.unsupported(t, nr)
         except SyscallError as e:
             ret = -e.errno
         except Blocked:
@@ -356,11 +365,17 @@ class Kernel:
             return
         t.deadline = None
         t.sys_state = None
-        regs = t.ctx.regs
-        regs.rax = ret & MASK64
-        if strace is not None:
-            strace.exit(t, nr, regs, ret)
+        t.ctx.regs.rax = ret & MASK64
+        if self.strace is not None:
+            self.strace.exit(t, nr, t.ctx.regs, ret)
         self.return_to_user(t)
+
+    def _traced(self, t, nr, regs):
+        """A syscall under --strace: its entry line, then its handler."""
+        self.strace.enter(t, nr, regs)
+        if nr >= NR_MAX:
+            return self.unsupported(t, nr)
+        return self.table[nr](t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
 
     def unsupported(self, t, nr):
         if nr not in self.unsupported_logged:

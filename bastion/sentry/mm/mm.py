@@ -79,6 +79,17 @@ class MM:
                 return v
         return None
 
+    def at(self, addr, n, need):
+        """The memory file offset of [addr, addr+n) (n > 0) when one VMA
+        holds it all with `need` among its rights, else -1: the fast path of
+        every copy from or to the app."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            if addr + n <= v.end and v.prot & need:
+                return v.off + (addr - v.start)
+        return -1
+
     def _insert(self, v):
         i = bisect.bisect_left(self.starts, v.start)
         self.starts.insert(i, v.start)

@@ -296,10 +296,24 @@ ENTRIES = [
 ]
 
 
+class _Unsupported:
+    """The table's entry for a number no handler serves: ENOSYS, logged once
+    by the kernel. A callable like the handlers, so the hot path calls the
+    entry without looking at it first."""
+
+    __slots__ = ("nr",)
+
+    def __init__(self, nr):
+        self.nr = nr
+
+    def __call__(self, t, *_):
+        return t.kernel.unsupported(t, self.nr)
+
+
 def build():
-    """A list indexed by syscall number (None where unsupported); each entry
+    """A list indexed by syscall number, MAX long; each supported entry
     imports its handler on its first call."""
-    table = [None] * MAX
+    table = [_Unsupported(nr) for nr in range(MAX)]
     for name, where, _ in ENTRIES:
         nr = NUMBERS[name]
         table[nr] = _First(where, table, nr)
