@@ -28,6 +28,7 @@ from .vfs.path import Walker
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
 _RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
+_SYSCALL = pbase.SYSCALL
 NR_RESTART_SYSCALL = 219
 PID_MAX = 4194304  # kernel/pid.c PID_MAX_LIMIT
 
@@ -278,7 +279,7 @@ class Kernel:
                     continue
                 t.on_host = False
                 try:
-                    if kind == pbase.SYSCALL:
+                    if kind == _SYSCALL:
                         if info and self.patch and plat.patch_entry is not None:
                             mm, regs = t.mm, ctx.regs
                             rip, nr = regs.rip, regs.orig_rax
@@ -394,9 +395,9 @@ class Kernel:
         if self.frozen is not None:  # paused: the task waits here, in the sentry, until thaw()
             self.frozen.append((t, from_syscall))
             return
-        regs = t.ctx.regs
-        if (t.pending | t.tg.shared_pending) & ~t.sigmask or t.tg.stopped or t.tg.exiting \
-                or (from_syscall and _RESTART_LO <= regs.rax <= _RESTART_HI):
+        tg = t.tg
+        if (t.pending | tg.shared_pending) & ~t.sigmask or tg.stopped or tg.exiting \
+                or (from_syscall and _RESTART_LO <= t.ctx.regs.rax <= _RESTART_HI):
             if not self._handle_signals(t, from_syscall):
                 return
         elif t.saved_sigmask is not None and from_syscall:
