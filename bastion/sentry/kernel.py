@@ -286,6 +286,9 @@ class Kernel:
                             if nr == 0:  # read's site form is patched before it is served
                                 mpatch.consider_read(mm, regs, plat.patch_entry)
                                 self._syscall(t)
+                            elif mm.users == 1:  # so is a one-thread process's: no flush
+                                mpatch.consider(mm, rip, nr, plat.patch_entry, stopped=True)
+                                self._syscall(t)
                             else:  # the others after, while the app runs
                                 self._syscall(t)
                                 if t.mm is mm and not t.dead:

@@ -88,13 +88,15 @@ class Patches:
 _READ_FORM = b"\x31\xc0\x0f\x05\x48\x3d\x00\xf0\xff\xff"
 
 
-def consider(mm, rip, nr, entry):
+def consider(mm, rip, nr, entry, stopped=False):
     """Syscall nr trapped with return address rip: patch its site if we can. A
     patch that cannot be made (no memory for a thunk page) is not an error:
-    the site keeps trapping. Called after the syscall is answered; read
-    (nr 0) goes to consider_read instead, before."""
+    the site keeps trapping. `stopped`: called before the syscall is
+    served, the address space's one thread stopped (its mapping changes go
+    out with its resume); else after, while the app runs. Read (nr 0) goes
+    to consider_read instead."""
     try:
-        _consider(mm, rip, nr, entry)
+        _consider(mm, rip, nr, entry, stopped)
     except (SyscallError, OSError):
         pass
 
@@ -152,7 +154,7 @@ def _code_vma(v, lo, hi):
                 or not v.prot & PROT_EXEC or v.name.startswith("["))
 
 
-def _consider(mm, rip, nr, entry):
+def _consider(mm, rip, nr, entry, stopped):
     p = mm.patches
     if p is None:
         p = mm.patches = Patches()
@@ -176,10 +178,11 @@ def _consider(mm, rip, nr, entry):
         return
     mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
-    # The app runs again already: a new thunk page must be in the host before
-    # the jmp to it can be seen (at once, where the code page is the
-    # process's own; a page-cache page is remapped in order after it).
-    mm.aspace.flush()
+    if not stopped:
+        # The app runs again already: a new thunk page must be in the host
+        # before the jmp to it can be seen (at once, where the code page is
+        # the process's own; a page-cache page is remapped in order after it).
+        mm.aspace.flush()
     _write_jmp(mm, p, site, thunk)
 
 
