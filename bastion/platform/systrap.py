@@ -303,6 +303,7 @@ class SystrapPlatform(base.Platform):
         self.map[8:16] = _U64.pack(1)  # G_ONE
         self.zygote = None
         self._zygote_starting = None  # SysAddressSpace of a zygote started by prepare()
+        self._spare = None  # a stub the zygote forks ahead of need (new_address_space)
         self.initial_fpstate = None
         self.slept = False
         self._dead = []  # reaped stubs whose threads' EXITED events are not out yet
@@ -331,16 +332,23 @@ class SystrapPlatform(base.Platform):
 
     def command(self, ctx, cmd, nr, *args):
         """Run a command on a waiting stub thread and wait for it to finish."""
+        self._send(ctx, cmd, nr, *args)
+        return self._result(ctx)
+
+    def _send(self, ctx, cmd, nr, *args):
+        """Start a command on a waiting stub thread (_result waits for it)."""
         off = ctx.off
-        m = self.map
         a = list(args) + [0] * (6 - len(args))
-        struct.pack_into("<7Q", m, off + OFF_NR, nr, *[x & 0xFFFFFFFFFFFFFFFF for x in a])
+        struct.pack_into("<7Q", self.map, off + OFF_NR, nr, *[x & 0xFFFFFFFFFFFFFFFF for x in a])
         self.u32[(off + OFF_CMD) >> 2] = cmd
         self.resume_native(self._ptr(ctx))
+
+    def _result(self, ctx):
         self._await(ctx)
+        off = ctx.off
         if self.u32[(off + OFF_KIND) >> 2] != KIND_DONE:
             raise PlatformError(f"stub thread {ctx.tid}: unexpected event during a command")
-        return _U64.unpack_from(m, off + OFF_RET)[0]
+        return _U64.unpack_from(self.map, off + OFF_RET)[0]
 
     def _await(self, ctx):
         """Wait for one thread's next event (spin, then sleep on the eventfd)."""
@@ -458,18 +466,41 @@ class SystrapPlatform(base.Platform):
     def new_address_space(self):
         if self.zygote is None:
             self._make_zygote()
-        off = self.alloc_slot()
-        pid = self.command(self.zygote.control, CMD_FORK, _NR_CLONE, _CLONE_PARENT | signal.SIGCHLD,
-                           self.region_off + off)
+        # the stub forked ahead (at the last call) is usually up by now; the
+        # next one forks on the zygote's CPU while the app runs
+        spare, self._spare = self._spare or self._fork_stub(), None
+        off, first = spare
+        pid = self._result(self.zygote.control)
         if pid >= 2**64 - 4095:
             self.free_slot(off)
+            self.free_slot(first)
             raise OSError(2**64 - pid, "fork of a stub failed")
         control = SysContext(None, 0, off, STUB_SLOTS)
         control.control = True
         asp = SysAddressSpace(self, pid, control)
         self.stubs[pid] = asp
-        self.await_ready(control)
-        return asp, asp.new_context()
+        ctx = asp.slots[1] = SysContext(asp, 1, first, STUB_SLOTS + SLOT)
+        try:
+            self.await_ready(control)
+            self.await_ready(ctx)
+        except BaseException:
+            ctx.alive = False
+            raise
+        asp.contexts.add(ctx)
+        self._spare = self._fork_stub()
+        return asp, ctx
+
+    def _fork_stub(self):
+        """Have the zygote fork a stub with its first app thread started (the
+        child maps that thread's slot and clones it itself: no commands of
+        their own); the pid comes from _result on the zygote's control.
+        Returns (control slot offset, first thread's slot offset)."""
+        off = self.alloc_slot()
+        first = self.alloc_slot()
+        self.u32[(first + OFF_CTID) >> 2] = 1
+        self._send(self.zygote.control, CMD_FORK, _NR_CLONE, _CLONE_PARENT | signal.SIGCHLD,
+                   self.region_off + off, self.region_off + first, _CLONE_THREAD)
+        return off, first
 
     # --- running app threads ------------------------------------------------
     def resume(self, ctx):

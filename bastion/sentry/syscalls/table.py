@@ -296,24 +296,17 @@ ENTRIES = [
 ]
 
 
-class _Unsupported:
+def _unsupported(t, *_):
     """The table's entry for a number no handler serves: ENOSYS, logged once
     by the kernel. A callable like the handlers, so the hot path calls the
     entry without looking at it first."""
-
-    __slots__ = ("nr",)
-
-    def __init__(self, nr):
-        self.nr = nr
-
-    def __call__(self, t, *_):
-        return t.kernel.unsupported(t, self.nr)
+    return t.kernel.unsupported(t, t.ctx.regs.orig_rax)
 
 
 def build():
     """A list indexed by syscall number, MAX long; each supported entry
     imports its handler on its first call."""
-    table = [_Unsupported(nr) for nr in range(MAX)]
+    table = [_unsupported] * MAX
     for name, where, _ in ENTRIES:
         nr = NUMBERS[name]
         table[nr] = _First(where, table, nr)
