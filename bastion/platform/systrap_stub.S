@@ -56,6 +56,7 @@
         .set OFF_SA,        168     /* struct kernel_sigaction scratch (32 bytes) */
         .set OFF_SELF,      200     /* u64: this slot's address; the thread's gs base points here */
         .set OFF_CPU,       208     /* u32: the CPU the thread last handed over on (rdpid) */
+        .set OFF_NAP,       212     /* u32: set by the sentry: this wait is long, sleep at once */
 
         /* The patch frame (patched syscall sites, see patch_entry): a
            ucontext and an XSAVE image laid out as in a host signal frame, in
@@ -264,6 +265,7 @@ report:
         ud2
 
 resume:
+        mov     dword ptr [r12 + OFF_NAP], 0    /* back to the app: its next wait is short */
         call    set_bases
         mov     dword ptr [r12 + OFF_STATE], 0
         ret                                     /* to restorer: rt_sigreturn */
@@ -506,13 +508,15 @@ handover:
         mov     ecx, YIELDS
 3:      cmp     dword ptr [r12 + OFF_STATE], 2
         je      4f
+        cmp     dword ptr [r12 + OFF_NAP], 0    /* a long wait: no yields (they cost */
+        jne     5f                              /* a CPU others could run on) */
         push    rcx
         mov     eax, 24                         /* sched_yield */
         syscall
         pop     rcx
         dec     ecx
         jnz     3b
-        mov     eax, 1
+5:      mov     eax, 1
         xchg    [r12 + OFF_SLEEPING], eax
         mov     edx, [r12 + OFF_STATE]          /* sleep while it is EVENT or HANDLING */
         cmp     edx, 2
@@ -527,6 +531,7 @@ handover:
         ret
 
 patch_leave:                                    /* from here a kick is the app's */
+        mov     dword ptr [r12 + OFF_NAP], 0
         call    set_bases
         test    eax, 2
         jz      5f
