@@ -133,6 +133,10 @@ class Platform:
         fileno()): True if events are already waiting (then it does not sleep)."""
         return False
 
+    def nap(self, ctx):
+        """ctx's syscall blocked: its host thread may sleep rather than keep
+        a CPU spinning for the answer."""
+
     def poll_one(self):
         """An event that is there or comes within a short poll, or None; no
         sleep, no host signal interrupts it. The kernel asks this first: one

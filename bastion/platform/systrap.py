@@ -115,7 +115,7 @@ _REGS_SIZE = ctypes.sizeof(SysRegs)
 class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
                  "gs_applied", "ptr", "run_idx", "control", "frames",
-                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "q_uc")
+                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "q_uc")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
@@ -126,6 +126,7 @@ class SysContext(base.Context):
         self.w_state, self.w_sleeping = (off + OFF_STATE) >> 2, (off + OFF_SLEEPING) >> 2
         self.w_signo, self.w_info = (off + OFF_SIGNO) >> 2, (off + OFF_INFO) >> 2
         self.w_cmd, self.w_cpu = (off + OFF_CMD) >> 2, (off + OFF_CPU) >> 2
+        self.w_nap = (off + OFF_NAP) >> 2
         self.q_uc = (off + OFF_UC) >> 3
         self.addr = addr  # address in the stub
         self.tid = 0
@@ -588,6 +589,9 @@ class SystrapPlatform(base.Platform):
         if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
         return self._announce_sleep(n)
+
+    def nap(self, ctx):
+        self.u32[ctx.w_nap] = 1
 
     def poll_one(self):
         """The one running thread's next event if it comes within a short

@@ -128,10 +128,13 @@ class Task:
     def signal_pending(self):
         return bool((self.pending | self.tg.shared_pending) & ~self.sigmask) or self.tg.exiting
 
-    def block(self, queues=(), deadline=None):
+    def block(self, queues=(), deadline=None, long=False):
         """Park this task until a queue is notified, `deadline` (monotonic ns)
         passes or a signal arrives. Never returns: raises Blocked, or
-        SyscallError(ERESTARTSYS) / SyscallError(ETIMEDOUT)."""
+        SyscallError(ERESTARTSYS) / SyscallError(ETIMEDOUT). A wait that is
+        `long` (for a child) or has no queue (a sleep, a pause) lets the
+        host thread sleep at once (Platform.nap); a wait on a pipe or a
+        futex is often over within microseconds."""
         if self.signal_pending():
             raise SyscallError(E.ERESTARTSYS)
         if deadline is not None:
@@ -143,6 +146,8 @@ class Task:
             q.waiters.append(self)
         self.waiting = list(queues)
         self.blocked = True
+        if long or not queues:
+            self.kernel.platform.nap(self.ctx)
         raise Blocked()
 
     def block_partial(self, done, nonblock, queues):

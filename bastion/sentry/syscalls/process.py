@@ -290,7 +290,7 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
     if res is None:
         if options & WNOHANG:
             return 0
-        t.block([t.tg.child_wait])
+        t.block([t.tg.child_wait], long=True)
     c, kind, status = res
     if statusp:
         t.mm.write_u32(statusp, status)
@@ -323,7 +323,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
             if infop:
                 t.mm.write(infop, bytes(128))
             return 0
-        t.block([t.tg.child_wait])
+        t.block([t.tg.child_wait], long=True)
     c, kind, status = res
     if kind == "exit":
         if status & 0x7F:
