@@ -160,7 +160,91 @@ def test_mapping_changes_reach_the_stub_in_batches():
         for a in (asp, p.zygote):
             a.release()
             os.waitpid(a.pid, 0)
+        _kill_stub_children()  # the one forked ahead
         for fd in (mem.fd, p.eventfd, p.sigfd):
             os.close(fd)
         p.ep.close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _stub_children():
+    import os
+    me = str(os.getpid())
+    out = set()
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and open(f"/proc/{pid}/comm").read().startswith("memfd:bastion") and \
+                    open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == me:
+                out.add(int(pid))
+        except OSError:
+            continue
+    return out
+
+
+def _kill_stub_children():
+    import os
+    import signal
+    for pid in _stub_children():
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def _switches(pid, tid):
+    with open(f"/proc/{pid}/task/{tid}/sched") as f:
+        for line in f:
+            if line.startswith("nr_switches"):
+                return int(line.split(":")[1])
+    return 0
+
+
+def test_new_address_spaces_are_forked_ahead_and_wait_asleep():
+    """new_address_space takes a stub the zygote forked at the last call
+    (it comes with its first app thread started) and has the next one
+    forked; a control thread's long wait is a sleep, not a run of
+    sched_yields that takes turns on a CPU with the app (OFF_NAP)."""
+    import os
+    import signal
+    import time
+    from bastion.platform import systrap
+    from bastion.sentry.mm.memfile import MemoryFile
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})  # stubs inherit it: one CPU for all
+    mem = MemoryFile(size=1 << 32)
+    p = systrap.SystrapPlatform(mem.fd)
+    made = []
+    try:
+        asp, ctx = p.new_address_space()
+        made.append(asp)
+        end = time.monotonic() + 10
+        while len(_stub_children()) < 3 and time.monotonic() < end:  # it forks meanwhile
+            time.sleep(0.01)
+        stubs = _stub_children()
+        assert len(stubs) == 3 and asp.pid in stubs  # the zygote, asp and the next one
+        ahead = stubs - {asp.pid, p.zygote.pid}
+        asp2, ctx2 = p.new_address_space()
+        made.append(asp2)
+        assert {asp2.pid} == ahead and ctx2.tid and ctx2.slot == 1
+        assert len(_stub_children()) == 4
+        # a command, then the control thread waits while this thread keeps
+        # the one CPU busy: a yielding waiter would be switched in and out
+        # every few ms
+        off = mem.alloc(1 << 16)
+        asp.map(0x10000000, 0x1000, 1, off)
+        asp.flush()
+        tid = asp.control.tid
+        before = _switches(asp.pid, tid)
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end:
+            pass
+        assert _switches(asp.pid, tid) - before <= 5
+    finally:
+        for a in made + [p.zygote]:
+            a.release()
+            os.waitpid(a.pid, 0)
+        _kill_stub_children()  # the one forked ahead
+        for fd in (mem.fd, p.eventfd, p.sigfd):
+            os.close(fd)
+        p.ep.close()
+        os.sched_setaffinity(0, cpus)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
