@@ -107,7 +107,6 @@ def test_mapping_changes_reach_the_stub_in_batches():
     in one command, in order; a refused one stops the batch and raises with
     its errno. resume of a process's only thread hands the queue to it."""
     import errno
-    import os
     import signal
     import time
     from bastion.platform import base as base_events, systrap
@@ -157,14 +156,21 @@ def test_mapping_changes_reach_the_stub_in_batches():
         p.block()
         assert p.wait_one() == [(ctx, base_events.EXITED, signal.SIGKILL)]
     finally:
-        for a in (asp, p.zygote):
-            a.release()
-            os.waitpid(a.pid, 0)
-        _kill_stub_children()  # the one forked ahead
-        for fd in (mem.fd, p.eventfd, p.sigfd):
-            os.close(fd)
-        p.ep.close()
+        _tear_down(p, mem, [asp])
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _tear_down(p, mem, spaces):
+    """End the stubs a platform made in this process (and the one it
+    forked ahead), close its fds."""
+    import os
+    for a in spaces + [p.zygote]:
+        a.release()
+        os.waitpid(a.pid, 0)
+    _kill_stub_children()
+    for fd in (mem.fd, p.eventfd, p.sigfd):
+        os.close(fd)
+    p.ep.close()
 
 
 def _stub_children():
@@ -239,12 +245,6 @@ def test_new_address_spaces_are_forked_ahead_and_wait_asleep():
             pass
         assert _switches(asp.pid, tid) - before <= 5
     finally:
-        for a in made + [p.zygote]:
-            a.release()
-            os.waitpid(a.pid, 0)
-        _kill_stub_children()  # the one forked ahead
-        for fd in (mem.fd, p.eventfd, p.sigfd):
-            os.close(fd)
-        p.ep.close()
+        _tear_down(p, mem, made)
         os.sched_setaffinity(0, cpus)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
