@@ -41,6 +41,8 @@ def test_bad_walks_and_opens_get_an_errno(gofer):
     assert _errno(gofer, "walk", 0, "", ["nope"]) == errno.ENOENT
     assert _errno(gofer, "open_many", 0, "d", ["f"] * 1000) == errno.EINVAL
     assert _errno(gofer, "open_many", 0, "d", ["f", 3]) == errno.EINVAL
+    for bad in ("../d/f", "d/../../f", "/etc/passwd", "d//f", "d/./f", "d/"):  # paths below, plainly
+        assert _errno(gofer, "open_many", 0, "", [bad]) == errno.EINVAL, bad
     assert _errno(gofer, "no_such_op", 0, "") == errno.EINVAL
     # still serving
     res, fd = gofer.call("walk", 0, "", ["d", "f"], True)
@@ -59,6 +61,10 @@ def test_walks_and_opens_stay_in_the_mount(gofer):
     ok, fds = gofer.call("open_many", 0, "d", ["passwd", "fifo", "f", "nope"])
     assert ok == [False, False, True, False] and len(fds) == 1
     assert os.pread(fds[0], 8, 0) == b"in"
+    os.close(fds[0])
+    # names may be paths below (a walk's next files are in several directories)
+    ok, fds = gofer.call("open_many", 0, "", ["d/f", "d/passwd", "out/passwd"])
+    assert ok == [True, False, False] and len(fds) == 1 and os.pread(fds[0], 8, 0) == b"in"
     os.close(fds[0])
 
 

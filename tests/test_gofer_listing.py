@@ -269,6 +269,34 @@ def test_files_read_in_listing_order_come_open_ahead(tmp_path):
         assert calls.count("open") == 5 and "open_many" not in calls, calls
 
 
+def test_files_of_many_small_directories_come_open_ahead_together(tmp_path):
+    """tar over /usr/share/doc: a few files in each of many directories.
+    The files whose fds come ahead are those the walk reads next, on into
+    the directories after this one as far as they are listed (a long walk's
+    listings come ahead of it), so 90 files in 60 directories cost a
+    handful of round trips, not one or more per directory."""
+    for i in range(30):
+        for k in range(3):
+            (tmp_path / f"pkg{i:02}" / ("sub" if k == 2 else "")).mkdir(exist_ok=True)
+            (tmp_path / f"pkg{i:02}" / ("sub" if k == 2 else "") / f"f{k}").write_text(f"{i}.{k}")
+
+    def tar(d, out):
+        for name, _ino, dtype in d.readdir():
+            n = d.lookup(name)
+            if dtype == 4:
+                tar(n, out)
+            else:
+                out.append(n.read_at(0, 8))
+    with counted_gofer(tmp_path) as (root, calls):
+        walk_tree(root)  # what the listings' read-ahead does for a long walk
+        calls.clear()
+        got = []
+        tar(root, got)
+        assert sorted(got) == sorted(f"{i}.{k}".encode() for i in range(30) for k in range(3))
+        # 90 files: 16 in one round trip, then asked ahead 16 at a time
+        assert calls == ["open_many"] + ["ask open_many"] * 5, calls
+
+
 def host_walk(path):
     """[(directory, [names in the host's order])], depth first as walk_tree."""
     out = []

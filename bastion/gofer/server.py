@@ -231,15 +231,17 @@ class Gofer:
 
     def op_open_many(self, m, path, names):
         """Read-only host fds of the regular files path/name for each name (a
-        sentry that sees the app read a directory's files in listing order,
-        as tar, grep -r or cp -r do, asks for the next ones in one go):
-        [opened (bool) per name], with the fds of those opened, in order."""
+        sentry that sees the app read files in the order of a tree walk, as
+        tar, grep -r or cp -r do, asks for the next ones in one go); a name
+        may be a relative path (the next files of a walk sit in several
+        directories): [opened (bool) per name], with the fds of those opened,
+        in order."""
         if not isinstance(names, list) or len(names) > P.MAX_FDS:
             raise TypeError
         ok, fds = [], []
         try:
             for name in names:
-                if not _name_ok(name):
+                if not isinstance(name, str) or not all(_name_ok(c) for c in name.split("/")):
                     raise OSError(22, "bad name")
                 fd = self._open_regular(m, path + "/" + name if path else name)
                 ok.append(fd is not None)

@@ -23,7 +23,10 @@ READ_FDS_MAX = 128
 # When the app reads a directory's files in its listing's order (its first
 # file, or one after an earlier one: tar, grep -r, cp -r), the host fds of the
 # next this many regular files come with the one asked for (op_open_many):
-# one round trip per 16 files, not one each.
+# one round trip per 16 files, not one each. The next files are those such a
+# walk reads next: on into listed subdirectories and the directories after
+# this one (_files_from), so many small directories (/usr/share/doc) share
+# a round trip.
 OPEN_AHEAD = 15
 # After this many single-name lookups in one directory, fetch its whole listing
 # (names and attributes in one round trip); later lookups, and misses, are
@@ -73,6 +76,9 @@ class GoferFS(FileSystem):
         self.want_attrs = False
         self.walks = 0  # directories the app listed (getdents)
         self.walked = set()  # ... their paths
+        # (directory, listing index) after the last file whose host fd was
+        # fetched or asked for ahead (_files_from); None: nothing to go on with
+        self.open_next = None
         self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
 
     def next_budget(self):
@@ -97,6 +103,59 @@ class GoferFS(FileSystem):
     def root(self):
         st, _ = self.call("lstat", "")
         return GoferInode(self, "", st)
+
+    def keep_fds(self, want, ok, got):
+        """Keep the fds an open_many brought for the files `want`."""
+        got = iter(got)
+        for n, opened in zip(want, ok):
+            if opened:
+                self.keep_fd(n, next(got))
+
+    def ask_open(self):
+        """While the app reads the files whose fds came, ask for those of the
+        next ones (from open_next on); they are read when the app opens the
+        first of them (_host_fd) or before the next call."""
+        if self.client.asked is not None or self.open_next is None:
+            return
+        want, self.open_next = _files_from(*self.open_next)
+        if want:
+            self.client.ask(lambda ok, got: self.keep_fds(want, ok, got), "open_many", self.mount,
+                            "", [n.path for n in want])
+
+
+def _files_from(d, j):
+    """Up to OPEN_AHEAD + 1 regular files whose host fds are not here, in
+    the order tar, cp -r and grep -r read them (depth first in listing
+    order) from entry j of directory d on: into subdirectories already
+    listed, and past d's end on into its parent's next entries while the app
+    listed that parent. Returns them and where to go on from (None: the end
+    of what is listed)."""
+    fds = d.fs.read_fds
+    walked = d.fs.walked
+    want = []
+    for _ in range(8 * OPEN_AHEAD):  # entries looked at
+        names = d._names
+        if j >= len(names):
+            up = d._dir
+            if up is None or up._names is None or up.path not in walked:
+                return want, None
+            j = up._position(d.path.rpartition("/")[2])
+            if j is None:
+                return want, None
+            d, j = up, j + 1
+            continue
+        n = d._get(names[j])
+        j += 1
+        if n is None:
+            continue
+        if n._dtype == 8:
+            if n not in fds:
+                want.append(n)
+                if len(want) > OPEN_AHEAD:
+                    break
+        elif n._dtype == 4 and n._names is not None:  # one not listed yet is passed by
+            d, j = n, 0
+    return want, (d, j)
 
 
 def _index(names, name):
@@ -170,7 +229,6 @@ class GoferInode(Inode):
     _lazy = None  # a listed directory: {name: listing entry} of files not made into inodes yet
     _names = None  # ... its names in listing order (for _open_ahead)
     _last_open = -1  # ... the listing index of the last file whose host fd it fetched
-    _ahead = None  # ... the listing index after the last file whose host fd it fetched or asked for
     _listed_from = None  # ... the first entry from which on every directory below is listed
     _dir = None  # a file made from its directory's listing or walk: that directory
 
@@ -444,10 +502,10 @@ class GoferInode(Inode):
         fds = fs.read_fds
         fd = fds.get(self)
         if fd is None and fs.client.asked is not None:
-            fs.client.drain()  # it may be on its way (_ask_open)
+            fs.client.drain()  # it may be on its way (GoferFS.ask_open)
             fd = fds.get(self)
-            if fd is not None and self._dir is not None:
-                self._dir._ask_open()  # the app reads on into what came ahead
+            if fd is not None:
+                fs.ask_open()  # the app reads on into what came ahead
         if fd is None:
             d = self._dir
             if d is None or not d._open_ahead(self):
@@ -465,64 +523,39 @@ class GoferInode(Inode):
         e = self._lazy.get(name) if self._lazy else None
         return e[2] if e is not None else 0
 
+    def _position(self, name):
+        """name's index in this directory's listing, or None."""
+        pos = self.__dict__.get("_pos")
+        if pos is None:
+            pos = self._pos = {n: i for i, n in enumerate(self._names)}
+        return pos.get(name)
+
     def _open_ahead(self, f):
         """The host fd of f, a file of this directory's listing, is wanted:
         if the app goes through the listing in order (f is its first
         regular file, or comes after the last file whose fd was fetched
         here), fetch f's and those of the next OPEN_AHEAD regular files in
-        one round trip. True if f's came."""
-        names = self._names
-        if not names:
+        one round trip (and on into the directories after, _files_from).
+        True if f's came."""
+        if not self._names:
             return False
-        pos = self.__dict__.get("_pos")
-        if pos is None:
-            pos = self._pos = {name: i for i, name in enumerate(names)}
-        i = pos.get(f.path.rpartition("/")[2])
+        i = self._position(f.path.rpartition("/")[2])
         last, self._last_open = self._last_open, (-1 if i is None else i)
         if i is None or i <= last:
             return False
-        if last < 0 and any(self._dtype_of(names[j]) == 8 for j in range(i)):
-            return False  # the first one, not the listing's first file: no order yet
+        names = self._names
         fs = self.fs
-        want, self._ahead = self._regular_from(i)  # f first
-        ok, got = fs.call("open_many", self.path, [n.path.rpartition("/")[2] for n in want])
-        self._keep_fds(want, ok, got)
-        self._ask_open()
+        nxt = fs.open_next
+        if last < 0 and not (nxt is not None and nxt[0] is self and nxt[1] <= i) and \
+                any(self._dtype_of(names[j]) == 8 for j in range(i)):
+            # the first one here, neither the listing's first file nor where
+            # the walk's open-ahead left off: no order yet
+            return False
+        want, fs.open_next = _files_from(self, i)  # f first
+        ok, got = fs.call("open_many", "", [n.path for n in want])
+        fs.keep_fds(want, ok, got)
+        fs.ask_open()
         return f in fs.read_fds
-
-    def _regular_from(self, j):
-        """Up to OPEN_AHEAD + 1 regular files of the listing from entry j
-        on whose host fds are not here, and the entry after the last one
-        looked at."""
-        names, fds = self._names, self.fs.read_fds
-        want = []
-        end = min(len(names), j + 4 * OPEN_AHEAD)
-        while j < end:
-            n = self._get(names[j])
-            j += 1
-            if n is not None and n._dtype == 8 and n not in fds:
-                want.append(n)
-                if len(want) > OPEN_AHEAD:
-                    break
-        return want, j
-
-    def _keep_fds(self, want, ok, got):
-        got = iter(got)
-        for n, opened in zip(want, ok):
-            if opened:
-                self.fs.keep_fd(n, next(got))
-
-    def _ask_open(self):
-        """While the app reads the files whose fds came, ask for those of
-        the next ones in the listing (from _ahead on); they are read when
-        the app opens the first of them (_host_fd) or before the next call."""
-        fs = self.fs
-        if fs.client.asked is not None or self._ahead is None:
-            return
-        want, self._ahead = self._regular_from(self._ahead)
-        if want:
-            fs.client.ask(lambda ok, got: self._keep_fds(want, ok, got), "open_many", fs.mount,
-                          self.path, [n.path.rpartition("/")[2] for n in want])
 
     def read_at(self, off, n):
         if n <= 0:
