@@ -297,6 +297,27 @@ def test_files_of_many_small_directories_come_open_ahead_together(tmp_path):
         assert calls == ["open_many"] + ["ask open_many"] * 5, calls
 
 
+def test_the_sentry_says_when_it_waits_for_the_gofer(tmp_path):
+    """GoferClient.on_wait runs before each wait for a reply (the platform
+    lets the threads waiting for their syscall's answer sleep meanwhile),
+    not for a request sent ahead."""
+    (tmp_path / "f").write_text("x")
+    sock, pid = server.start([(str(tmp_path), True)])
+    waits = []
+    try:
+        client = GoferClient(sock, on_wait=lambda: waits.append(1))
+        client.call("lstat", 0, "f")
+        assert waits == [1]
+        client.ask(lambda *_: None, "lstat", 0, "f")
+        assert waits == [1]
+        client.call("lstat", 0, "")  # reads the asked reply first, then waits once
+        assert waits == [1, 1] and client.asked is None
+    finally:
+        sock.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
 def host_walk(path):
     """[(directory, [names in the host's order])], depth first as walk_tree."""
     out = []

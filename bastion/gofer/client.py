@@ -12,15 +12,18 @@ from . import protocol as P
 
 
 class GoferClient:
-    def __init__(self, sock):
+    def __init__(self, sock, on_wait=None):
         self.sock = sock
         self.asked = None  # what to do with the reply of the request sent ahead
+        self.on_wait = on_wait  # called before the sentry waits for a reply (Platform.nap_waiting)
 
     def call(self, op, mount, path, *args):
         """Return (result, fd or None; [fds] for open_many) or raise SyscallError."""
         if self.asked is not None:
             self.drain()
         P.send(self.sock, [op, mount, path, *args])
+        if self.on_wait is not None:
+            self.on_wait()
         reply, fds = P.recv(self.sock)
         if "e" in reply:
             for fd in fds:

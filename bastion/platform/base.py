@@ -137,6 +137,10 @@ class Platform:
         """ctx's syscall blocked: its host thread may sleep rather than keep
         a CPU spinning for the answer."""
 
+    def nap_waiting(self):
+        """The sentry is about to wait on the host for a while (a gofer round
+        trip): the threads waiting for their syscall's answer may sleep."""
+
     def poll_one(self):
         """An event that is there or comes within a short poll, or None; no
         sleep, no host signal interrupts it. The kernel asks this first: one

@@ -155,7 +155,7 @@ def build(cfg):
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
-    client = GoferClient(sock)
+    client = GoferClient(sock, on_wait=k.platform.nap_waiting)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")
     root_mount = Mount(overlay, overlay.new_root(lower), None, 1 if cfg.root_readonly else 0, "overlay")
