@@ -297,6 +297,28 @@ def test_files_of_many_small_directories_come_open_ahead_together(tmp_path):
         assert calls == ["open_many"] + ["ask open_many"] * 5, calls
 
 
+def test_open_ahead_survives_a_renamed_directory(tmp_path):
+    """Where the open-ahead stopped may be a directory renamed since (its
+    listing is forgotten): a file opened before goes on reading, and so do
+    the directory's files at its new place."""
+    for d in ("a", "b"):
+        for i in range(40):
+            (tmp_path / d / f"f{i:02}").parent.mkdir(exist_ok=True)
+            (tmp_path / d / f"f{i:02}").write_text(d + str(i))
+    with counted_gofer(tmp_path, readonly=False) as (root, calls):
+        walk_tree(root)
+        a = root.lookup("a")
+        names = [n for n, _i, _t in a.readdir()]
+        held = a.lookup(names[20])  # an open file: its inode stays
+        assert a.lookup(names[0]).read_at(0, 8) == f"a{int(names[0][1:])}".encode()
+        assert root.fs.client.asked is not None  # the next ones are on their way
+        root.rename("a", root, "c")
+        assert held.read_at(0, 8) == f"a{int(names[20][1:])}".encode()
+        c = root.lookup("c")
+        got = sorted(c.lookup(n).read_at(0, 8) for n, _i, _t in c.readdir())
+        assert got == sorted(f"a{i}".encode() for i in range(40))
+
+
 def test_the_sentry_says_when_it_waits_for_the_gofer(tmp_path):
     """GoferClient.on_wait runs before each wait for a reply (the platform
     lets the threads waiting for their syscall's answer sleep meanwhile),

@@ -46,10 +46,10 @@ OFF_STATE, OFF_SLEEPING, OFF_KIND, OFF_SIGNO, OFF_UC, OFF_INFO = 0, 4, 8, 12, 16
 OFF_CMD, OFF_SETFS, OFF_NR, OFF_RET, OFF_FSBASE, OFF_GSBASE = 32, 36, 40, 96, 104, 112
 OFF_TID, OFF_CTID = 120, 124
 OFF_CPU = 208  # u32: the CPU the thread last handed over on (rdpid)
-# u32: the thread's wait is long (a control thread's, a new thread's first):
-# it sleeps after a short spin, without the yields that would take a CPU
-# from the app; set for every new slot, cleared by the stub when it goes
-# back to app code
+# u32: the thread's wait is long (a control thread's, a new thread's first,
+# a blocked task's: nap, nap_waiting): it sleeps after a short spin, without
+# the yields that would take a CPU from the app; set for every new slot,
+# cleared by the stub when it goes back to app code
 OFF_NAP = 212
 G_SENTRY_CPU = 16  # global page, u32: the CPU the sentry last spun on (st_spin)
 _W_SENTRY_CPU = G_SENTRY_CPU >> 2

@@ -135,6 +135,8 @@ def _files_from(d, j):
     want = []
     for _ in range(8 * OPEN_AHEAD):  # entries looked at
         names = d._names
+        if names is None:  # forgotten since (a renamed directory)
+            return want, None
         if j >= len(names):
             up = d._dir
             if up is None or up._names is None or up.path not in walked:
@@ -483,6 +485,7 @@ class GoferInode(Inode):
             lazy.pop(name, None)
         self._lazy = lazy
         self._names = [e[0] for e in listing]
+        self.__dict__.pop("_pos", None)  # positions in an earlier listing (_position)
         self._children = True
         self._batch = batch
 
