@@ -229,6 +229,7 @@ class SysAddressSpace(base.AddressSpace):
 
     def new_context(self, via=None):
         p = self.platform
+        p.nap_waiting()  # two commands and a new thread's start: ~0.3 ms
         i = 1
         while i in self.slots:
             c = self.slots[i]
