@@ -122,6 +122,21 @@ def test_a_lookup_listing_fetches_attributes_one_file_at_a_time(tree):
     assert calls[n:] == ["walk"], calls[n:]
 
 
+def test_a_big_listing_fetches_attributes_together_only_after_a_few(tmp_path):
+    # python3 lists /usr/lib/python3.11 (210 entries) and stats one file
+    # there: one lstat, not the whole listing's attributes (~3 ms); ls -l
+    # stats them all: after a few single ones, the rest come in one readdir
+    n_files = 4 * goferfs.BATCH_AFTER
+    for i in range(n_files):
+        (tmp_path / f"f{i:03}").write_text("x" * i)
+    with counted_gofer(tmp_path) as (root, calls):
+        names = sorted(n for n, _ino, _dt in root.readdir())
+        n = len(calls)
+        sizes = [root.lookup(name).size for name in names]
+        assert sizes == list(range(n_files))
+        assert calls[n:] == ["lstat"] * 3 + ["readdir"], calls[n:]
+
+
 def test_a_symlink_lookup_brings_its_target(tree):
     """ld.so and shells follow symlinks at every step: the lstat of one
     carries its target, so following it costs no readlink round trip."""
