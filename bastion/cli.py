@@ -95,6 +95,10 @@ def _parser():
     r.add_argument("--no-patch", action="store_true",
                    help="never rewrite the app's syscall instructions (systrap patches "
                         "trapped `mov $nr, %%eax; syscall` sites to skip the trap)")
+    r.add_argument("--no-directfs", action="store_true",
+                   help="every file op is a round trip to the gofer process; by default the "
+                        "sentry runs the gofer's file code itself, beneath the same mount roots "
+                        "(default: on unless $BASTION_DIRECTFS=0)")
     r.add_argument("--network", default="none", choices=("none", "host"),
                    help="none: only the sandbox's own loopback (default); host: the host's network")
     r.add_argument("--platform", default=None, choices=("ptrace", "systrap"),
@@ -138,6 +142,7 @@ def _config(a):
                   cwd=a.cwd, env=env, hostname=a.hostname, uid=uid, gid=gid, strace=strace,
                   debug_log=a.debug_log, tty=a.tty, network=a.network,
                   platform=platform, vdso=not a.no_vdso, patch=not a.no_patch,
+                  directfs=False if a.no_directfs else None,
                   ignored_signals=_caller_ignored())
 
 

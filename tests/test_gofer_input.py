@@ -1,6 +1,7 @@
 """The gofer trusts nothing the sentry sends (gofer/server.py): a bad
 request gets an errno, never a crash, a hang, or a host file from outside
-its mount. Driven directly against a gofer serving a temporary tree."""
+its mount. Driven directly against a gofer serving a temporary tree, both
+as a round trip to its process and run in the caller (directfs)."""
 
 import errno
 import os
@@ -12,15 +13,16 @@ from bastion.gofer import server
 from bastion.gofer.client import GoferClient
 
 
-@pytest.fixture
-def gofer(tmp_path):
+@pytest.fixture(params=["rpc", "direct"])
+def gofer(tmp_path, request):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "f").write_text("in")
     (tmp_path / "out").symlink_to("/etc")
     (tmp_path / "d" / "passwd").symlink_to("/etc/passwd")
     os.mkfifo(tmp_path / "d" / "fifo")
     sock, pid = server.start([(str(tmp_path), True)])
-    yield GoferClient(sock)
+    direct = server.Gofer([(str(tmp_path), True)]) if request.param == "direct" else None
+    yield GoferClient(sock, direct=direct)
     sock.close()
     os.kill(pid, 9)
     os.waitpid(pid, 0)

@@ -113,7 +113,8 @@ class Gofer:
             self.roots.append((os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), ro))
 
     def _open(self, m, path, flags, mode=0):
-        return hs.openat2(self.roots[m][0], path or ".", flags, mode, _RESOLVE)
+        # close-on-exec: under directfs these are the sentry's own fds
+        return hs.openat2(self.roots[m][0], path or ".", flags | os.O_CLOEXEC, mode, _RESOLVE)
 
     def _parent(self, m, path):
         d, _, name = path.rpartition("/")

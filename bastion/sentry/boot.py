@@ -33,7 +33,7 @@ class Config:
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
                  network="none", platform=None, vdso=True, files=(), root_readonly=False,
-                 patch=True, ignored_signals=()):
+                 patch=True, ignored_signals=(), directfs=None):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
@@ -52,9 +52,12 @@ class Config:
         self.vdso = vdso  # map the sandbox's vDSO into every process (sentry/vdso)
         self.patch = patch  # rewrite trapped syscall sites (sentry/mm/patch.py)
         self.platform = platform or default_platform()
+        # the sentry opens host files beneath the mounts itself (see
+        # docs/architecture.md, Files); False: every file op is a gofer round trip
+        self.directfs = default_directfs() if directfs is None else directfs
         # [(dst, bytes, mode)]: single files put into the root at boot (the OCI
         # runtime's file bind mounts: /etc/hosts, /run/.containerenv, ...),
-        # read by the caller, since the sentry opens no host file
+        # read by the caller: the sentry opens host files only beneath mounts
         self.files = list(files)
         self.root_readonly = root_readonly
         # signals the first process starts with ignored: those its caller
@@ -77,6 +80,11 @@ def default_platform():
     except OSError:
         seccomp = False
     return "systrap" if seccomp else "ptrace"
+
+
+def default_directfs():
+    """On unless BASTION_DIRECTFS=0 (as runsc's --directfs)."""
+    return os.environ.get("BASTION_DIRECTFS", "1") != "0"
 
 
 def platform_class(name):
@@ -155,7 +163,11 @@ def build(cfg):
     k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
-    client = GoferClient(sock, on_wait=k.platform.nap_waiting)
+    # directfs: the sentry runs the gofer's file code itself on root fds of
+    # its own; the gofer process stays for the requests asked ahead (tree
+    # walks' next listings, files read in listing order), done in parallel
+    direct = gofer_server.Gofer(gofer_mounts) if cfg.directfs else None
+    client = GoferClient(sock, on_wait=k.platform.nap_waiting, direct=direct)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")
     root_mount = Mount(overlay, overlay.new_root(lower), None, 1 if cfg.root_readonly else 0, "overlay")
