@@ -9,7 +9,7 @@ from conftest import compile_c, run_bastion
 from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
-            "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame"]
+            "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race"]
 
 
 @pytest.mark.timeout(90)
@@ -37,6 +37,17 @@ def test_a_site_that_ran_is_patched_on_systrap_only(opts, first_byte):
 def test_a_read_form_site_is_patched_too(opts, first_byte):
     r = run_bastion([compile_c("patch"), "read_site"], opts=opts)
     assert (r.stdout, r.status) == (first_byte, 0), r
+
+
+@pytest.mark.parametrize("opts, first_bytes", [
+    # jmp once patched, while the process has one thread; as built (mov) in
+    # a process of two, where another thread could run the bytes mid-write
+    (("--platform", "systrap"), b"e9 b8\n"),
+    (("--platform", "systrap", "--no-patch"), b"b8 b8\n"),
+])
+def test_an_unaligned_site_is_patched_in_a_one_thread_process(opts, first_bytes):
+    r = run_bastion([compile_c("patch"), "unaligned_site"], opts=opts)
+    assert (r.stdout, r.status) == (first_bytes, 0), r
 
 
 @pytest.mark.timeout(120)

@@ -3,9 +3,10 @@
    a patch must not change: from racing threads, with live data in the red
    zone and in vector registers, with flags set, interrupted by signals,
    across fork and exec, and after the app sets its own gs base; and sites
-   of glibc's read form (`xor %eax, %eax; syscall; cmp`). `site` and
-   `read_site` print the first byte of a site after it ran (for test_patch.py: not
-   A/B, it differs where patching happens). */
+   of glibc's read form (`xor %eax, %eax; syscall; cmp`), and one whose mov
+   crosses an 8-byte boundary. `site`, `read_site` and `unaligned_site`
+   print the first byte of a site after it ran (for test_patch.py: not A/B,
+   it differs where patching happens). */
 #include "common.h"
 #include <pthread.h>
 #include <asm/prctl.h>
@@ -25,6 +26,17 @@
 SITE(site_getpid, 39)
 SITE(site_getppid, 110)
 extern const unsigned char site_getpid_at[];
+
+/* A site whose 5-byte mov crosses an 8-byte boundary (as glibc's
+   getdents64): patched only while the process has one thread. */
+static __attribute__((noinline, noclone)) long site_unaligned(void) {
+    long r;
+    __asm__ volatile(".p2align 3\n\tnop; nop; nop; nop; nop\n\t.globl site_unaligned_at\n"
+                     "site_unaligned_at:\n\tmov $39, %%eax\n\tsyscall"
+                     : "=a"(r) : : "rcx", "r11", "memory");
+    return r;
+}
+extern const unsigned char site_unaligned_at[];
 
 /* glibc's read form: `xor %eax, %eax; syscall; cmp $-4096, %rax`, whose
    first 5 bytes (a jmp after patching) cover the syscall and its return
@@ -348,6 +360,66 @@ static void read_site(void) {
     printf("%02x\n", site_read_at[0]);
 }
 
+static void *unaligned_racer(void *arg) {
+    long pid = (long)arg, bad = 0;
+    for (int i = 0; i < 20000; i++)
+        if (site_unaligned() != pid) bad++;
+    return (void *)bad;
+}
+
+/* An unaligned site patched while the process had one thread, then run by
+   racing threads, then given up (the app's own gs base) while they race. */
+static void unaligned_race(void) {
+    static long gsbuf[4];
+    pthread_t t[3];
+    long pid = getpid(), bad = 0;
+    for (int i = 0; i < 100; i++) bad += site_unaligned() != pid;
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, unaligned_racer, (void *)pid);
+    for (int i = 0; i < 5000; i++) bad += site_unaligned() != pid;
+    R(syscall(SYS_arch_prctl, ARCH_SET_GS, gsbuf));
+    for (int i = 0; i < 5000; i++) bad += site_unaligned() != pid;
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad += (long)r;
+    }
+    printf("one unaligned site, 4 threads, own gs base midway, wrong results: %ld\n", bad);
+}
+
+static void *idle_thread(void *arg) {
+    int *fd = arg;
+    char c;
+    return (void *)(long)read(fd[0], &c, 1);
+}
+
+/* The first byte of the unaligned site after it ran in a process of one
+   thread, then in a process of two. */
+static void unaligned_site(void) {
+    for (int i = 0; i < 3; i++) site_unaligned();
+    printf("%02x ", site_unaligned_at[0]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd[2];
+        pthread_t t;
+        if (pipe(fd) || pthread_create(&t, NULL, idle_thread, fd)) _exit(3);
+        /* the same site again in a fresh process: execve'd, so unpatched */
+        execl("/proc/self/exe", "patch", "unaligned_site_threads", (char *)NULL);
+        _exit(4);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+static void unaligned_site_threads(void) {
+    int fd[2];
+    pthread_t t;
+    if (pipe(fd) || pthread_create(&t, NULL, idle_thread, fd)) _exit(3);
+    for (int i = 0; i < 3; i++) site_unaligned();
+    printf("%02x\n", site_unaligned_at[0]);
+    if (write(fd[1], "x", 1) != 1) _exit(3);
+    pthread_join(t, NULL);
+}
+
 static void site(void) {
     for (int i = 0; i < 3; i++) site_getpid();
     printf("%02x\n", site_getpid_at[0]);
@@ -365,12 +437,14 @@ int main(int argc, char **argv) {
         {"fork_and_exec", fork_and_exec_}, {"site_after_exec", site_after_exec},
         {"own_gs", own_gs}, {"jit_site", jit_site}, {"site", site}, {"read_form", read_form},
         {"read_form_frame", read_form_frame}, {"read_site", read_site},
+        {"unaligned_race", unaligned_race}, {"unaligned_site", unaligned_site},
+        {"unaligned_site_threads", unaligned_site_threads},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
                 if (strcmp(argv[a], "site") && strcmp(argv[a], "site_after_exec") &&
-                    strcmp(argv[a], "read_site"))
+                    strcmp(argv[a], "read_site") && strncmp(argv[a], "unaligned_site", 14))
                     printf("== %s\n", s[i].name);
                 s[i].fn();
             }

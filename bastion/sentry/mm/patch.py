@@ -35,9 +35,19 @@ resumed, with its rip moved to the thunk's (Patches.remap: site+2 and site+4
 to their places in the thunk); rt_sigreturn applies the same map to a
 signal frame saved at either place before the patch.
 
-Where a patch is not safe it is not made: a site whose 5 bytes do not sit in
-one aligned 8-byte word, in a shared, writable or special mapping, or whose
-immediate is not the number that trapped. A page-cache page shared by processes is
+A site whose 5 bytes do not sit in one aligned 8-byte word (glibc's
+getdents64, some mmap and ioctl sites) cannot be rewritten in one atomic
+store, so it is patched only while its address space has one thread, the
+one that trapped there, stopped in the sentry: no other thread can run the
+bytes being written. Its thunk takes two slots; the second holds what the
+site did (`mov eax, nr; jmp site+5`), and undoing the patch (`disable`)
+turns the thunk's first instruction into a short jump to it, one atomic
+store inside the thunk, instead of restoring the site under threads that
+may be running it.
+
+Where a patch is not safe it is not made: an unaligned site in an address
+space of several threads, a site in a shared, writable or special mapping,
+or whose immediate is not the number that trapped. A page-cache page shared by processes is
 first made private to this one (a process maps a library at its own
 address; the thunk's return address is this process's). Thunks live in
 small anonymous r-x pages within a rel32 jump of their sites. When the app
@@ -68,7 +78,7 @@ class Patches:
     """One address space's patch state (MM.patches): plain data, copied on
     fork and dropped on exec."""
 
-    __slots__ = ("seen", "sites", "pages", "off", "remap")
+    __slots__ = ("seen", "sites", "pages", "off", "remap", "unaligned")
 
     def __init__(self):
         self.seen = set()  # return addresses of trapped syscalls already looked at
@@ -76,12 +86,14 @@ class Patches:
         self.pages = []  # [address, thunks used] of each thunk page
         self.off = False  # never patch again (the app set its own gs base)
         self.remap = {}  # read-form sites: an address inside the jmp -> the thunk's
+        self.unaligned = {}  # patched sites across two words -> their thunk
 
     def copy(self):
         c = Patches()
         c.seen, c.sites, c.off = set(self.seen), dict(self.sites), self.off
         c.pages = [list(p) for p in self.pages]
         c.remap = dict(self.remap)
+        c.unaligned = dict(self.unaligned)
         return c
 
 
@@ -163,7 +175,10 @@ def _consider(mm, rip, nr, entry, stopped):
     p.seen.add(rip)
     site = rip - 7
     word = site & ~7
-    if site - word > 3:  # the 5 bytes must lie in one aligned 8-byte word
+    # the 5 bytes must lie in one aligned 8-byte word, or no other thread
+    # may run them while they change
+    aligned = site - word <= 3
+    if not aligned and not (stopped and mm.users == 1):
         return
     v = mm.find(site)
     if not _code_vma(v, word, max(word + 8, rip)):
@@ -173,11 +188,22 @@ def _consider(mm, rip, nr, entry, stopped):
     if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
             int.from_bytes(code[1:5], "little") != nr:
         return
-    thunk = _thunk(mm, p, site)
+    thunk = _thunk(mm, p, site, 1 if aligned else 2)
     if thunk is None:
         return
     mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
+    if not aligned:
+        # the second slot: what the site did, for disable() to jump to
+        back = thunk + THUNK + 10
+        mm.write(thunk + THUNK, code[:5] + b"\xe9" +
+                 ((site + 5 - back) & 0xFFFFFFFF).to_bytes(4, "little"), force=True)
+        _private(mm, site)
+        _private(mm, site + 4)  # the 5 bytes may end on the next page
+        mm.write(site, b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little"),
+                 force=True)
+        p.unaligned[site] = thunk
+        return
     if not stopped:
         # The app runs again already: a new thunk page must be in the host
         # before the jmp to it can be seen (at once, where the code page is
@@ -207,6 +233,17 @@ def disable(mm):
     if p is None:
         p = mm.patches = Patches()
     p.off = True
+    unaligned, p.unaligned = p.unaligned, {}
+    for thunk in unaligned.values():
+        # its first instruction becomes `jmp thunk+32`: the site's own mov,
+        # then back to its syscall, which traps
+        v = mm.find(thunk)
+        if v is None or v.share is not None:
+            continue
+        o = v.off + (thunk - v.start)
+        cur = bytes(mm.view[o:o + 8])
+        if cur[0] == 0xB8:
+            hs.store64(mm.memfile.map, o, int.from_bytes(b"\xeb\x1e" + cur[2:], "little"))
     sites, p.sites = p.sites, {}
     for site, orig in sites.items():
         v = mm.find(site)
