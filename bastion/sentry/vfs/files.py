@@ -59,7 +59,9 @@ class RegularFile(File):
         return new
 
 
-_DIRENT = struct.Struct("<QqHB")
+# linux_dirent64 with a name field of n bytes (NUL-padded by pack): _RECORD[n],
+# for names up to NAME_MAX (255) bytes
+_RECORD = [struct.Struct(f"<QqHB{n}s").pack for n in range(263)]
 
 
 class DirFile(File):
@@ -69,33 +71,37 @@ class DirFile(File):
 
     def __init__(self, inode, flags, dentry=None):
         super().__init__(inode, flags, dentry)
-        self.entries = None
+        self.records = None  # the snapshot: one packed linux_dirent64 per entry
 
     def _load(self):
         parent = self.dentry.parent if self.dentry is not None and self.dentry.parent else self.dentry
         pino = parent.inode.ino if parent is not None else self.inode.ino
-        self.entries = [(".", self.inode.ino, 4), ("..", pino, 4)] + list(self.inode.readdir())
-
-    def getdents(self, size):
-        """Pack linux_dirent64 records that fit in `size` bytes."""
-        if self.entries is None:
-            self._load()
-        entries, pos, pack = self.entries, self.pos, _DIRENT.pack
-        out = bytearray()
-        while pos < len(entries):
-            name, ino, dt = entries[pos]
+        # packed once: d_off is the entry's index + 1, which never moves
+        packs = _RECORD
+        recs = [packs[5](self.inode.ino, 1, 24, 4, b"."), packs[5](pino, 2, 24, 4, b"..")]
+        i = 2
+        for name, ino, dt in self.inode.readdir():
+            i += 1
             nb = name.encode("utf-8", "surrogateescape")
             reclen = (27 + len(nb)) & ~7  # 19 bytes of header, the name, a NUL, padded to 8
-            if len(out) + reclen > size:
-                if not out:
-                    raise SyscallError(E.EINVAL)
+            recs.append(packs[reclen - 19](ino, i, reclen, dt, nb))
+        self.records = recs
+
+    def getdents(self, size):
+        """linux_dirent64 records that fit in `size` bytes."""
+        if self.records is None:
+            self._load()
+        recs, pos = self.records, self.pos
+        end, total, n = pos, 0, len(recs)
+        while end < n:
+            total += len(recs[end])
+            if total > size:
                 break
-            pos += 1
-            out += pack(ino, pos, reclen, dt)
-            out += nb
-            out += bytes(reclen - 19 - len(nb))
-        self.pos = pos
-        return bytes(out)
+            end += 1
+        if end == pos and pos < n:
+            raise SyscallError(E.EINVAL)
+        self.pos = end
+        return b"".join(recs[pos:end])
 
     def read(self, t, n):
         raise SyscallError(E.EISDIR)
@@ -110,7 +116,7 @@ class DirFile(File):
         if whence == SEEK_SET and off >= 0:
             self.pos = off
             if off == 0:
-                self.entries = None
+                self.records = None
             return off
         if whence == SEEK_CUR and self.pos + off >= 0:
             self.pos += off
