@@ -24,7 +24,7 @@ from .mm import patch as mpatch
 from .mm.memfile import MemoryFile
 from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
-from .vfs.path import Walker
+from .vfs.path import Walker, check_name
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
 _RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
@@ -222,6 +222,20 @@ class Kernel:
 
     # --- paths ----------------------------------------------------------
     def lookup(self, t, path, follow=True, dirfd_dentry=None, opening=False):
+        if "/" not in path and path not in ("", ".", ".."):
+            # one name in a directory (find's and tar's fstatat, openat):
+            # Walker.walk's steps for it, inline
+            cur = dirfd_dentry or t.fs.cwd
+            if cur.inode.mode & 0o170000 != 0o040000:
+                raise SyscallError(E.ENOTDIR)
+            nxt = cur.children.get(path)
+            if nxt is None:
+                check_name(path)
+                nxt = cur.child(path, (), opening)
+            while nxt.mounted is not None:
+                nxt = nxt.mounted.root
+            if nxt.inode.mode & 0o170000 != 0o120000 or not follow:
+                return nxt
         w = Walker(t.fs.root, opening)
         return w.walk(dirfd_dentry or t.fs.cwd, path, follow, t)
 

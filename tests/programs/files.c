@@ -523,6 +523,14 @@ static void at_calls(void) {
     R(symlinkat("f", dfd, "l"));
     R(fstatat(dfd, "l", &st, AT_SYMLINK_NOFOLLOW));
     printf("l is %s\n", ftype(st.st_mode));
+    R(fstatat(dfd, "l", &st, 0));
+    printf("l followed: %s, size=%lld\n", ftype(st.st_mode), (long long)st.st_size);
+    int root = open("/", O_RDONLY | O_DIRECTORY);
+    struct stat rs, ps;
+    fstatat(root, ".", &rs, 0);
+    R(fstatat(root, "proc", &ps, 0));  /* one name, a mount point: its mount's root */
+    printf("proc from /: dir %d, another fs %d\n", S_ISDIR(ps.st_mode), ps.st_dev != rs.st_dev);
+    close(root);
     R(linkat(dfd, "f", dfd, "f2", 0));
     R(renameat(dfd, "f2", dfd, "sub/f3"));
     R(unlinkat(dfd, "sub", 0));

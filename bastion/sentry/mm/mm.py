@@ -146,6 +146,14 @@ class MM:
 
     def read_cstr(self, addr, limit=4096):
         """A NUL-terminated string; ENAMETOOLONG past `limit` bytes."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0:  # the common case, inline: the NUL within 256 bytes, in one VMA
+            v = self.vmas[i]
+            if addr < v.end and v.prot & PROT_READ:
+                o = v.off + (addr - v.start)
+                e = self.memfile.map.find(b"\0", o, min(o + 256, v.off + (v.end - v.start)))
+                if e >= 0 and e - o < limit:
+                    return self.view[o:e].tobytes()
         out = b""
         while True:
             v = self.find(addr)
