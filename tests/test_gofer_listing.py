@@ -15,12 +15,13 @@ from bastion.sentry.vfs import goferfs
 
 
 @contextlib.contextmanager
-def counted_gofer(path, readonly=True):
+def counted_gofer(path, readonly=True, direct=False):
     """A gofer serving path: (the root inode of a GoferFS over it, the list
-    of its round trips' ops, as they happen)."""
+    of its round trips' ops, as they happen); `direct`: its calls run in
+    this process (directfs), only asks go to it."""
     sock, pid = server.start([(str(path), readonly)])
     calls = []
-    client = GoferClient(sock)
+    client = GoferClient(sock, direct=server.Gofer([(str(path), readonly)]) if direct else None)
     real = client.call
 
     def counted(op, *args):
@@ -282,6 +283,20 @@ def test_files_read_in_listing_order_come_open_ahead(tmp_path):
         for name in reversed(names):
             sub.lookup(name).read_at(0, 1)
         assert calls.count("open") == 5 and "open_many" not in calls, calls
+
+
+def test_under_directfs_files_read_in_order_are_opened_in_batches_when_wanted(tmp_path):
+    """directfs: a batch of OPEN_AHEAD + 1 files is opened in the sentry when
+    the app reaches it, not asked of the gofer ahead (its fds by SCM_RIGHTS,
+    waited for at the next call, cost more than the opens)."""
+    for i in range(40):
+        (tmp_path / f"f{i:02}").write_text(str(i))
+    with counted_gofer(tmp_path, direct=True) as (root, calls):
+        order = [n for n, _ino, dt in root.readdir() if dt == 8]
+        calls.clear()
+        for name in order:
+            assert root.lookup(name).read_at(0, 8) == str(int(name[1:])).encode()
+        assert calls == ["open_many"] * 3, calls
 
 
 def test_files_of_many_small_directories_come_open_ahead_together(tmp_path):
