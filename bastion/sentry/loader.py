@@ -188,22 +188,23 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
 
 def _build_stack(t, mm, top, argv, envp, execfn, img):
     creds = t.tg.creds
-    strings = bytearray()
-    sp = top
-    def push_str(b):
-        nonlocal sp
-        sp -= len(b) + 1
-        mm.write(sp, b + b"\0")
-        return sp
-    execfn_addr = push_str(os.fsencode(execfn))
-    env_addrs = [push_str(e) for e in reversed(envp)][::-1]
-    env_end = top
-    arg_addrs = [push_str(a) for a in reversed(argv)][::-1]
-    mm.arg_start = arg_addrs[0] if arg_addrs else sp
-    mm.arg_end = env_addrs[0] if env_addrs else execfn_addr
-    mm.env_start = env_addrs[0] if env_addrs else execfn_addr
+    # the strings at the top, from the lowest: the platform string, argv,
+    # envp, the file name (where Linux puts them), in one write
+    strs = [b"x86_64", *argv, *envp, os.fsencode(execfn)]
+    block = b"\0".join(strs) + b"\0"
+    sp = top - len(block)
+    mm.write(sp, block)
+    addrs = []
+    a = sp
+    for s in strs:
+        addrs.append(a)
+        a += len(s) + 1
+    plat_addr, execfn_addr = addrs[0], addrs[-1]
+    arg_addrs = addrs[1:1 + len(argv)]
+    env_addrs = addrs[1 + len(argv):-1]
+    mm.env_start = mm.arg_end = env_addrs[0] if env_addrs else execfn_addr
+    mm.arg_start = arg_addrs[0] if arg_addrs else mm.arg_end
     mm.env_end = execfn_addr
-    plat_addr = push_str(b"x86_64")
     sp -= 16
     rand_addr = sp
     mm.write(rand_addr, os.urandom(16))
@@ -225,5 +226,4 @@ def _build_stack(t, mm, top, argv, envp, execfn, img):
     sp -= 8 * len(words)
     mm.write(sp, struct.pack(f"<{len(words)}Q", *words))
     mm.auxv = struct.pack(f"<{2 * len(auxv)}Q", *[x for kv in auxv for x in kv])
-    del strings, env_end
     return sp
