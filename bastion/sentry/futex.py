@@ -1,6 +1,11 @@
-"""Futexes (kernel/futex): wait queues keyed by the memory-file offset of the
-futex word, which is unique per private page and shared for shared pages, so
-one key scheme serves FUTEX_PRIVATE_FLAG and shared futexes alike."""
+"""Futexes (kernel/futex): wait queues keyed, as Linux keys them, by the
+address space and address for a private mapping, and by the memory-file
+offset of the futex word for a shared one (every process mapping the page
+finds the same queue), whether or not the app says FUTEX_PRIVATE_FLAG. A
+private page's offset is no key: pages shared copy-on-write after fork have
+one offset in two processes, and a page gets a new one when it is copied.
+For checkpoint/restore: a private key holds id(mm), so a restore re-keys the
+queues from each waiting task's address."""
 
 import struct
 
@@ -14,10 +19,13 @@ FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
 def key(t, addr):
     if addr & 3:
         raise SyscallError(E.EINVAL)
-    v = t.mm.find(addr)
+    mm = t.mm
+    v = mm.find(addr)
     if v is None:
         raise SyscallError(E.EFAULT)
-    return v.off + (addr - v.start)
+    if v.shared:
+        return v.off + (addr - v.start)  # < 2**40, the memory file's size
+    return id(mm) << 48 | addr  # while mm lives, no other has its id
 
 
 def queue(kernel, k, create=True):

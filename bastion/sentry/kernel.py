@@ -404,6 +404,11 @@ class Kernel:
 
     def _fault(self, t, info):
         sig, code, addr = info
+        if sig == S.SIGSEGV and t.mm.cow_fault(addr, t):
+            # a write to pages shared copy-on-write since a fork, which are
+            # its own now (or a stale fault): the instruction runs again
+            self.return_to_user(t, from_syscall=False)
+            return
         si = S.siginfo(sig, code, addr=addr)
         self.force_signal(t, sig, si)
         self.return_to_user(t, from_syscall=False)

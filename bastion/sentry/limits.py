@@ -102,7 +102,7 @@ def resident(k, mm):
     total = 0
     mf = k.memfile
     for v in mm.vmas:
-        if v.share is None and v.off:
+        if (v.share is None or v.share.cow) and v.off:
             for _, n in mf.populated(v.off, v.end - v.start):
                 total += n
     return total

@@ -118,6 +118,7 @@ class Task:
         self.deadline = None  # monotonic ns of the current wait, kept across retries
         self.timer = None
         self.sys_state = None  # partial progress of a retried syscall
+        self.fault_retried = None  # (address, mm.changes) of a fault run again (MM.cow_fault)
         self.woken_by_timer = False
         self.vfork_parent = None
         self.restart_block = None  # (fn, args) for restart_syscall

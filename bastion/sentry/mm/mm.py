@@ -15,6 +15,7 @@ from .memfile import PAGE
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
+FORK_COPY_MAX = 64 << 10  # writable private VMAs up to this size are copied at fork
 
 
 def page_up(n):
@@ -22,13 +23,16 @@ def page_up(n):
 
 
 class SharedRange:
-    """A memory-file range mapped MAP_SHARED by one or more VMAs. `owner` is
-    set when the range belongs to a tmpfs file, which then frees it itself."""
+    """A memory-file range mapped by one or more VMAs: MAP_SHARED ones, pages
+    borrowed from a file's page cache or the vDSO, or (`cow`) the private
+    pages of processes related by fork, until one writes (copy on write).
+    `owner` is set when the range belongs to a tmpfs file or a page cache,
+    which then frees it itself. `refs` counts the VMAs (pieces) using it."""
 
-    __slots__ = ("off", "length", "refs", "owner")
+    __slots__ = ("off", "length", "refs", "owner", "cow")
 
-    def __init__(self, off, length, owner=None):
-        self.off, self.length, self.refs, self.owner = off, length, 0, owner
+    def __init__(self, off, length, owner=None, cow=False):
+        self.off, self.length, self.refs, self.owner, self.cow = off, length, 0, owner, cow
 
 
 class VMA:
@@ -68,6 +72,7 @@ class MM:
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
         self.patches = None  # patch.Patches: syscall sites rewritten in this address space
+        self.changes = 0  # VMAs made writable in the host (_own, protect): see cow_fault
 
     # --- lookup ---------------------------------------------------------
 
@@ -87,6 +92,8 @@ class MM:
         if i >= 0:
             v = self.vmas[i]
             if addr + n <= v.end and v.prot & need:
+                if need & PROT_WRITE and v.share is not None and v.share.cow:
+                    self._own(v)
                 return v.off + (addr - v.start)
         return -1
 
@@ -108,6 +115,8 @@ class MM:
             v = self.find(addr)
             if v is None or not (v.prot & need):
                 raise SyscallError(E.EFAULT)
+            if need & PROT_WRITE and v.share is not None and v.share.cow:
+                self._own(v)
             k = min(end, v.end) - addr
             yield v.off + (addr - v.start), k
             addr += k
@@ -128,6 +137,8 @@ class MM:
         need = PROT_READ | PROT_WRITE | PROT_EXEC if force else PROT_WRITE
         v = self.find(addr)
         if v is not None and addr + n <= v.end and v.prot & need:
+            if v.share is not None and v.share.cow:
+                self._own(v)
             o = v.off + (addr - v.start)
             self.view[o:o + n] = data
             return
@@ -337,6 +348,9 @@ class MM:
 
     def _unborrow(self, v):
         """Give a VMA that borrows page-cache pages its own copy."""
+        if v.share.cow:
+            self._own(v)
+            return
         length = v.end - v.start
         off = self.memfile.alloc(length)
         self.memfile.copy(off, v.off, length)
@@ -366,6 +380,8 @@ class MM:
         self.aspace.protect(start, length, prot)
         for v in remap:
             self.aspace.map(v.start, v.end - v.start, prot, v.off)
+        if prot & PROT_WRITE:
+            self.changes += 1
 
     def set_brk(self, new):
         if new < self.brk_start:
@@ -381,27 +397,93 @@ class MM:
         self.brk = new
         return new
 
-    def fork(self, memfile, aspace):
-        """A copy of this address space for a forked child."""
+    def fork(self, memfile, aspace, sp=0):
+        """A copy of this address space for a forked child. Private pages are
+        not copied: both address spaces map them read-only in the host and
+        share them (SharedRange.cow) until one of them writes (_own, on the
+        write fault or a write by the sentry), as Linux's fork does. Except
+        where both sides write at once (the forking thread's stack, at `sp`,
+        and small writable VMAs: libc's data, a program's .bss): a copy now
+        costs less than the two faults (a 200 MB Python process forks in
+        6 ms instead of 170; fork+exec of a small program as before)."""
         child = MM(memfile, aspace, self.top)
         for name in ("brk_start", "brk", "mmap_base", "exe_path", "arg_start", "arg_end",
                      "env_start", "env_end", "auxv"):
             setattr(child, name, getattr(self, name))
         if self.patches is not None:
             child.patches = self.patches.copy()
+        protected = False
         for v in self.vmas:
             length = v.end - v.start
-            if v.share is not None:  # shared memory, or borrowed page-cache pages
-                c = v.part(v.start, v.end)
-            else:
+            if v.share is None and v.prot & PROT_WRITE and \
+                    (length <= FORK_COPY_MAX or v.start <= sp < v.end):
                 off = memfile.alloc(length)
                 memfile.copy(off, v.off, length)
                 c = VMA(v.start, v.end, v.prot, False, off, v.name, None, v.file_off,
                         v.dev, v.ino, v.growsdown)
+                child.vmas.append(c)
+                child.starts.append(c.start)
+                aspace.map(c.start, length, c.prot, c.off)
+                continue
+            if v.share is None:  # private pages: shared from now on, copy on write
+                share = v.share = SharedRange(v.off, length, cow=True)
+                share.refs = 1
+                if v.prot & PROT_WRITE:
+                    self.aspace.protect(v.start, length, v.prot & ~PROT_WRITE)
+                    protected = True
+            c = v.part(v.start, v.end)
             child.vmas.append(c)
             child.starts.append(c.start)
-            aspace.map(c.start, length, c.prot, c.off)
+            aspace.map(c.start, length, c.prot & ~PROT_WRITE if c.share.cow else c.prot, c.off)
+        if protected and self.users > 1:
+            # other threads of ours run: no write of theirs may reach the
+            # child's pages once fork returns
+            self.aspace.flush()
         return child
+
+    def _own(self, v):
+        """Give v, whose private pages it shares with processes related by
+        fork, pages of its own: a copy, or the range itself where no other
+        VMA uses it any more (the rest of the range freed). Mapped writable
+        in the host again."""
+        share = v.share
+        length = v.end - v.start
+        if share.refs == 1:
+            if v.off > share.off:
+                self.memfile.free(share.off, v.off - share.off)
+            tail = share.off + share.length - (v.off + length)
+            if tail > 0:
+                self.memfile.free(v.off + length, tail)
+        else:
+            off = self.memfile.alloc(length)
+            self.memfile.copy(off, v.off, length)
+            share.refs -= 1
+            v.off = off
+        v.share = None
+        self.aspace.map(v.start, length, v.prot, v.off)
+        self.changes += 1
+
+    def cow_fault(self, addr, t):
+        """A fault at addr by task t: True if the access is to run again. In a
+        writable VMA whose pages are shared copy-on-write, t wrote: give it
+        its own pages. In a writable VMA of its own, the fault may be stale
+        (another thread's fault gave the VMA its pages, or another thread's
+        mprotect made it writable, after t's write hit the read-only host
+        mapping): run it once more, and if it faults there again with no
+        change since, it is the app's."""
+        v = self.find(addr)
+        if v is None or not v.prot & PROT_WRITE:
+            return False
+        if v.share is not None:
+            if not v.share.cow:
+                return False
+            self._own(v)
+            return True
+        seen = (addr, self.changes)
+        if t.fault_retried == seen:
+            return False
+        t.fault_retried = seen
+        return True
 
     def clear(self):
         """Drop every VMA (exec reusing this address space)."""

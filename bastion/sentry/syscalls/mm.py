@@ -152,6 +152,8 @@ def sys_madvise(t, addr, length, advice, *_):
             if v is None:
                 raise SyscallError(E.ENOMEM)
             k = min(end, v.end) - a
+            if v.share is not None and v.share.cow:  # shared since a fork: its own first
+                mm._own(v)
             if v.share is None:  # private pages; borrowed file pages already read as the file
                 mm.memfile.zero(v.off + (a - v.start), k)
             a += k

@@ -45,7 +45,7 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
         mm.users += 1
     else:
         aspace, ctx = k.platform.new_address_space()
-        mm = t.mm.fork(k.memfile, aspace)
+        mm = t.mm.fork(k.memfile, aspace, regs.rsp)
     if flags & CLONE_THREAD:
         tg = t.tg
     else:
