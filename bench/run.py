@@ -131,6 +131,18 @@ def server_script(server, client, port):
 
 # ------------------------------------------------------------ benchmarks
 
+FORK_BIG = """import os, time
+a = bytearray(b"x") * ({mb} << 20)
+t = time.perf_counter()
+for i in range(5):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+print("%.2f ms/fork" % ((time.perf_counter() - t) / 5 * 1e3))
+"""
+
+
 def benchmarks(quick, work):
     """The benchmarks, as dicts. argv strings may hold {tmp}: a writable
     scratch directory (natively a fresh dir on tmpfs, in a sandbox under
@@ -240,6 +252,11 @@ def benchmarks(quick, work):
              parse=grep(rb"([\d.]+) us/iteration"), build="fork_exec",
              why="process creation: fork, execve of /bin/true, wait4; a new address "
                  "space and ELF load each time (what shells and make do all day)"),
+        dict(name="fork_big", unit="ms/fork", better="lower", reps=1 if q else 3,
+             argv=["/usr/bin/python3", "-c", FORK_BIG.format(mb=20 if q else 100)],
+             parse=grep(rb"([\d.]+) ms/fork", stream="stdout"),
+             why="fork+exit+wait of a Python process holding 100 MB (a server forking "
+                 "workers, multiprocessing's fork): what copy-on-write saves"),
         dict(name="memory", unit="MiB", better="lower", reps=1 if q else 3, kind="memory",
              argv=["sleep", "1"],
              why="the sentry's peak RSS (VmHWM) for an idle sandbox: the fixed "
