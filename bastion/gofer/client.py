@@ -56,16 +56,7 @@ class GoferClient:
     def _direct(self, op, mount, path, args):
         """directfs: run the op here, on the sentry's own root fds, as the
         gofer would (the same code, every path resolved beneath its mount)."""
-        g = self.direct
         try:
-            if not 0 <= mount < len(g.roots):
-                raise OSError(22, "bad mount")
-            fn = getattr(g, "op_" + op, None)
-            if fn is None:
-                raise OSError(22, "no such op")
-            res, fd = fn(mount, path, *args)
+            return self.direct.run(op, mount, (path, *args))
         except OSError as e:
             raise SyscallError(e.errno or 5)
-        except (TypeError, ValueError):  # as the gofer answers them (a NUL in a name)
-            raise SyscallError(22)
-        return res, fd

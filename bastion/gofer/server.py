@@ -343,6 +343,19 @@ class Gofer:
         return [s.f_bsize, s.f_blocks, s.f_bfree, s.f_bavail, s.f_files, s.f_ffree,
                 s.f_namemax, s.f_frsize], None
 
+    def run(self, op, m, args):
+        """One request, op_<op>(m, *args): (result, fd, [fds] or None), or
+        OSError with the errno to answer (EINVAL for a malformed request).
+        The gofer process answers with it (serve); under directfs the
+        sentry calls it itself (GoferClient.direct)."""
+        try:
+            fn = getattr(self, "op_" + str(op))
+            if not isinstance(m, int) or not 0 <= m < len(self.roots):
+                raise OSError(22, "bad mount")
+            return fn(m, *args)
+        except (AttributeError, TypeError, ValueError):
+            raise OSError(22, "bad request") from None
+
     def serve(self, sock):
         while True:
             try:
@@ -353,10 +366,7 @@ class Gofer:
                 os.close(fd)
             fds = []
             try:
-                op = getattr(self, "op_" + str(req[0]))
-                if not isinstance(req[1], int) or not 0 <= req[1] < len(self.roots):
-                    raise OSError(22, "bad mount")
-                res, fd = op(*req[1:])
+                res, fd = self.run(req[0], req[1], req[2:])
                 reply = {"r": res}
                 if isinstance(fd, list):
                     fds = fd
@@ -366,8 +376,6 @@ class Gofer:
                     reply["fd"] = 1
             except OSError as e:
                 reply = {"e": e.errno or 5}
-            except (AttributeError, TypeError, ValueError):
-                reply = {"e": 22}
             P.send(sock, reply, fds)
             for fd in fds:
                 os.close(fd)
