@@ -441,6 +441,12 @@ class MM:
             self.aspace.flush()
         return child
 
+    def unshare(self, v):
+        """Give v pages of its own if it shares them copy-on-write since a
+        fork (before the sentry changes them in place)."""
+        if v.share is not None and v.share.cow:
+            self._own(v)
+
     def _own(self, v):
         """Give v, whose private pages it shares with processes related by
         fork, pages of its own: a copy, or the range itself where no other

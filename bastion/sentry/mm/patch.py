@@ -238,8 +238,8 @@ def disable(mm):
         # its first instruction becomes `jmp thunk+32`: the site's own mov,
         # then back to its syscall, which traps
         v = mm.find(thunk)
-        if v is not None and v.share is not None and v.share.cow:  # shared since a fork
-            mm._own(v)
+        if v is not None:
+            mm.unshare(v)  # shared since a fork
         if v is None or v.share is not None:
             continue
         o = v.off + (thunk - v.start)
@@ -250,8 +250,8 @@ def disable(mm):
     for site, orig in sites.items():
         v = mm.find(site)
         word = site & ~7
-        if v is not None and v.share is not None and v.share.cow:  # shared since a fork
-            mm._own(v)
+        if v is not None:
+            mm.unshare(v)  # shared since a fork
         if v is None or word + 8 > v.end or v.share is not None:
             continue
         o = v.off + (word - v.start)

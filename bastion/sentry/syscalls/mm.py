@@ -152,8 +152,7 @@ def sys_madvise(t, addr, length, advice, *_):
             if v is None:
                 raise SyscallError(E.ENOMEM)
             k = min(end, v.end) - a
-            if v.share is not None and v.share.cow:  # shared since a fork: its own first
-                mm._own(v)
+            mm.unshare(v)  # shared since a fork: its own first
             if v.share is None:  # private pages; borrowed file pages already read as the file
                 mm.memfile.zero(v.off + (a - v.start), k)
             a += k
