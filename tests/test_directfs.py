@@ -103,3 +103,12 @@ def test_a_sandbox_sees_the_same_files_either_way(tmp_path, directfs):
     native = run_native(["sh", "-c", script])
     boxed = run_bastion(["sh", "-c", script], opts=["--mount", f"{tmp_path}:{tmp_path}:ro"], env=env)
     assert (boxed.stdout, boxed.status) == (native.stdout, native.status), boxed.stderr
+
+
+def test_directfs_is_the_default_and_can_be_turned_off(monkeypatch):
+    from bastion.cli import _config, _parser
+    monkeypatch.delenv("BASTION_DIRECTFS", raising=False)
+    assert _config(_parser().parse_args(["run", "--", "/bin/true"])).directfs
+    assert not _config(_parser().parse_args(["run", "--no-directfs", "--", "/bin/true"])).directfs
+    monkeypatch.setenv("BASTION_DIRECTFS", "0")
+    assert not _config(_parser().parse_args(["run", "--", "/bin/true"])).directfs
