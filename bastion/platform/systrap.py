@@ -53,7 +53,7 @@ OFF_CPU = 208  # u32: the CPU the thread last handed over on (rdpid)
 OFF_NAP = 212
 G_SENTRY_CPU = 16  # global page, u32: the CPU the sentry last spun on (st_spin)
 _W_SENTRY_CPU = G_SENTRY_CPU >> 2
-PF_UC, PF_FP, PF_END = 0x3000, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
+PF_UC, PF_FP, PF_END = 0x3018, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
 CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH, CMD_RUN = 1, 2, 3, 4, 5, 6, 7
@@ -613,7 +613,12 @@ class SystrapPlatform(base.Platform):
         ctx = running[0]
         u32 = self.u32
         i = ctx.w_state
-        if u32[i] == HANDLING or (self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]):
+        s = u32[i]
+        if s == EVENT:  # usually there already: the stub's side is shorter than ours
+            return self._event(ctx)
+        # (w_cpu sits on another cache line of the slot, which the stub
+        # writes at every hand-over: read only when the answer is not there)
+        if s == HANDLING or (self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]):
             return None
         for _ in _PY_POLLS:
             if u32[i] == EVENT:

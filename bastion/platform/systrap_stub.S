@@ -62,7 +62,7 @@
            ucontext and an XSAVE image laid out as in a host signal frame, in
            the bottom of the signal stack, which host frames (at its top)
            never reach. */
-        .set PF_UC,         0x3000
+        .set PF_UC,         0x3018
         .set PF_FP,         0x3400
         .set UC_R8,         40      /* struct sigcontext in a ucontext */
         .set UC_R9,         48

@@ -8,6 +8,7 @@ woken (see sched.py).
 
 import atexit
 import collections
+import gc
 import heapq
 import os
 import select
@@ -42,6 +43,9 @@ def _exc_text():
     imported only when there is one: it costs every start ~4 ms)."""
     import traceback
     return traceback.format_exc()
+
+
+GC_THRESHOLDS = (50000, 20, 100)
 
 
 class Kernel:
@@ -265,6 +269,13 @@ class Kernel:
         runq = self.runq
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(s, self._on_host_signal)
+        # The cyclic collector, tuned for a kernel: what boot built lives as
+        # long as the sandbox (frozen: never scanned again), and the dentries
+        # and inodes a tree walk caches are long-lived too. Python's default
+        # (a young collection every 700 objects) cost find /usr/lib ~6% of
+        # its time; every 50,000 it is ~2%.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         while not self.done:
             while runq:
                 t = runq.popleft()
