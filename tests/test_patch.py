@@ -30,6 +30,16 @@ def test_a_site_that_ran_is_patched_on_systrap_only(opts, first_byte):
     assert (r.stdout, r.status) == (first_byte, 0), r
 
 
+@pytest.mark.parametrize("opts, first_bytes", [
+    (("--platform", "systrap"), b"b8 e9\n"),
+    (("--platform", "systrap", "--no-patch"), b"b8 b8\n"),
+])
+def test_a_site_is_patched_at_its_second_trap(opts, first_bytes):
+    """Not at its first: most sites of a short process make one call."""
+    r = run_bastion([compile_c("patch"), "site_twice"], opts=opts)
+    assert (r.stdout, r.status) == (first_bytes, 0), r
+
+
 @pytest.mark.parametrize("opts, first_byte", [
     (("--platform", "systrap"), b"e9\n"),
     (("--platform", "systrap", "--no-patch"), b"31\n"),  # xor %eax, %eax, as built
