@@ -56,12 +56,42 @@ def test_fork_copies_no_big_range_until_a_side_writes():
     assert child.read(addr, 11) == b"childt data" and parent.read(addr, 11) == b"parent data"
     assert child.find(addr).share is None
     assert ("map", addr, size, PROT_READ | PROT_WRITE) in child.aspace.calls
-    used = mf.blocks_used()
-    assert parent.cow_fault(addr + 5, None)  # the parent's write fault: the range is its alone
-    assert mf.blocks_used() == used and parent.find(addr).share is None
+    # the parent's VMA, the last on the range, took it then, without a
+    # copy: writable in the host from its next resume, no fault needed
+    assert parent.find(addr).share is None
     assert ("map", addr, size, PROT_READ | PROT_WRITE) in parent.aspace.calls
     # a fault in a writable VMA of its own may be stale (another thread's
     # fault gave it its pages): run once more; the same fault again is the app's
     t = types.SimpleNamespace(fault_retried=None)
     assert parent.cow_fault(addr + 8, t)
     assert not parent.cow_fault(addr + 8, t)
+
+
+def test_the_last_holder_of_a_shared_range_takes_it_when_the_others_go():
+    """A child that execs (or exits) leaves the parent's writable VMAs the
+    only ones on their ranges: they take them at once, with no copy; a
+    read-only one stays as it is, and one no longer where the range was
+    shared (split by munmap or mprotect) is left to its write fault."""
+    from bastion.sentry.mm.memfile import MemoryFile
+    from bastion.sentry.mm.mm import MM, PROT_READ, PROT_WRITE
+    mf = MemoryFile(size=1 << 30)
+    parent = MM(mf, _HostMaps(), 1 << 47)
+    rw, ro, moved, size = 0x10000000, 0x20000000, 0x30000000, 1 << 20
+    for a in (rw, ro, moved):
+        parent.map_anon(a, size, PROT_READ | PROT_WRITE)
+        parent.write(a, b"x" * 5000)
+    parent.protect(ro, size, PROT_READ)
+    child = parent.fork(mf, _HostMaps())
+    parent.unmap(moved, 4096)  # what is left of it no longer starts where the range does
+    moved += 4096
+    used = mf.blocks_used()
+    parent.aspace.calls.clear()
+    child.clear()  # the child's exec
+    assert mf.blocks_used() == used  # nothing copied, nothing freed: all the parent's still
+    assert parent.find(rw).share is None
+    assert parent.aspace.calls == [("map", rw, size, PROT_READ | PROT_WRITE)]
+    assert parent.find(ro).share is not None and parent.find(moved).share is not None
+    assert parent.cow_fault(moved + 5, None)  # its write fault takes it
+    # no copy; the page unmapped before is freed now
+    assert parent.find(moved).share is None and mf.blocks_used() == used - 4096
+    assert parent.read(rw, 5000) == b"x" * 5000 and parent.read(moved, 905) == b"x" * 904 + b"\0"

@@ -108,9 +108,12 @@ class Platform:
     # (ctx.aspace.pid, ctx.tid, ctx.alive): ptrace and systrap.
     def thread_times(self, ctx):
         """(user, system) CPU seconds used by ctx's host thread."""
-        try:
-            with open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
+        try:  # os.open, not open(): every exit reads one (10 us less each)
+            fd = os.open(f"/proc/{ctx.aspace.pid}/task/{ctx.tid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
+            finally:
+                os.close(fd)
             return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
         except (OSError, IndexError, ValueError):
             return 0.0, 0.0

@@ -3,6 +3,7 @@
    signal dispositions across exec, pid kept, exec from a multithreaded process, execveat. */
 #include "common.h"
 #include <pthread.h>
+#include <sys/mman.h>
 
 extern char **environ;
 static char dir[64];
@@ -104,6 +105,16 @@ static void argv_envp(void) {
     for (int i = 4; i < 2001; i++) big[i] = "some-argument-text";
     big[2001] = NULL;
     run("/bin/sh", big, envp);
+    /* argv ending at the last word of a page with nothing mapped after it,
+       then the same array one word short of its NULL there: EFAULT */
+    char **page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED || munmap((char *)page + 4096, 4096)) return;
+    char **end = page + 512 - 3;
+    end[0] = "echo"; end[1] = "at a page end"; end[2] = NULL;
+    run("/bin/busybox", end, envp);
+    end[2] = "no NULL";
+    run("/bin/busybox", end, envp);
+    munmap(page, 4096);
 }
 
 static void child_report(void) {
