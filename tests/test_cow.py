@@ -35,6 +35,8 @@ class _HostMaps:
     def flush(self):
         pass
 
+    deferred = True  # as systrap's: changes at any time, queued
+
 
 def test_fork_copies_no_big_range_until_a_side_writes():
     from bastion.sentry.mm.memfile import MemoryFile
@@ -95,3 +97,9 @@ def test_the_last_holder_of_a_shared_range_takes_it_when_the_others_go():
     # no copy; the page unmapped before is freed now
     assert parent.find(moved).share is None and mf.blocks_used() == used - 4096
     assert parent.read(rw, 5000) == b"x" * 5000 and parent.read(moved, 905) == b"x" * 904 + b"\0"
+    # a platform that changes mappings only through a stopped thread
+    # (ptrace): the write fault takes it
+    parent.aspace.deferred = False
+    child = parent.fork(mf, _HostMaps())
+    child.clear()
+    assert parent.find(rw).share is not None and parent.cow_fault(rw, None)

@@ -11,9 +11,10 @@ import json
 import socket
 import struct
 
+from .server import MAX_FDS  # host fds in one message
+
 _LEN = struct.Struct("<I")
 MAX_MSG = 64 << 20
-MAX_FDS = 32  # host fds in one message
 # made once: json.dumps with separators= builds a new encoder every call (~3 us)
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
@@ -52,8 +53,3 @@ def _recv_exact(sock, n):
             raise EOFError
         buf += chunk
     return bytes(buf)
-
-
-def stat_tuple(s):
-    return [s.st_mode, s.st_ino, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size,
-            s.st_atime_ns, s.st_mtime_ns, s.st_ctime_ns, s.st_blocks, s.st_rdev]

@@ -8,11 +8,9 @@ refuse every change with EROFS.
 
 import os
 import signal
-import socket
 import stat
 
 from .. import hostsys as hs
-from . import protocol as P
 
 _RESOLVE = hs.RESOLVE_IN_ROOT | hs.RESOLVE_NO_MAGICLINKS
 _OPEN_ALLOWED = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_APPEND |
@@ -20,6 +18,7 @@ _OPEN_ALLOWED = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_APPEN
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
+MAX_FDS = 32  # host fds in one reply (open_many): protocol.py sends them in one message
 # readtree: at most this many entries in one reply, whatever the sentry asks.
 TREE_BUDGET_MAX = 1 << 16
 TREE_ROOTS_MAX = 1024
@@ -39,18 +38,18 @@ def _list(fd, attrs):
             try:
                 if e.is_dir(follow_symlinks=False):
                     st = e.stat(follow_symlinks=False)
-                    out.append([e.name, e.inode(), 4, P.stat_tuple(st)])
+                    out.append([e.name, e.inode(), 4, stat_tuple(st)])
                     subdirs.append((e.name, st.st_dev))
                 elif attrs:
                     st = e.stat(follow_symlinks=False)
-                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, P.stat_tuple(st)])
+                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, stat_tuple(st)])
                 elif e.is_symlink():
                     out.append([e.name, e.inode(), 10, None])
                 elif e.is_file(follow_symlinks=False):
                     out.append([e.name, e.inode(), 8, None])
                 else:
                     st = e.stat(follow_symlinks=False)
-                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, P.stat_tuple(st)])
+                    out.append([e.name, e.inode(), (st.st_mode >> 12) & 15, stat_tuple(st)])
             except OSError:
                 pass
     return out, subdirs
@@ -133,7 +132,7 @@ class Gofer:
         fd = self._open(m, path, os.O_PATH | os.O_NOFOLLOW)
         try:
             st = os.stat(fd)
-            res = P.stat_tuple(st)
+            res = stat_tuple(st)
             if stat.S_ISLNK(st.st_mode):
                 res.append(os.fsdecode(os.readlink("", dir_fd=fd)))
             return res, None
@@ -228,7 +227,7 @@ class Gofer:
         if flags & _WRITE_FLAGS:
             self._writable(m)
         fd = self._open(m, path, (flags & _OPEN_ALLOWED) | os.O_NOCTTY, mode)
-        return P.stat_tuple(os.stat(fd)), fd
+        return stat_tuple(os.stat(fd)), fd
 
     def op_open_many(self, m, path, names):
         """Read-only host fds of the regular files path/name for each name (a
@@ -237,7 +236,7 @@ class Gofer:
         may be a relative path (the next files of a walk sit in several
         directories): [opened (bool) per name], with the fds of those opened,
         in order."""
-        if not isinstance(names, list) or len(names) > P.MAX_FDS:
+        if not isinstance(names, list) or len(names) > MAX_FDS:
             raise TypeError
         ok, fds = [], []
         try:
@@ -259,7 +258,7 @@ class Gofer:
         pfd, name = self._parent(m, path)
         try:
             os.mkdir(name, mode, dir_fd=pfd)
-            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+            return stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
         finally:
             os.close(pfd)
 
@@ -268,7 +267,7 @@ class Gofer:
         pfd, name = self._parent(m, path)
         try:
             os.mknod(name, mode, rdev, dir_fd=pfd)
-            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+            return stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
         finally:
             os.close(pfd)
 
@@ -277,7 +276,7 @@ class Gofer:
         pfd, name = self._parent(m, path)
         try:
             os.symlink(target, name, dir_fd=pfd)
-            return P.stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
+            return stat_tuple(os.stat(name, dir_fd=pfd, follow_symlinks=False)), None
         finally:
             os.close(pfd)
 
@@ -334,7 +333,7 @@ class Gofer:
                 s = os.stat(fd)
                 os.utime(proc, ns=(s.st_atime_ns if atime is None else atime,
                                    s.st_mtime_ns if mtime is None else mtime))
-            return P.stat_tuple(os.stat(fd)), None
+            return stat_tuple(os.stat(fd)), None
         finally:
             os.close(fd)
 
@@ -357,6 +356,8 @@ class Gofer:
             raise OSError(22, "bad request") from None
 
     def serve(self, sock):
+        """The gofer process's loop (start): requests until the sentry goes."""
+        from . import protocol as P  # the process's alone: directfs runs Gofer without it
         while True:
             try:
                 req, stray = P.recv(sock)
@@ -381,8 +382,15 @@ class Gofer:
                 os.close(fd)
 
 
+def stat_tuple(s):
+    return [s.st_mode, s.st_ino, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size,
+            s.st_atime_ns, s.st_mtime_ns, s.st_ctime_ns, s.st_blocks, s.st_rdev]
+
+
 def start(mounts):
     """Fork the gofer; return the sentry's end of its socket and its pid."""
+    import socket  # here, not at the top: ~6 ms of every start under directfs, which
+    # starts the process only when something is asked ahead (GoferClient)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:

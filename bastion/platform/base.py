@@ -40,6 +40,10 @@ class AddressSpace:
     """Host mappings of one app address space, always ranges of the memory file."""
 
     pending = ()  # map/unmap/protect calls not made in the host yet (see flush)
+    # map/unmap/protect may be called while no thread of it is stopped: they
+    # are queued until one runs app code again (systrap; ptrace injects them
+    # through a stopped thread, so it needs one)
+    deferred = False
 
     def flush(self):
         """Make the host mappings current now. A platform may queue

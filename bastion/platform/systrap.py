@@ -173,6 +173,8 @@ class SysAddressSpace(base.AddressSpace):
     nothing else waits for them. A host refusal then (the host's map count
     or memory) is the process's end, not the syscall's error."""
 
+    deferred = True
+
     def __init__(self, platform, pid, control):
         self.platform = platform
         self.pid = pid

@@ -1,6 +1,7 @@
 """Building a sandbox: the gofer, the mount tree, and the first process."""
 
 import fcntl
+import functools
 import os
 import resource
 
@@ -151,7 +152,6 @@ def build(cfg):
     """Start the gofer and the kernel and build the mounts: a sandbox with no
     process yet."""
     gofer_mounts = [(cfg.rootfs, True)] + [(src, ro) for src, _, ro in cfg.mounts]
-    sock, gofer_pid = gofer_server.start(gofer_mounts)
     log = open(cfg.debug_log, "a") if cfg.debug_log else None
     strace = None
     if cfg.strace is not None:
@@ -160,14 +160,17 @@ def build(cfg):
     k = Kernel(platform_class(cfg.platform), hostname=cfg.hostname, log=log, strace=strace,
                network=cfg.network, vdso=cfg.vdso, patch=cfg.patch)
     k.platform.prepare()
-    k.gofer_pid = gofer_pid
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
     # directfs: the sentry runs the gofer's file code itself on root fds of
-    # its own; the gofer process stays for the requests asked ahead (tree
-    # walks' next listings, files read in listing order), done in parallel
-    direct = gofer_server.Gofer(gofer_mounts) if cfg.directfs else None
-    client = GoferClient(sock, on_wait=k.platform.nap_waiting, direct=direct)
+    # its own; the gofer process is for the requests asked ahead (a tree
+    # walk's next listings), done in parallel, and starts at the first one
+    if cfg.directfs:
+        client = GoferClient(None, on_wait=k.platform.nap_waiting,
+                             direct=gofer_server.Gofer(gofer_mounts),
+                             start=functools.partial(gofer_server.start, gofer_mounts))
+    else:
+        client = GoferClient(gofer_server.start(gofer_mounts)[0], on_wait=k.platform.nap_waiting)
     lower = GoferFS(client, 0, True).root()
     overlay = MemFS("overlay")
     root_mount = Mount(overlay, overlay.new_root(lower), None, 1 if cfg.root_readonly else 0, "overlay")

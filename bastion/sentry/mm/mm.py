@@ -486,16 +486,17 @@ class MM:
 
     def _last_holder(self, share):
         """One VMA is left on a copy-on-write range: if it is writable, in
-        another address space, and still where the range was shared, it
-        takes the range now (no copy: _own), mapped writable at that
-        process's next resume, instead of at its next write fault (~70 us
-        each; a shell's fork then exec made ~4 in the shell). Elsewhere (a
-        munmap or mprotect split it) its write fault still does it."""
+        another address space whose platform takes mapping changes at any
+        time (`deferred`), and still where the range was shared, it takes
+        the range now (no copy: _own), mapped writable at that process's
+        next resume, instead of at its next write fault (~70 us each; a
+        shell's fork then exec made ~4 in the shell). Elsewhere (a munmap
+        or mprotect split it; ptrace) its write fault still does it."""
         for mm in share.mms:
             if mm is not self:
                 v = mm.find(share.addr)
                 if v is not None and v.share is share:
-                    if v.prot & PROT_WRITE:
+                    if v.prot & PROT_WRITE and mm.aspace.deferred:
                         mm._own(v)
                     return
 
