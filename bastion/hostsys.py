@@ -207,6 +207,19 @@ def punch_hole(fd, offset, length):
                     ctypes.c_long(offset), ctypes.c_long(length)))
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def malloc_keep(trim, mmap_min):
+    """glibc malloc: give freed heap back to the host only past `trim` bytes
+    free at its top, and serve allocations below `mmap_min` from the heap.
+    (Its defaults move with the process's history: a sentry passing 64 KiB
+    pipe buffers could shrink and regrow its heap with brk at every one, and
+    fault its pages in again each time.)"""
+    _libc.mallopt(M_TRIM_THRESHOLD, trim)
+    _libc.mallopt(M_MMAP_THRESHOLD, mmap_min)
+
+
 def signalfd(signals, flags=os.O_CLOEXEC | os.O_NONBLOCK):
     mask = 0
     for s in signals:
