@@ -52,4 +52,5 @@ def test_sentry_loop_measures_both_sides():
         alone = run.sentry_alone()
     finally:
         sys.path.remove(os.path.join(ROOT, "bench"))
-    assert alone is not None and 0 < alone[0] < alone[1], alone
+    # both measured (not their order: two timings on a loaded machine)
+    assert alone is not None and alone[0] > 0 and alone[1] > 0, alone

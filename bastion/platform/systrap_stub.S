@@ -61,7 +61,9 @@
         /* The patch frame (patched syscall sites, see patch_entry): a
            ucontext and an XSAVE image laid out as in a host signal frame, in
            the bottom of the signal stack, which host frames (at its top)
-           never reach. */
+           never reach. At 0x18 into a cache line, so that its r8..rax (the
+           syscall's number, arguments and result, which the sentry reads
+           and writes from another CPU) sit on two lines, not three. */
         .set PF_UC,         0x3018
         .set PF_FP,         0x3400
         .set UC_R8,         40      /* struct sigcontext in a ucontext */

@@ -57,8 +57,8 @@ frame) every patch of that address space is undone for good.
 A site is patched when it traps the second time, not the first: a thunk
 and a private copy of the code page cost ~40 µs, ~10 trapped calls, and
 most sites of a short process (ld.so's, a program's start-up) make one
-call. `sh -c` running ls ten times is ~15% faster so, fork+exec ~10%; a
-long-running program pays one more trap per site.
+call (measured: a shell running ls ten times ~15% faster, fork+exec ~10%).
+A long-running program pays one more trap per site.
 
 What stays visible: the app can read its patched code bytes and sees the
 thunk pages in /proc/self/maps; `--no-patch` turns patching off.
