@@ -45,3 +45,39 @@ PIPES_XFAIL = {}
 @pytest.mark.parametrize("section", sections(PIPES, PIPES_XFAIL))
 def test_pipes(section):
     ab_section("pipes", section)
+
+
+def test_pipe_buffer_keeps_bytes_in_order_with_few_copies():
+    """vfs/pipe.py PipeBuffer against a bytearray model: random writes
+    (empty, small ones gathered at the tail, big ones kept as written, from
+    bytes, bytearray or memoryview) and reads and peeks of random sizes. A
+    big chunk read whole comes back as the very object written (no copy);
+    a writer's bytearray changed after its write changes nothing."""
+    import random
+    from bastion.sentry.vfs.pipe import SMALL, PipeBuffer
+    rnd = random.Random(7)
+    buf, model = PipeBuffer(), bytearray()
+    for step in range(3000):
+        if rnd.random() < 0.55:
+            size = rnd.choice([0, 1, 3, SMALL - 1, SMALL, 4096, 65536, rnd.randrange(1, 20000)])
+            data = bytes(rnd.getrandbits(8) for _ in range(min(size, 64))) * (size // 64 + 1)
+            data = data[:size]
+            kind = rnd.choice([bytes, bytearray, memoryview])
+            arg = kind(data) if kind is not bytes else data
+            buf.append(arg)
+            model += data
+            if kind is bytearray and size:
+                arg[0] ^= 0xFF  # the writer reuses its buffer
+        elif rnd.random() < 0.2:
+            n = rnd.randrange(0, 70000)
+            assert buf.peek(n) == bytes(model[:n])
+        else:
+            n = rnd.randrange(1, 140000)
+            got = buf.take(n)
+            assert type(got) is bytes and got == bytes(model[:n]), step
+            del model[:n]
+        assert len(buf) == len(model)
+    big = bytes(range(256)) * 256
+    buf = PipeBuffer()
+    buf.append(big)
+    assert buf.take(1 << 20) is big

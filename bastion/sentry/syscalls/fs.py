@@ -400,7 +400,7 @@ def sys_tee(t, fd_in, fd_out, count, flags, *_):
     fout = _writable(t.files.get(s32(fd_out)))
     if not isinstance(fin.inode, Pipe) or not isinstance(fout.inode, Pipe):
         raise SyscallError(E.EINVAL)
-    data = bytes(fin.inode.buf[:count])
+    data = fin.inode.buf.peek(count)
     if not data:
         if fin.inode.writers == 0:
             return 0

@@ -1,5 +1,7 @@
 """Pipes: a bounded byte buffer between reader and writer ends (fs/pipe.c)."""
 
+import collections
+
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..sched import WaitQueue
@@ -8,6 +10,79 @@ from .inode import O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, File, FileSystem, In
 PIPE_BUF = 4096          # include/uapi/linux/limits.h
 PIPE_DEF_SIZE = 65536    # 16 pages, fs/pipe.c PIPE_DEF_BUFFERS
 POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
+
+
+SMALL = 512  # writes below this are gathered into one chunk
+
+
+class PipeBuffer:
+    """The bytes a pipe holds, as the chunks written: a big write's bytes
+    object is kept as it is and a read that takes a whole chunk gets that
+    object back, so 64 KiB going through a pipe is copied twice (from the
+    writer's memory, into the reader's) instead of five times. Small writes
+    are gathered into a bytearray at the tail (a chunk per 1-byte write
+    would cost ~50 bytes of sentry memory per byte held)."""
+
+    __slots__ = ("chunks", "head", "size", "tail")
+
+    def __init__(self):
+        self.chunks = collections.deque()  # bytes, or the bytearray `tail` (last)
+        self.head = 0  # bytes of chunks[0] already read
+        self.size = 0  # bytes held
+        self.tail = None
+
+    def __len__(self):
+        return self.size
+
+    def append(self, data):
+        n = len(data)
+        if n == 0:
+            return
+        self.size += n
+        if n < SMALL:
+            if self.tail is None:
+                self.tail = bytearray()
+                self.chunks.append(self.tail)
+            self.tail += data
+            return
+        self.tail = None
+        self.chunks.append(data if type(data) is bytes else bytes(data))
+
+    def take(self, n):
+        """Up to n bytes from the front (bytes), removed."""
+        parts = []
+        chunks = self.chunks
+        left = n
+        while left and chunks:
+            c = chunks[0]
+            h = self.head
+            avail = len(c) - h
+            if avail > left:
+                parts.append(c[h:h + left])
+                self.head = h + left
+                break
+            chunks.popleft()
+            self.head = 0
+            if c is self.tail:
+                self.tail = None
+            parts.append(c if h == 0 and type(c) is bytes else c[h:])
+            left -= avail
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if type(data) is not bytes:  # a piece of the tail
+            data = bytes(data)
+        self.size -= len(data)
+        return data
+
+    def peek(self, n):
+        """Up to n bytes from the front, left in place (tee)."""
+        out = bytearray()
+        h = self.head
+        for c in self.chunks:
+            if len(out) >= n:
+                break
+            out += c[h:h + n - len(out)]
+            h = 0
+        return bytes(out)
 
 
 class PipeFS(FileSystem):
@@ -21,7 +96,7 @@ class Pipe(Inode):
     def __init__(self, uid=0, gid=0):
         super().__init__(S_IFIFO | 0o600, uid, gid)
         self.fs = _pipefs
-        self.buf = bytearray()
+        self.buf = PipeBuffer()
         self.capacity = PIPE_DEF_SIZE
         self.readers = 0
         self.writers = 0
@@ -60,8 +135,7 @@ class PipeFile(File):
             if self.flags & O_NONBLOCK:
                 raise SyscallError(E.EAGAIN)
             t.block([p.queue])
-        data = bytes(p.buf[:n])
-        del p.buf[:n]
+        data = p.buf.take(n)
         p.queue.notify(POLLOUT)
         return data
 
@@ -79,7 +153,7 @@ class PipeFile(File):
             rest = total - done
             if space > 0 and (total > PIPE_BUF or space >= rest):
                 k = min(space, rest)
-                p.buf += data[done:done + k]
+                p.buf.append(data[done:done + k])
                 done += k
                 p.queue.notify(POLLIN)
                 if done == total:
