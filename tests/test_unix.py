@@ -4,7 +4,7 @@ import pytest
 
 from netutil import ab_section, run_py
 
-SECTIONS = ["socketpair_stream", "socketpair_dgram_seqpacket", "scm_rights", "credentials",
+SECTIONS = ["socketpair_stream", "stream_pieces", "socketpair_dgram_seqpacket", "scm_rights", "credentials",
             "options", "socket_errors", "path_names", "abstract_names", "epipe_and_reset",
             "nonblocking_and_waitall"]
 

@@ -449,6 +449,34 @@ static void nonblocking_and_waitall(void) {
     close(s[0]); close(s[1]);
 }
 
-MAIN(SECTION(socketpair_stream), SECTION(socketpair_dgram_seqpacket), SECTION(scm_rights),
+/* A stream read in pieces that cut writes anywhere: 1-byte writes, a big
+   one, peeks between reads, a read that takes the rest of one write and
+   the start of the next; every byte in order (a running checksum). */
+static void stream_pieces(void) {
+    int s[2];
+    R(socketpair(AF_UNIX, SOCK_STREAM, 0, s));
+    static char big[100000], buf[150000];
+    for (int i = 0; i < (int)sizeof big; i++) big[i] = (char)(i * 7 + i / 251);
+    for (int i = 0; i < 5; i++) R(write(s[0], big + i, 1));
+    R(write(s[0], big, sizeof big));
+    R(write(s[0], "tail", 4));
+    unsigned long sum = 0, total = 0;
+    int sizes[] = {3, 1, 7, 4096, 50001, 2, 65536, 100000};
+    for (int i = 0; i < 8 && total < 5 + sizeof big + 4; i++) {
+        char p[8];
+        ssize_t k = recv(s[1], p, sizeof p, MSG_PEEK | MSG_DONTWAIT);
+        ssize_t n = recv(s[1], buf, sizes[i], MSG_DONTWAIT);
+        if (n < 0) break;
+        int same = k <= 0 || !memcmp(p, buf, k < n ? k : n);
+        for (ssize_t j = 0; j < n; j++) sum = sum * 31 + (unsigned char)buf[j];
+        total += n;
+        printf("read %zd (peek agrees: %d)\n", n, same);
+    }
+    printf("total %lu sum %lx\n", total, sum);
+    close(s[0]);
+    close(s[1]);
+}
+
+MAIN(SECTION(socketpair_stream), SECTION(stream_pieces), SECTION(socketpair_dgram_seqpacket), SECTION(scm_rights),
      SECTION(credentials), SECTION(options), SECTION(socket_errors), SECTION(path_names),
      SECTION(abstract_names), SECTION(epipe_and_reset), SECTION(nonblocking_and_waitall))

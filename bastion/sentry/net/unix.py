@@ -46,10 +46,17 @@ _autobind = itertools.count(1)
 
 
 class Message:
+    """One send's data: bytes, or what a stream reader left of them (a
+    memoryview of those bytes: taking a piece copies nothing), so a read
+    that takes a whole message gets the sent object back (a stream's bytes
+    are copied twice, out of the sender's memory and into the reader's)."""
+
     __slots__ = ("data", "fds", "cred", "addr", "owner")
 
     def __init__(self, data, fds, cred, addr, owner):
-        self.data, self.fds, self.cred, self.addr, self.owner = bytearray(data), fds, cred, addr, owner
+        if type(data) is not bytes:
+            data = bytes(data)
+        self.data, self.fds, self.cred, self.addr, self.owner = data, fds, cred, addr, owner
         for f in fds or ():
             f.refs += 1  # in flight: the message holds the description
 
@@ -396,22 +403,25 @@ class UnixSocket(File):
         return self._recv_stream(t, n, flags, got)
 
     def _recv_stream(self, t, n, flags, got):
-        out = bytearray(got)
+        parts = [got] if got else []
+        have = len(got)
         fds = cred = addr = None
         peek = flags & MSG_PEEK
         for msg in list(self.rq):
-            if len(out) >= n:
+            if have >= n:
                 break
             if cred is not None and self.passcred and msg.cred != cred:
                 break
             if cred is None:
                 cred, addr = msg.cred, msg.addr
-            k = min(n - len(out), len(msg.data))
-            out += msg.data[:k]
+            d = msg.data
+            k = min(n - have, len(d))
+            parts.append(d if k == len(d) else d[:k])
+            have += k
             if msg.fds:
                 fds = msg.fds
             if not peek:
-                del msg.data[:k]
+                msg.data = b"" if k == len(d) else (d if type(d) is memoryview else memoryview(d))[k:]
                 self._consumed(msg, k)
                 if msg.fds:
                     msg.fds = None
@@ -419,17 +429,18 @@ class UnixSocket(File):
                     self.rq.popleft()
             if fds:
                 break
+        out = b"".join(parts)  # one part of bytes: that object itself
         want = n if flags & MSG_WAITALL and not peek else 1
         if len(out) < want and not fds and not self.shutdown_bits & RCV_SHUTDOWN \
                 and not self._nonblock(flags):
-            t.sys_state = bytes(out)
+            t.sys_state = out
             try:
                 self._wait(t, [self.queue], self.rcvtimeo)
             except SyscallError:
                 if out:
-                    return bytes(out), None, cred, addr, 0, len(out)
+                    return out, None, cred, addr, 0, len(out)
                 raise
-        return bytes(out), fds, cred, addr, 0, len(out)
+        return out, fds, cred, addr, 0, len(out)
 
     # --- File ---------------------------------------------------------------------
     def read(self, t, n):
