@@ -81,3 +81,10 @@ def test_pipe_buffer_keeps_bytes_in_order_with_few_copies():
     buf = PipeBuffer()
     buf.append(big)
     assert buf.take(1 << 20) is big
+    # small writes and reads that never empty the tail: it stays small
+    buf = PipeBuffer()
+    buf.append(b"x")
+    for i in range(100000):
+        buf.append(b"ab")
+        assert len(buf.take(2)) == 2
+    assert len(buf) == 1 and len(buf.chunks) == 1 and len(buf.chunks[0]) < 8192

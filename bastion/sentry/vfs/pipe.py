@@ -59,7 +59,13 @@ class PipeBuffer:
             avail = len(c) - h
             if avail > left:
                 parts.append(c[h:h + left])
-                self.head = h + left
+                h += left
+                if h >= 4096 and c is self.tail:
+                    # a tail that writers keep extending may never be read
+                    # to its end: drop what was read (at the front: O(1))
+                    del c[:h]
+                    h = 0
+                self.head = h
                 break
             chunks.popleft()
             self.head = 0
