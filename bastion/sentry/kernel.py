@@ -26,7 +26,7 @@ from .mm import patch as mpatch
 from .mm.memfile import MemoryFile
 from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
-from .vfs.path import Walker, check_name
+from .vfs.path import Walker, check_name, through_mounts
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
 _RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
@@ -239,8 +239,7 @@ class Kernel:
             if nxt is None:
                 check_name(path)
                 nxt = cur.child(path, (), opening)
-            while nxt.mounted is not None:
-                nxt = nxt.mounted.root
+            nxt = through_mounts(nxt)
             if nxt.inode.mode & 0o170000 != 0o120000 or not follow:
                 return nxt
         w = Walker(t.fs.root, opening)
