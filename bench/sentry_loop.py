@@ -74,17 +74,25 @@ class _MM:
         pass
 
 
+class _Fence:
+    """A lock whose release makes the simulated stub answer."""
+
+    def __init__(self, answer):
+        self.release = answer
+
+    def acquire(self):
+        pass
+
+
 class InstantSystrap(systrap.SystrapPlatform):
     """The systrap platform's own Python and native helpers, over a stub
-    thread simulated in the sentry: the resume that writes CMD into the
-    thread's state word is followed at once by the thread's next event
-    (SIGSYS) in its slot."""
+    thread simulated in the sentry: the stub answers at the fence that ends
+    every resume (st_resume's), with its next event (SIGSYS) in its slot."""
 
-    def resume(self, ctx):
-        super().resume(ctx)
+    def answer(self):
         self.left -= 1
-        ctx.regs.rax = _GETPPID if self.left > 0 else _EXIT_GROUP
-        self.u32[ctx.off >> 2] = systrap.EVENT
+        self.ctx.regs.rax = _GETPPID if self.left > 0 else _EXIT_GROUP
+        self.u32[self.ctx.off >> 2] = systrap.EVENT
 
     def make_context(self):
         off = self.alloc_slot()
@@ -95,6 +103,7 @@ class InstantSystrap(systrap.SystrapPlatform):
         self.u32[(off + systrap.OFF_SIGNO) >> 2] = systrap._SIGSYS
         self._take_frame(ctx)
         self.u32[off >> 2] = systrap.EVENT
+        self.fence = _Fence(self.answer)
         return ctx
 
     def thread_times(self, ctx):

@@ -154,6 +154,14 @@ class Platform:
         thread's next syscall is often on its way already."""
         return None
 
+    # The hot path of a thread that makes syscall after syscall, or None:
+    # cycle(ctx, rax) resumes ctx (the kernel returns rax from a syscall and
+    # has nothing else to do) and, if ctx's next event is another syscall
+    # that comes within a short poll, takes it and returns its arguments as
+    # (r8, r9, r10, rdi, rsi, rdx, nr), else returns None (ctx runs; the
+    # kernel's loop waits for it). resume, poll_one and the event in one call.
+    cycle = None
+
     def block(self):
         """Sleep until an event is ready. A host signal may interrupt the
         sleep by raising from its handler, even right after the sleep ended:

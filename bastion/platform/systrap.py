@@ -59,6 +59,9 @@ KIND_SIGNAL, KIND_DONE = 1, 2
 CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH, CMD_RUN = 1, 2, 3, 4, 5, 6, 7
 BATCH, BATCH_MAX = 0x6000, 200  # a slot's batch of host syscalls: 56 bytes each
 _ENTRY = struct.Struct("<7Q")
+# a syscall's arguments and number from a frame's registers (SysRegs):
+# r8, r9, r10, rdi, rsi, rdx, rax
+_ARGS = struct.Struct("<3Q40x2Q16x2Q")
 
 _NR_MMAP, _NR_MPROTECT, _NR_MUNMAP, _NR_CLONE = 9, 10, 11, 56
 _MAP_SHARED_FIXED = 0x11
@@ -115,7 +118,8 @@ _REGS_SIZE = ctypes.sizeof(SysRegs)
 class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
                  "gs_applied", "ptr", "run_idx", "control", "frames",
-                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "q_uc")
+                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "q_uc",
+                 "regs_off", "q_rax")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
@@ -134,6 +138,8 @@ class SysContext(base.Context):
         self.uc = 0
         self.frames = {}  # ucontext address -> SysRegs over it
         self.regs = None
+        self.regs_off = 0  # the current frame's registers (regs) in the platform's map
+        self.q_rax = 0  # and their rax in its u64 view
         self.owner = None
         self.fs_applied = 0
         self.gs_applied = addr  # the stub's thread_start points gs at the slot
@@ -424,8 +430,11 @@ class SystrapPlatform(base.Platform):
             # a thread alternates between a few frames (the host's SIGSYS
             # frame, the patch frame): one register view of each, kept
             r = ctx.frames.get(uc)
+            off = ctx.off + (uc - ctx.addr) + 40
             if r is None:
-                r = ctx.frames[uc] = SysRegs.from_buffer(self.map, ctx.off + (uc - ctx.addr) + 40)
+                r = ctx.frames[uc] = SysRegs.from_buffer(self.map, off)
+            ctx.regs_off = off
+            ctx.q_rax = (off >> 3) + 13
             if old is not None:
                 r.orig_rax, r.fs_base, r.gs_base = old.orig_rax, old.fs_base, old.gs_base
             ctx.regs = r
@@ -542,6 +551,49 @@ class SystrapPlatform(base.Platform):
         if u32[ctx.w_sleeping]:
             # a wake only: the state word may already hold its next EVENT
             hs.futex_wake(self.base_addr + ctx.off)
+
+    def cycle(self, ctx, rax):
+        # (see base.Platform.cycle) resume's st_resume and poll_one's poll
+        # written out again: this is most syscalls' whole round trip
+        r = ctx.regs
+        if ctx.run_idx < 0 or len(self.running) > _PY_POLL_MAX or ctx.aspace.pending \
+                or r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
+            r.rax = rax
+            self.resume(ctx)
+            return None
+        u32 = self.u32
+        self.u64[ctx.q_rax] = rax
+        u32[ctx.w_cmd] = CMD_RESUME
+        i = ctx.w_state
+        u32[i] = CMD
+        fence = self.fence
+        fence.acquire()
+        fence.release()
+        if u32[ctx.w_sleeping]:
+            hs.futex_wake(self.base_addr + ctx.off)
+        if u32[i] != EVENT:
+            if self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]:
+                return None
+            for _ in _PY_POLLS:
+                if u32[i] == EVENT:
+                    break
+            else:
+                return None
+        # a plain syscall only: not a fault or kick, nor a trapped site the
+        # kernel may patch (the kernel's loop takes those, with _event)
+        if u32[ctx.w_signo] != _SIGSYS or (u32[ctx.w_info] and self.patch_entry is not None):
+            return None
+        running = self.running
+        if len(running) > 1:  # and no other thread's event waits meanwhile (a few)
+            for c in running:
+                if u32[c.w_state] == EVENT and c is not ctx:
+                    return None
+        u32[i] = HANDLING
+        if self.u64[ctx.q_uc] != ctx.uc:
+            self._take_frame(ctx)
+        a = _ARGS.unpack_from(self.map, ctx.regs_off)
+        ctx.regs.orig_rax = a[6]
+        return a
 
     def _set_bases(self, ctx, r):
         """Have the thread load the fs and gs bases of r on its way back."""

@@ -31,6 +31,7 @@ from .vfs.path import Walker, check_name, through_mounts
 MASK64 = 0xFFFFFFFFFFFFFFFF
 _RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
 _SYSCALL = pbase.SYSCALL
+_now_ns = time.monotonic_ns
 NR_RESTART_SYSCALL = 219
 PID_MAX = 4194304  # kernel/pid.c PID_MAX_LIMIT
 
@@ -380,27 +381,52 @@ class Kernel:
                 self.send_signal_group(init, s)
 
     def _syscall(self, t):
-        regs = t.ctx.regs
+        """Serve t's syscall and, while the platform's cycle hands back the
+        same thread's next syscall (nothing else for the kernel to do in
+        between: no signal, no other task, timer or host fd), the ones after
+        it, without a turn of the event loop."""
+        ctx = t.ctx
+        regs = ctx.regs
         nr = regs.orig_rax
-        try:
-            if self.strace is not None:
-                ret = self._traced(t, nr, regs)
-            elif nr < NR_MAX:
-                ret = self.table[nr](t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
-            else:
-                ret = self.unsupported(t, nr)
-        except SyscallError as e:
-            ret = -e.errno
-        except Blocked:
-            return
-        except Exception:
-            self.debug(f"kernel error in syscall {nr} of task {t.tid}:\n{_exc_text()}")
-            ret = -E.EINVAL
-        if ret is None or t.dead:  # the task exited, stopped, or resumed itself
-            return
-        t.deadline = None
-        t.sys_state = None
-        t.ctx.regs.rax = ret & MASK64
+        rdi, rsi, rdx, r10, r8, r9 = regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9
+        table = self.table
+        cycle = self.platform.cycle
+        while True:
+            try:
+                if self.strace is not None:
+                    ret = self._traced(t, nr, regs)
+                elif nr < NR_MAX:
+                    ret = table[nr](t, rdi, rsi, rdx, r10, r8, r9)
+                else:
+                    ret = self.unsupported(t, nr)
+            except SyscallError as e:
+                ret = -e.errno
+            except Blocked:
+                return
+            except Exception:
+                self.debug(f"kernel error in syscall {nr} of task {t.tid}:\n{_exc_text()}")
+                ret = -E.EINVAL
+            if ret is None or t.dead:  # the task exited, stopped, or resumed itself
+                return
+            t.deadline = None
+            t.sys_state = None
+            rax = ret & MASK64
+            tg = t.tg
+            timers = self.timers
+            if cycle is None or _RESTART_LO <= rax <= _RESTART_HI or t.ctx is not ctx \
+                    or (t.pending | tg.shared_pending) & ~t.sigmask or tg.stopped or tg.exiting \
+                    or t.saved_sigmask is not None or self.strace is not None \
+                    or self.frozen is not None or self.runq or self.host_signals \
+                    or timers and (timers[0][3] or timers[0][0] <= _now_ns()) \
+                    or self.host_waits or self.host_watches or self.done:
+                break
+            t.on_host = True
+            a = cycle(ctx, rax)
+            if a is None:
+                return
+            t.on_host = False
+            r8, r9, r10, rdi, rsi, rdx, nr = a
+        t.ctx.regs.rax = rax
         if self.strace is not None:
             self.strace.exit(t, nr, t.ctx.regs, ret)
         self.return_to_user(t)

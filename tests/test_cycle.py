@@ -1,0 +1,118 @@
+"""The kernel's fast cycle (Kernel._syscall with Platform.cycle): a syscall's
+return goes straight to the platform's cycle only while the kernel has
+nothing else to do; anything else for it (a pending signal, a task on the run
+queue, a due timer, a host signal, strace, a pause) sends the return through
+return_to_user and the event loop. Checked with a platform that records which
+way each return went (the A/B side: test_systrap.py's hot_loop sections)."""
+
+import os
+
+import pytest
+
+from bastion.abi import signals as S
+from bastion.platform import base
+from bastion.platform.systrap import SysRegs
+from bastion.sentry.kernel import Kernel
+from bastion.sentry.task import Creds, SigActions
+from bastion.sentry.vfs.fdtable import FdTable
+
+_GETPPID = 110
+
+
+class _Context(base.Context):
+    __slots__ = ()
+
+
+class RecordingPlatform(base.Platform):
+    def __init__(self, memfd):
+        self.efd = os.eventfd(0)
+        self.ways = []
+
+    def fileno(self):
+        return self.efd
+
+    def cycle(self, ctx, rax):
+        self.ways.append(("cycle", rax))
+        return None  # the thread runs on: the kernel's loop waits for it
+
+    def resume(self, ctx):
+        self.ways.append(("resume", ctx.regs.rax))
+
+    def release_context(self, ctx):
+        pass
+
+    def thread_times(self, ctx):
+        return 0.0, 0.0
+
+
+class _MM:
+    users = 1
+    patches = None
+
+    def release(self):
+        pass
+
+
+@pytest.fixture
+def kernel_task():
+    k = Kernel(RecordingPlatform, vdso=False, patch=False)
+    tg = k.new_group(None, SigActions(), Creds(), [[0, 0]] * 16)
+    ctx = _Context()
+    ctx.regs = SysRegs.from_buffer(bytearray(256))
+    t = k.new_task(tg, _MM(), FdTable(), None, ctx, tid=tg.pid)
+    k.init = tg
+    t.on_host = False
+    ctx.regs.orig_rax = _GETPPID
+    yield k, t
+    os.close(k.platform.efd)
+
+
+def _way(k, t):
+    k.platform.ways.clear()
+    k._syscall(t)
+    (way,) = k.platform.ways
+    return way
+
+
+def test_a_plain_return_cycles(kernel_task):
+    k, t = kernel_task
+    assert _way(k, t) == ("cycle", 0)
+    assert t.on_host
+
+
+def test_an_error_cycles_as_its_negative_errno(kernel_task):
+    k, t = kernel_task
+    t.ctx.regs.orig_rax = 3  # close
+    t.ctx.regs.rdi = 12345
+    assert _way(k, t) == ("cycle", 2**64 - 9)  # EBADF
+
+
+def _pending_signal(k, t):
+    t.pending |= S.bit(S.SIGCHLD)  # queued before: default action ignore
+    t.pending_info[S.SIGCHLD] = [S.siginfo(S.SIGCHLD, S.SI_KERNEL)]
+
+
+def _due_timer(k, t):
+    k.add_timer(0, lambda: None)
+
+
+@pytest.mark.parametrize("other_work", [
+    _pending_signal,
+    lambda k, t: k.runq.append(t),
+    _due_timer,
+    lambda k, t: k.host_signals.append(1),
+    lambda k, t: setattr(k, "frozen", []),
+], ids=["pending_signal", "runq", "due_timer", "host_signal", "paused"])
+def test_other_work_for_the_kernel_goes_through_its_loop(kernel_task, other_work):
+    k, t = kernel_task
+    other_work(k, t)
+    k.platform.ways.clear()
+    k._syscall(t)
+    assert all(way == "resume" for way, _ in k.platform.ways)
+    assert k.frozen is None or k.frozen == [(t, True)]
+
+
+def test_a_timer_not_yet_due_does_not_stop_the_cycle(kernel_task):
+    k, t = kernel_task
+    k.add_timer(2**62, lambda: None)
+    assert _way(k, t) == ("cycle", 0)
