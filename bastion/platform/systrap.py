@@ -304,6 +304,9 @@ class SystrapPlatform(base.Platform):
         self.run_ptrs = (ctypes.c_void_p * 4096)()
         self.run_ptrs_addr = ctypes.addressof(self.run_ptrs)
         self.hit = -1  # index in running of the event block() found
+        # cycle polled in Python for an event that did not come: the next
+        # wait goes straight to st_spin (a second poll would only burn ~15 us)
+        self.polled = False
         # A lock's acquire is a locked instruction, the full barrier resume()
         # needs between its store and load, cheaper than a ctypes call.
         self.fence = _thread.allocate_lock()
@@ -578,6 +581,7 @@ class SystrapPlatform(base.Platform):
                 if u32[i] == EVENT:
                     break
             else:
+                self.polled = True
                 return None
         # a plain syscall only: not a fault or kick, nor a trapped site the
         # kernel may patch (the kernel's loop takes those, with _event)
@@ -639,7 +643,8 @@ class SystrapPlatform(base.Platform):
         """Before the kernel sleeps in its epoll: spin a little, then tell the
         stubs to write the eventfd. True if an event is already there."""
         n = len(self.running)
-        if 0 < n <= _PY_POLL_MAX and self._poll(n):
+        polled, self.polled = self.polled, False
+        if 0 < n <= _PY_POLL_MAX and not polled and self._poll(n):
             return True
         if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
@@ -669,10 +674,11 @@ class SystrapPlatform(base.Platform):
         i = ctx.w_state
         s = u32[i]
         if s == EVENT:  # usually there already: the stub's side is shorter than ours
+            self.polled = False
             return self._event(ctx)
         # (w_cpu sits on another cache line of the slot, which the stub
         # writes at every hand-over: read only when the answer is not there)
-        if s == HANDLING or (self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]):
+        if s == HANDLING or self.polled or (self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]):
             return None
         for _ in _PY_POLLS:
             if u32[i] == EVENT:
@@ -715,8 +721,9 @@ class SystrapPlatform(base.Platform):
 
     def block(self):
         n = len(self.running)
+        polled, self.polled = self.polled, False
         # one thread: the kernel has just polled it (poll_one)
-        if 1 < n <= _PY_POLL_MAX and self._poll(n):
+        if 1 < n <= _PY_POLL_MAX and not polled and self._poll(n):
             return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
