@@ -50,12 +50,14 @@ def test_a_read_form_site_is_patched_too(opts, first_byte):
 
 
 @pytest.mark.parametrize("opts, first_bytes", [
-    # jmp once patched, while the process has one thread; as built (mov) in
-    # a process of two, where another thread could run the bytes mid-write
-    (("--platform", "systrap"), b"e9 b8\n"),
-    (("--platform", "systrap", "--no-patch"), b"b8 b8\n"),
+    # jmp once patched, while no other thread of the process runs app code:
+    # in a process of one thread, and in one whose other thread is blocked
+    # in a read; as built (mov) while the other thread spins in app code,
+    # where it could run the bytes mid-write
+    (("--platform", "systrap"), b"e9 e9 b8\n"),
+    (("--platform", "systrap", "--no-patch"), b"b8 b8 b8\n"),
 ])
-def test_an_unaligned_site_is_patched_in_a_one_thread_process(opts, first_bytes):
+def test_an_unaligned_site_is_patched_while_no_other_thread_runs(opts, first_bytes):
     r = run_bastion([compile_c("patch"), "unaligned_site"], opts=opts)
     assert (r.stdout, r.status) == (first_bytes, 0), r
 

@@ -318,7 +318,9 @@ class Kernel:
                             if nr == 0:  # read's site form is patched before it is served
                                 mpatch.consider_read(mm, regs, plat.patch_entry)
                                 self._syscall(t)
-                            elif mm.users == 1:  # so is a one-thread process's: no flush
+                            elif mm.users == 1 or (mpatch.wants(mm, rip) and self._others_stopped(t, mm)):
+                                # so is a site of a process whose other threads are
+                                # all in the sentry: none runs the bytes, no flush
                                 mpatch.consider(mm, rip, nr, plat.patch_entry, stopped=True)
                                 self._syscall(t)
                             else:  # the others after, while the app runs
@@ -341,6 +343,23 @@ class Kernel:
                     if not t.dead:
                         self.exit_group(t, S.SIGKILL)
         return self.exit_status
+
+    def _others_stopped(self, t, mm):
+        """Whether every other thread using mm is in the sentry (none runs
+        app code until the kernel resumes it). Only t's own threads are
+        looked at: an address space shared beyond them counts as running;
+        and not past 64 threads (this runs at every trap of a site it
+        keeps from being patched)."""
+        tasks = t.tg.tasks
+        if len(tasks) > 64:
+            return False
+        n = 0
+        for x in tasks:
+            if x.mm is mm:
+                if x.on_host and x is not t:
+                    return False
+                n += 1
+        return n == mm.users
 
     def _wait_events(self, plat, host, timeout):
         """Sleep until the platform, a host fd or a timer has something:

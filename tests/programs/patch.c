@@ -392,31 +392,76 @@ static void *idle_thread(void *arg) {
     return (void *)(long)read(fd[0], &c, 1);
 }
 
-/* The first byte of the unaligned site after it ran in a process of one
-   thread, then in a process of two. */
-static void unaligned_site(void) {
-    for (int i = 0; i < 3; i++) site_unaligned();
-    printf("%02x ", site_unaligned_at[0]);
+/* The first byte of the unaligned site after three calls: in a process of
+   one thread, in one whose other thread is blocked in a read (in the
+   sentry: the site is patched), and in one whose other thread runs app code
+   (not patched: it could be running the bytes). Each in a fresh process
+   (execve'd, so unpatched). */
+static void run_self(const char *section) {
     pid_t pid = fork();
     if (pid == 0) {
-        int fd[2];
-        pthread_t t;
-        if (pipe(fd) || pthread_create(&t, NULL, idle_thread, fd)) _exit(3);
-        /* the same site again in a fresh process: execve'd, so unpatched */
-        execl("/proc/self/exe", "patch", "unaligned_site_threads", (char *)NULL);
+        execl("/proc/self/exe", "patch", section, (char *)NULL);
         _exit(4);
     }
     int st;
     waitpid(pid, &st, 0);
 }
 
-static void unaligned_site_threads(void) {
+static void unaligned_site(void) {
+    for (int i = 0; i < 3; i++) site_unaligned();
+    printf("%02x ", site_unaligned_at[0]);
+    run_self("unaligned_site_blocked");
+    run_self("unaligned_site_running");
+}
+
+static volatile pid_t reader_tid;
+static void *blocked_reader(void *arg) {
+    reader_tid = gettid();
+    return idle_thread(arg);
+}
+
+/* Wait until thread tid sleeps (blocked in a syscall), as /proc shows it. */
+static void wait_sleeping(pid_t tid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    for (;;) {
+        int f = open(path, O_RDONLY);
+        ssize_t n = f < 0 ? -1 : read(f, buf, sizeof buf - 1);
+        if (f >= 0) close(f);
+        if (n <= 0) _exit(5);
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        if (p && p[1] == ' ' && p[2] == 'S') return;
+    }
+}
+
+static void unaligned_site_blocked(void) {
     int fd[2];
     pthread_t t;
-    if (pipe(fd) || pthread_create(&t, NULL, idle_thread, fd)) _exit(3);
+    if (pipe(fd) || pthread_create(&t, NULL, blocked_reader, fd)) _exit(3);
+    while (!reader_tid) {}
+    wait_sleeping(reader_tid);
+    for (int i = 0; i < 3; i++) site_unaligned();
+    printf("%02x ", site_unaligned_at[0]);
+    if (write(fd[1], "x", 1) != 1) _exit(3);
+    pthread_join(t, NULL);
+}
+
+static volatile int spinning, spin_stop;
+static void *spinner(void *arg) {
+    (void)arg;
+    spinning = 1;
+    while (!spin_stop) {}
+    return NULL;
+}
+
+static void unaligned_site_running(void) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, spinner, NULL)) _exit(3);
+    while (!spinning) {}
     for (int i = 0; i < 3; i++) site_unaligned();
     printf("%02x\n", site_unaligned_at[0]);
-    if (write(fd[1], "x", 1) != 1) _exit(3);
+    spin_stop = 1;
     pthread_join(t, NULL);
 }
 
@@ -449,7 +494,8 @@ int main(int argc, char **argv) {
         {"read_form", read_form},
         {"read_form_frame", read_form_frame}, {"read_site", read_site},
         {"unaligned_race", unaligned_race}, {"unaligned_site", unaligned_site},
-        {"unaligned_site_threads", unaligned_site_threads},
+        {"unaligned_site_blocked", unaligned_site_blocked},
+        {"unaligned_site_running", unaligned_site_running},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)

@@ -36,17 +36,21 @@ to their places in the thunk); rt_sigreturn applies the same map to a
 signal frame saved at either place before the patch.
 
 A site whose 5 bytes do not sit in one aligned 8-byte word (glibc's
-getdents64, some mmap and ioctl sites) cannot be rewritten in one atomic
-store, so it is patched only while its address space has one thread, the
-one that trapped there, stopped in the sentry: no other thread can run the
-bytes being written. Its thunk takes two slots; the second holds what the
+getdents64, futex, some mmap and ioctl sites) cannot be rewritten in one
+atomic store, so it is patched only while every thread of its address space
+is in the sentry (the one that trapped there, the others blocked in a
+syscall or stopped): no thread can run the bytes being written, and the
+mapping changes reach the host before any of them runs again. While others
+run, the site is looked at again at its next trap. A thread stopped between
+the site's mov and its syscall resumes at the syscall, which the patch does
+not touch. Its thunk takes two slots; the second holds what the
 site did (`mov eax, nr; jmp site+5`), and undoing the patch (`disable`)
 turns the thunk's first instruction into a short jump to it, one atomic
 store inside the thunk, instead of restoring the site under threads that
 may be running it.
 
-Where a patch is not safe it is not made: an unaligned site in an address
-space of several threads, a site in a shared, writable or special mapping,
+Where a patch is not safe it is not made: an unaligned site while another
+thread of its address space runs, a site in a shared, writable or special mapping,
 or whose immediate is not the number that trapped. A page-cache page shared by processes is
 first made private to this one (a process maps a library at its own
 address; the thunk's return address is this process's). Thunks live in
@@ -108,13 +112,20 @@ class Patches:
 _READ_FORM = b"\x31\xc0\x0f\x05\x48\x3d\x00\xf0\xff\xff"
 
 
+def wants(mm, rip):
+    """Whether a trap with return address rip may still lead to a patch
+    (its site was not looked at for good)."""
+    p = mm.patches
+    return p is None or not (p.off or rip in p.seen)
+
+
 def consider(mm, rip, nr, entry, stopped=False):
     """Syscall nr trapped with return address rip: patch its site if we can. A
     patch that cannot be made (no memory for a thunk page) is not an error:
     the site keeps trapping. `stopped`: called before the syscall is
-    served, the address space's one thread stopped (its mapping changes go
-    out with its resume); else after, while the app runs. Read (nr 0) goes
-    to consider_read instead."""
+    served, with every thread of the address space in the sentry (its
+    mapping changes go out before any of them runs again); else after,
+    while the app runs. Read (nr 0) goes to consider_read instead."""
     try:
         _consider(mm, rip, nr, entry, stopped)
     except (SyscallError, OSError):
@@ -190,14 +201,15 @@ def _consider(mm, rip, nr, entry, stopped):
         p = mm.patches = Patches()
     if p.off or rip in p.seen or _first_trap(p, rip):
         return
-    p.seen.add(rip)
     site = rip - 7
     word = site & ~7
     # the 5 bytes must lie in one aligned 8-byte word, or no other thread
-    # may run them while they change
+    # may run them while they change: looked at again at its next trap,
+    # when the others may all be in the sentry
     aligned = site - word <= 3
-    if not aligned and not (stopped and mm.users == 1):
+    if not aligned and not stopped:
         return
+    p.seen.add(rip)
     v = mm.find(site)
     if not _code_vma(v, word, max(word + 8, rip)):
         return
