@@ -182,8 +182,11 @@ def benchmarks(quick, work):
              why="the read/write path with 1-byte buffers: two cheap syscalls per "
                  "byte, so almost all of it is sandbox overhead"),
         dict(name="true", unit="ms", better="lower", reps=3 if q else 9,
-             argv=["/bin/true"], parse=wall_ms,
-             why="sandbox start-up and teardown: what every `run` pays once"),
+             argv=["/bin/true"], parse=wall_ms, interp=True,
+             why="sandbox start-up and teardown: what every `run` pays once. Under "
+                 "it, the start of the interpreter Bastion runs on, with and without "
+                 "its site (-S): .pth files of the host's site-packages are part of "
+                 "every start"),
         dict(name="python3", unit="ms", better="lower", reps=1 if q else 5, warm=True,
              argv=["/usr/bin/python3", "-c", "pass"], parse=wall_ms,
              why="a real program's start-up: mmap, openat, newfstatat, many small reads"),
@@ -549,6 +552,20 @@ def sentry_alone():
         return None
 
 
+def interpreter_start(reps):
+    """(ms, ms with -S): median wall time of `python3 -c pass` on the
+    interpreter Bastion runs on, with its site and without."""
+    out = []
+    for flags in ([], ["-S"]):
+        runs = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)
+            runs.append((time.perf_counter() - t) * 1e3)
+        out.append(statistics.median(runs))
+    return tuple(out)
+
+
 def tool_versions():
     versions = {}
     for tool, flag in (("runsc", "--version"), ("sysbench", "--version"), ("gcc", "--version")):
@@ -699,6 +716,10 @@ def run_all(args, runners, work):
             if alone is not None:
                 notes.append(f"the sentry alone (bench/sentry_loop.py, no stub): {alone[0]:.2f} "
                              f"us/syscall in the kernel, {alone[1]:.2f} with systrap's side")
+        if bench.get("interp") and any(r.kind == "bastion" for r in runners):
+            row["interpreter_ms"] = site, bare = interpreter_start(bench["reps"])
+            notes.append(f"the interpreter alone ({sys.executable} -c pass): {site:.1f} ms, "
+                         f"{bare:.1f} ms with -S (no site)")
         row["notes"] = notes
         cells = table([row], runners)[1][0]
         print(line(cells))

@@ -54,3 +54,16 @@ def test_sentry_loop_measures_both_sides():
         sys.path.remove(os.path.join(ROOT, "bench"))
     # both measured (not their order: two timings on a loaded machine)
     assert alone is not None and alone[0] > 0 and alone[1] > 0, alone
+
+
+def test_interpreter_start_is_measured_under_true():
+    """The `true` row notes the start of the interpreter Bastion runs on,
+    with and without its site: part of every sandbox's start-up."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import run
+        site, bare = run.interpreter_start(1)
+        [true] = [b for b in run.benchmarks(True, "/tmp") if b["name"] == "true"]
+    finally:
+        sys.path.remove(os.path.join(ROOT, "bench"))
+    assert site > 0 and bare > 0 and true.get("interp")
