@@ -16,7 +16,7 @@ from bastion.sentry.kernel import Kernel
 from bastion.sentry.task import Creds, SigActions
 from bastion.sentry.vfs.fdtable import FdTable
 
-_GETPPID = 110
+_GETPPID, _GETTID = 110, 186
 
 
 class _Context(base.Context):
@@ -27,19 +27,24 @@ class RecordingPlatform(base.Platform):
     def __init__(self, memfd):
         self.efd = os.eventfd(0)
         self.ways = []
+        self.script = []  # [(context, syscall number)] for cycle to hand out
+        self.released = []
 
     def fileno(self):
         return self.efd
 
     def cycle(self, ctx, rax):
         self.ways.append(("cycle", rax))
-        return None  # the thread runs on: the kernel's loop waits for it
+        if self.script:  # the next syscall of some running thread
+            self.cycled, nr = self.script.pop(0)
+            return (0, 0, 0, 0, 0, 0, nr)
+        return None  # the threads run on: the kernel's loop waits for them
 
     def resume(self, ctx):
         self.ways.append(("resume", ctx.regs.rax))
 
     def release_context(self, ctx):
-        pass
+        self.released.append(ctx)
 
     def thread_times(self, ctx):
         return 0.0, 0.0
@@ -116,3 +121,28 @@ def test_a_timer_not_yet_due_does_not_stop_the_cycle(kernel_task):
     k, t = kernel_task
     k.add_timer(2**62, lambda: None)
     assert _way(k, t) == ("cycle", 0)
+
+
+def test_the_cycle_may_hand_over_another_threads_syscall(kernel_task):
+    k, t = kernel_task
+    other = _Context()
+    other.regs = SysRegs.from_buffer(bytearray(256))
+    t2 = k.new_task(t.tg, t.mm, t.files, None, other)
+    t2.on_host = True
+    k.platform.script = [(other, _GETTID)]
+    t.ctx.regs.orig_rax = _GETTID
+    k._syscall(t)
+    # t's gettid went back with the first cycle, t2's with the second
+    assert k.platform.ways == [("cycle", t.tid), ("cycle", t2.tid)]
+    assert t.on_host and t2.on_host
+
+
+def test_a_handed_over_syscall_of_a_dead_task_ends_its_context(kernel_task):
+    k, t = kernel_task
+    other = _Context()
+    other.regs = SysRegs.from_buffer(bytearray(256))
+    t2 = k.new_task(t.tg, t.mm, t.files, None, other)
+    t2.dead = True
+    k.platform.script = [(other, _GETTID)]
+    assert _way(k, t) == ("cycle", 0)
+    assert k.platform.released == [other]

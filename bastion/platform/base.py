@@ -154,13 +154,16 @@ class Platform:
         thread's next syscall is often on its way already."""
         return None
 
-    # The hot path of a thread that makes syscall after syscall, or None:
+    # The hot path of threads that make syscall after syscall, or None:
     # cycle(ctx, rax) resumes ctx (the kernel returns rax from a syscall and
-    # has nothing else to do) and, if ctx's next event is another syscall
-    # that comes within a short poll, takes it and returns its arguments as
-    # (r8, r9, r10, rdi, rsi, rdx, nr), else returns None (ctx runs; the
-    # kernel's loop waits for it). resume, poll_one and the event in one call.
+    # has nothing else to do) and, if the next event of a running thread is
+    # a syscall that comes within a short poll, takes it and returns its
+    # arguments as (r8, r9, r10, rdi, rsi, rdx, nr), its context in
+    # `cycled` (ctx itself, or another running thread's); else returns None
+    # (the threads run; the kernel's loop waits for them). resume, poll_one
+    # and the event in one call.
     cycle = None
+    cycled = None
 
     def block(self):
         """Sleep until an event is ready. A host signal may interrupt the

@@ -307,6 +307,7 @@ class SystrapPlatform(base.Platform):
         # cycle polled in Python for an event that did not come: the next
         # wait goes straight to st_spin (a second poll would only burn ~15 us)
         self.polled = False
+        self.cycled = None  # the context whose syscall cycle took (a few threads run)
         # A lock's acquire is a locked instruction, the full barrier resume()
         # needs between its store and load, cheaper than a ctypes call.
         self.fence = _thread.allocate_lock()
@@ -559,7 +560,8 @@ class SystrapPlatform(base.Platform):
         # (see base.Platform.cycle) resume's st_resume and poll_one's poll
         # written out again: this is most syscalls' whole round trip
         r = ctx.regs
-        if ctx.run_idx < 0 or len(self.running) > _PY_POLL_MAX or ctx.aspace.pending \
+        running = self.running
+        if ctx.run_idx < 0 or len(running) > _PY_POLL_MAX or ctx.aspace.pending \
                 or r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
             r.rax = rax
             self.resume(ctx)
@@ -574,30 +576,57 @@ class SystrapPlatform(base.Platform):
         fence.release()
         if u32[ctx.w_sleeping]:
             hs.futex_wake(self.base_addr + ctx.off)
-        if u32[i] != EVENT:
-            if self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]:
+        if len(running) == 1:
+            if u32[i] != EVENT:
+                if self.cpu_hint and u32[ctx.w_cpu] == u32[_W_SENTRY_CPU]:
+                    return None
+                for _ in _PY_POLLS:
+                    if u32[i] == EVENT:
+                        break
+                else:
+                    self.polled = True
+                    return None
+            c = ctx
+        else:
+            c = self._next_event(ctx)
+            if c is None:
                 return None
-            for _ in _PY_POLLS:
-                if u32[i] == EVENT:
-                    break
-            else:
-                self.polled = True
-                return None
+            i = c.w_state
         # a plain syscall only: not a fault or kick, nor a trapped site the
         # kernel may patch (the kernel's loop takes those, with _event)
-        if u32[ctx.w_signo] != _SIGSYS or (u32[ctx.w_info] and self.patch_entry is not None):
+        if u32[c.w_signo] != _SIGSYS or (u32[c.w_info] and self.patch_entry is not None):
             return None
-        running = self.running
-        if len(running) > 1:  # and no other thread's event waits meanwhile (a few)
-            for c in running:
-                if u32[c.w_state] == EVENT and c is not ctx:
-                    return None
         u32[i] = HANDLING
-        if self.u64[ctx.q_uc] != ctx.uc:
-            self._take_frame(ctx)
-        a = _ARGS.unpack_from(self.map, ctx.regs_off)
-        ctx.regs.orig_rax = a[6]
+        if self.u64[c.q_uc] != c.uc:
+            self._take_frame(c)
+        a = _ARGS.unpack_from(self.map, c.regs_off)
+        c.regs.orig_rax = a[6]
+        self.cycled = c
         return a
+
+    def _next_event(self, ctx):
+        """cycle's poll where a few threads run: the first whose state word
+        is EVENT, looked at in turn from the one after ctx (ctx last: a
+        thread that makes syscall after syscall cannot keep the others
+        waiting); None when none comes within a short poll, or one that
+        runs app code last handed over on our CPU (as _poll)."""
+        running = self.running
+        j = ctx.run_idx + 1
+        order = running[j:] + running[:j]
+        u32 = self.u32
+        cpu = u32[_W_SENTRY_CPU] if self.cpu_hint else -1
+        for c in order:
+            s = u32[c.w_state]
+            if s == EVENT:
+                return c
+            if s != HANDLING and u32[c.w_cpu] == cpu:
+                return None
+        for _ in _PY_POLLS_FEW:
+            for c in order:
+                if u32[c.w_state] == EVENT:
+                    return c
+        self.polled = True
+        return None
 
     def _set_bases(self, ctx, r):
         """Have the thread load the fs and gs bases of r on its way back."""

@@ -401,15 +401,17 @@ class Kernel:
 
     def _syscall(self, t):
         """Serve t's syscall and, while the platform's cycle hands back the
-        same thread's next syscall (nothing else for the kernel to do in
-        between: no signal, no other task, timer or host fd), the ones after
-        it, without a turn of the event loop."""
+        next syscall of a running thread (t's or another's) and the kernel
+        has nothing else to do in between (no signal, no task on the run
+        queue, no due timer, no host fd), the ones after it, without a turn
+        of the event loop."""
         ctx = t.ctx
         regs = ctx.regs
         nr = regs.orig_rax
         rdi, rsi, rdx, r10, r8, r9 = regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9
         table = self.table
-        cycle = self.platform.cycle
+        plat = self.platform
+        cycle = plat.cycle
         while True:
             try:
                 if self.strace is not None:
@@ -443,6 +445,12 @@ class Kernel:
             a = cycle(ctx, rax)
             if a is None:
                 return
+            if plat.cycled is not ctx:  # another running thread's syscall
+                ctx = plat.cycled
+                t = ctx.owner
+                if t is None or t.dead:  # as the loop does with such an event
+                    plat.release_context(ctx)
+                    return
             t.on_host = False
             r8, r9, r10, rdi, rsi, rdx, nr = a
         t.ctx.regs.rax = rax
