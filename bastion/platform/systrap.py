@@ -76,6 +76,9 @@ _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
 # ctypes call costs ~0.6 us, most of a patched site's round trip, and the
 # answer is usually there within a few reads. wait() scans them in Python too.
 _PY_POLL_MAX = 4
+# cycle looks once at the state words of up to this many running threads
+# (those blocked in a syscall count too: a server's idle worker threads)
+_CYCLE_MAX = 16
 _PY_POLLS = range(300)
 _PY_POLLS_FEW = range(100)
 _SPIN_ROUNDS = 300  # st_spin passes before the sentry sleeps: 64 pauses, then yields
@@ -561,7 +564,7 @@ class SystrapPlatform(base.Platform):
         # written out again: this is most syscalls' whole round trip
         r = ctx.regs
         running = self.running
-        if ctx.run_idx < 0 or len(running) > _PY_POLL_MAX or ctx.aspace.pending \
+        if ctx.run_idx < 0 or len(running) > _CYCLE_MAX or ctx.aspace.pending \
                 or r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
             r.rax = rax
             self.resume(ctx)
@@ -608,8 +611,9 @@ class SystrapPlatform(base.Platform):
         """cycle's poll where a few threads run: the first whose state word
         is EVENT, looked at in turn from the one after ctx (ctx last: a
         thread that makes syscall after syscall cannot keep the others
-        waiting); None when none comes within a short poll, or one that
-        runs app code last handed over on our CPU (as _poll)."""
+        waiting); None when none comes within a short poll (more than 4: at
+        the first look), or one that runs app code last handed over on our
+        CPU (as _poll)."""
         running = self.running
         j = ctx.run_idx + 1
         order = running[j:] + running[:j]
@@ -621,6 +625,8 @@ class SystrapPlatform(base.Platform):
                 return c
             if s != HANDLING and u32[c.w_cpu] == cpu:
                 return None
+        if len(order) > _PY_POLL_MAX:  # many: st_spin polls them, natively
+            return None
         for _ in _PY_POLLS_FEW:
             for c in order:
                 if u32[c.w_state] == EVENT:
