@@ -159,11 +159,13 @@ class Platform:
     # has nothing else to do) and, if the next event of a running thread is
     # a syscall that comes within a short poll, takes it and returns its
     # arguments as (r8, r9, r10, rdi, rsi, rdx, nr), its context in
-    # `cycled` (ctx itself, or another running thread's); else returns None
+    # `cycled` (ctx itself, or another running thread's) and in `trapped`
+    # whether it trapped (as a SYSCALL event's info); else returns None
     # (the threads run; the kernel's loop waits for them). resume, poll_one
     # and the event in one call.
     cycle = None
     cycled = None
+    trapped = 0
 
     def block(self):
         """Sleep until an event is ready. A host signal may interrupt the

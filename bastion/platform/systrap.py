@@ -311,6 +311,7 @@ class SystrapPlatform(base.Platform):
         # wait goes straight to st_spin (a second poll would only burn ~15 us)
         self.polled = False
         self.cycled = None  # the context whose syscall cycle took (a few threads run)
+        self.trapped = 0  # and whether it trapped
         # A lock's acquire is a locked instruction, the full barrier resume()
         # needs between its store and load, cheaper than a ctypes call.
         self.fence = _thread.allocate_lock()
@@ -595,10 +596,9 @@ class SystrapPlatform(base.Platform):
             if c is None:
                 return None
             i = c.w_state
-        # a plain syscall only: not a fault or kick, nor a trapped site the
-        # kernel may patch (the kernel's loop takes those, with _event)
-        if u32[c.w_signo] != _SIGSYS or (u32[c.w_info] and self.patch_entry is not None):
+        if u32[c.w_signo] != _SIGSYS:  # a fault or kick: the kernel's loop takes it (_event)
             return None
+        self.trapped = u32[c.w_info]  # from a trap, not a patched site (as _event's info)
         u32[i] = HANDLING
         if self.u64[c.q_uc] != c.uc:
             self._take_frame(c)

@@ -313,20 +313,7 @@ class Kernel:
                 try:
                     if kind == _SYSCALL:
                         if info and self.patch and plat.patch_entry is not None:
-                            mm, regs = t.mm, ctx.regs
-                            rip, nr = regs.rip, regs.orig_rax
-                            if nr == 0:  # read's site form is patched before it is served
-                                mpatch.consider_read(mm, regs, plat.patch_entry)
-                                self._syscall(t)
-                            elif mm.users == 1 or (mpatch.wants(mm, rip) and self._others_stopped(t, mm)):
-                                # so is a site of a process whose other threads are
-                                # all in the sentry: none runs the bytes, no flush
-                                mpatch.consider(mm, rip, nr, plat.patch_entry, stopped=True)
-                                self._syscall(t)
-                            else:  # the others after, while the app runs
-                                self._syscall(t)
-                                if t.mm is mm and not t.dead:
-                                    mpatch.consider(mm, rip, nr, plat.patch_entry)
+                            self._syscall(t, self._patch_trapped(t, ctx.regs.orig_rax))
                         else:
                             self._syscall(t)
                     elif kind == pbase.FAULT:
@@ -343,6 +330,31 @@ class Kernel:
                     if not t.dead:
                         self.exit_group(t, S.SIGKILL)
         return self.exit_status
+
+    def _patch_trapped(self, t, nr):
+        """A syscall of t trapped at a site the kernel may patch (mm/patch.py):
+        patch it now if no other thread can run its bytes (read's form, a
+        process of one thread, or one whose others are all in the sentry),
+        before the syscall is served; else return (mm, rip, nr) for
+        _patch_after, once it is served."""
+        mm = t.mm
+        regs = t.ctx.regs
+        rip = regs.rip
+        if not mpatch.wants(mm, rip):  # looked at for good: the common case
+            return None
+        entry = self.platform.patch_entry
+        if nr == 0:
+            mpatch.consider_read(mm, regs, entry)
+        elif mm.users == 1 or self._others_stopped(t, mm):
+            mpatch.consider(mm, rip, nr, entry, stopped=True)
+        else:
+            return mm, rip, nr
+        return None
+
+    def _patch_after(self, t, after):
+        mm, rip, nr = after
+        if t.mm is mm and not t.dead:
+            mpatch.consider(mm, rip, nr, self.platform.patch_entry)
 
     def _others_stopped(self, t, mm):
         """Whether every other thread using mm is in the sentry (none runs
@@ -399,12 +411,13 @@ class Kernel:
             else:
                 self.send_signal_group(init, s)
 
-    def _syscall(self, t):
+    def _syscall(self, t, after=None):
         """Serve t's syscall and, while the platform's cycle hands back the
         next syscall of a running thread (t's or another's) and the kernel
         has nothing else to do in between (no signal, no task on the run
         queue, no due timer, no host fd), the ones after it, without a turn
-        of the event loop."""
+        of the event loop. `after`: a site to patch once the syscall is
+        served (_patch_trapped)."""
         ctx = t.ctx
         regs = ctx.regs
         nr = regs.orig_rax
@@ -412,6 +425,7 @@ class Kernel:
         table = self.table
         plat = self.platform
         cycle = plat.cycle
+        patching = self.patch and plat.patch_entry is not None
         while True:
             try:
                 if self.strace is not None:
@@ -423,11 +437,14 @@ class Kernel:
             except SyscallError as e:
                 ret = -e.errno
             except Blocked:
-                return
+                ret = None
             except Exception:
                 self.debug(f"kernel error in syscall {nr} of task {t.tid}:\n{_exc_text()}")
                 ret = -E.EINVAL
-            if ret is None or t.dead:  # the task exited, stopped, or resumed itself
+            if after is not None:
+                self._patch_after(t, after)
+                after = None
+            if ret is None or t.dead:  # blocked, exited, stopped, or resumed itself
                 return
             t.deadline = None
             t.sys_state = None
@@ -453,6 +470,8 @@ class Kernel:
                     return
             t.on_host = False
             r8, r9, r10, rdi, rsi, rdx, nr = a
+            if plat.trapped and patching:  # a trap, not a patched site's call
+                after = self._patch_trapped(t, nr)
         t.ctx.regs.rax = rax
         if self.strace is not None:
             self.strace.exit(t, nr, t.ctx.regs, ret)
