@@ -123,13 +123,20 @@ def test_a_timer_not_yet_due_does_not_stop_the_cycle(kernel_task):
     assert _way(k, t) == ("cycle", 0)
 
 
-def test_the_cycle_may_hand_over_another_threads_syscall(kernel_task):
-    k, t = kernel_task
+def _second_thread(k, t):
+    """Another thread of t's process, running (its context's next syscall
+    is gettid, which cycle hands over)."""
     other = _Context()
     other.regs = SysRegs.from_buffer(bytearray(256))
     t2 = k.new_task(t.tg, t.mm, t.files, None, other)
     t2.on_host = True
     k.platform.script = [(other, _GETTID)]
+    return t2
+
+
+def test_the_cycle_may_hand_over_another_threads_syscall(kernel_task):
+    k, t = kernel_task
+    t2 = _second_thread(k, t)
     t.ctx.regs.orig_rax = _GETTID
     k._syscall(t)
     # t's gettid went back with the first cycle, t2's with the second
@@ -139,10 +146,7 @@ def test_the_cycle_may_hand_over_another_threads_syscall(kernel_task):
 
 def test_a_handed_over_syscall_of_a_dead_task_ends_its_context(kernel_task):
     k, t = kernel_task
-    other = _Context()
-    other.regs = SysRegs.from_buffer(bytearray(256))
-    t2 = k.new_task(t.tg, t.mm, t.files, None, other)
+    t2 = _second_thread(k, t)
     t2.dead = True
-    k.platform.script = [(other, _GETTID)]
     assert _way(k, t) == ("cycle", 0)
-    assert k.platform.released == [other]
+    assert k.platform.released == [t2.ctx]
