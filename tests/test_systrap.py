@@ -254,8 +254,8 @@ def test_new_address_spaces_are_forked_ahead_and_wait_asleep():
                                      "sleeping_thread", "futex_turns", "child_writes",
                                      "errors_in_loop"])
 def test_hot_syscall_loops_see_the_kernels_other_work(section):
-    # the kernel's fast cycle (Kernel._syscall, Platform.cycle) serves one
-    # thread's syscalls back to back: signals, timers and other tasks must
-    # still get their turn, as natively
+    # the kernel's fast cycle (Kernel._syscall, Platform.cycle) serves
+    # syscalls back to back, of one thread or several: signals, timers and
+    # other tasks must still get their turn, as natively
     n, _ = ab_run([compile_c("hot_loop"), section], timeout=60)
     assert n.stdout.startswith(f"== {section}\n".encode())
