@@ -75,3 +75,35 @@ def test_python_no_trap():
     assert r.status == 0 and r.stdout == b"True\n", r
     assert _clock_syscalls(r.stderr) < 100, r
 
+
+
+def test_an_exec_does_not_wait_for_the_calibration(monkeypatch):
+    """The first exec maps the vDSO at once, serving no clock while the TSC
+    baseline is short (~2 ms of every start were a sleep); the first clock
+    syscall calibrates, waiting out the rest of the baseline if it must."""
+    import time
+    import types
+    from bastion.sentry import vdso as V
+    from bastion.sentry.mm.memfile import MemoryFile
+
+    v = V.Vdso(MemoryFile())
+    if v.first is None:
+        pytest.skip("no invariant TSC here: the vDSO serves no clock")
+
+    class _MM:  # what map asks of an address space
+        def find_free(self, n):
+            return 0x7F0000000000
+
+        def map_borrowed(self, *a):
+            pass
+
+    def no_sleep(s):
+        raise AssertionError("map slept")
+
+    monkeypatch.setattr(V, "time", types.SimpleNamespace(
+        monotonic_ns=time.monotonic_ns, time_ns=time.time_ns, sleep=no_sleep))
+    v.map(_MM())
+    assert v.clocks == 0 and v.view[4] == 0  # vvar.clocks: every call is the syscall
+    monkeypatch.undo()
+    v.calibrate()
+    assert v.clocks == V.CLOCK_MASK and v.view[4] != 0

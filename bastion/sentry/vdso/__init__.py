@@ -10,8 +10,9 @@ writable gets a private copy, the vvar page cannot be made writable (EACCES,
 as on Linux).
 
 Time is the TSC's: clock = base[clk] + (tsc - tsc_base) * mult >> 32. The
-TSC rate is calibrated against the host's CLOCK_MONOTONIC between sentry
-start and the first exec (at least CALIBRATE_NS), and the sentry re-anchors
+TSC rate is calibrated against the host's CLOCK_MONOTONIC from sentry start
+over at least CALIBRATE_NS, at the first exec or, if that comes sooner, at
+the first clock syscall (until then the page serves no clock), and the sentry re-anchors
 every TICK seconds (Kernel.start_tick): the rate is re-measured from the first
 sample (a baseline that keeps growing), and the offset to the host clock is
 slewed away over the next tick rather than stepped, so the vDSO clock stays
@@ -101,18 +102,25 @@ class Vdso:
         """Map [vvar] and [vdso] into a new address space; returns the image's
         address (AT_SYSINFO_EHDR)."""
         if self.first is not None and not self.clocks:
-            self._calibrate()
+            self.calibrate(wait=False)
         addr = mm.find_free(PAGE + self.text_len)
         mm.map_borrowed(addr, PAGE, PROT_READ, self.off, self.vvar_owner, "[vvar]")
         mm.map_borrowed(addr + PAGE, self.text_len, PROT_READ | PROT_EXEC, self.off + PAGE,
                         self, "[vdso]")
         return addr + PAGE
 
-    def _calibrate(self):
+    def calibrate(self, wait=True):
+        """Measure the TSC's rate against the host's monotonic clock since
+        the first sample and serve clocks from then on, once CALIBRATE_NS
+        have passed since it; until then, wait for them, or (not `wait`)
+        leave the page serving none: an exec does not wait (~2 ms of every
+        start here), the first clock syscall does (syscalls/time.py)."""
         tsc0, mono0, _ = self.first
-        wait = CALIBRATE_NS - (time.monotonic_ns() - mono0)
-        if wait > 0:
-            time.sleep(wait / 1e9)
+        left = CALIBRATE_NS - (time.monotonic_ns() - mono0)
+        if left > 0:
+            if not wait:
+                return
+            time.sleep(left / 1e9)
         tsc, mono, off = _sample()
         if tsc <= tsc0:
             self.first = None
