@@ -608,31 +608,15 @@ class SystrapPlatform(base.Platform):
         return a
 
     def _next_event(self, ctx):
-        """cycle's poll where a few threads run: the first whose state word
-        is EVENT, looked at in turn from the one after ctx (ctx last: a
-        thread that makes syscall after syscall cannot keep the others
-        waiting); None when none comes within a short poll (more than 4: at
-        the first look), or one that runs app code last handed over on our
-        CPU (as _poll)."""
+        """cycle's poll where several threads run: _scan from the one after
+        ctx (ctx last: a thread that makes syscall after syscall cannot keep
+        the others waiting)."""
         running = self.running
         j = ctx.run_idx + 1
-        order = running[j:] + running[:j]
-        u32 = self.u32
-        cpu = u32[_W_SENTRY_CPU] if self.cpu_hint else -1
-        for c in order:
-            s = u32[c.w_state]
-            if s == EVENT:
-                return c
-            if s != HANDLING and u32[c.w_cpu] == cpu:
-                return None
-        if len(order) > _PY_POLL_MAX:  # many: st_spin polls them, natively
-            return None
-        for _ in _PY_POLLS_FEW:
-            for c in order:
-                if u32[c.w_state] == EVENT:
-                    return c
-        self.polled = True
-        return None
+        c = self._scan(running[j:] + running[:j])
+        if c is None:
+            self.polled = True
+        return c
 
     def _set_bases(self, ctx, r):
         """Have the thread load the fs and gs bases of r on its way back."""
@@ -721,31 +705,39 @@ class SystrapPlatform(base.Platform):
         return None
 
     def _poll(self, n):
-        """Read the n (few) running threads' state words in Python until one
-        is EVENT: True, and self.hit is its index. Not when a thread running
-        app code last handed over on our CPU: it cannot answer before we
-        give the CPU up (st_spin yields for it); not when every one is
-        blocked in a syscall (HANDLING): none can answer."""
+        """_scan of the n (few) running threads: True, and self.hit is the
+        index of the one with an event."""
+        c = self._scan(self.running)
+        if c is None:
+            return False
+        self.hit = c.run_idx
+        return True
+
+    def _scan(self, order):
+        """The first of these running threads whose state word is EVENT,
+        read in Python for a short poll (~15 us at most), or None. Not when
+        a thread running app code last handed over on our CPU: it cannot
+        answer before we give the CPU up (st_spin yields for it); not when
+        every one is blocked in a syscall (HANDLING): none can answer; past
+        _PY_POLL_MAX threads only one look (st_spin polls many, natively)."""
         u32 = self.u32
         cpu = u32[_W_SENTRY_CPU] if self.cpu_hint else -1  # -1: no CPU is ours
-        words = []
         live = False
-        for c in self.running:
-            i = c.w_state
-            if u32[i] != HANDLING:
+        for c in order:
+            s = u32[c.w_state]
+            if s == EVENT:
+                return c
+            if s != HANDLING:
                 if u32[c.w_cpu] == cpu:
-                    return False
+                    return None
                 live = True
-            words.append(i)
-        if not live:
-            return False
-        polls = _PY_POLLS if n == 1 else _PY_POLLS_FEW
-        for _ in polls:
-            for j in range(n):
-                if u32[words[j]] == EVENT:
-                    self.hit = j
-                    return True
-        return False
+        if not live or len(order) > _PY_POLL_MAX:
+            return None
+        for _ in (_PY_POLLS if len(order) == 1 else _PY_POLLS_FEW):
+            for c in order:
+                if u32[c.w_state] == EVENT:
+                    return c
+        return None
 
     def _announce_sleep(self, n):
         """Tell the stubs to write the eventfd from now on; True if an event
