@@ -683,7 +683,7 @@ class SystrapPlatform(base.Platform):
     def poll_one(self):
         """The one running thread's next event if it comes within a short
         poll of its state word in Python (~15 us at most), else None. The
-        one-thread case of _poll's test written out, and the event taken in
+        one-thread case of _scan's test written out, and the event taken in
         the same call: this is the hot path of every syscall."""
         running = self.running
         if len(running) != 1:
