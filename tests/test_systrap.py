@@ -252,7 +252,7 @@ def test_new_address_spaces_are_forked_ahead_and_wait_asleep():
 
 @pytest.mark.parametrize("section", ["self_signal", "blocked_signal", "itimer_in_loop",
                                      "sleeping_thread", "futex_turns", "child_writes",
-                                     "errors_in_loop"])
+                                     "errors_in_loop", "fs_base_in_loop"])
 def test_hot_syscall_loops_see_the_kernels_other_work(section):
     # the kernel's fast cycle (Kernel._syscall, Platform.cycle) serves
     # syscalls back to back, of one thread or several: signals, timers and

@@ -88,10 +88,17 @@ class PlatformError(Exception):
     pass
 
 
+# Bumped whenever any thread's fs or gs base is set (SysRegs) or an address
+# space queues a mapping change: the cycle's one test for both (a context
+# whose `seen` is the count has nothing of either to apply; resume looks).
+_CHANGES = [0]
+
+
 class SysRegs(ctypes.Structure):
     """The general registers of a host signal frame (struct sigcontext),
     named as in user_regs_struct. orig_rax, fs_base and gs_base are not in a
-    signal frame: they are plain attributes that the platform applies."""
+    signal frame: they are plain attributes that the platform applies (the
+    bases through resume: setting one counts in _CHANGES)."""
 
     _fields_ = [(n, ctypes.c_uint64) for n in (
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
@@ -101,9 +108,27 @@ class SysRegs(ctypes.Structure):
          ("oldmask", ctypes.c_uint64), ("cr2", ctypes.c_uint64)]
 
     orig_rax = 2**64 - 1
-    fs_base = 0
-    gs_base = 0
+    _fs = 0
+    _gs = 0
     ds = es = 0
+
+    @property
+    def fs_base(self):
+        return self._fs
+
+    @fs_base.setter
+    def fs_base(self, v):
+        self._fs = v
+        _CHANGES[0] += 1
+
+    @property
+    def gs_base(self):
+        return self._gs
+
+    @gs_base.setter
+    def gs_base(self, v):
+        self._gs = v
+        _CHANGES[0] += 1
 
     def copy(self):
         r = SysRegs()
@@ -122,7 +147,7 @@ class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
                  "gs_applied", "ptr", "run_idx", "control", "frames",
                  "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "q_uc",
-                 "regs_off", "q_rax")
+                 "regs_off", "q_rax", "seen")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
@@ -146,6 +171,7 @@ class SysContext(base.Context):
         self.owner = None
         self.fs_applied = 0
         self.gs_applied = addr  # the stub's thread_start points gs at the slot
+        self.seen = -1  # _CHANGES when resume last applied bases and mapping changes
         self.ptr = None  # the state word's address in the sentry
         self.run_idx = -1
         self.control = False
@@ -212,6 +238,7 @@ class SysAddressSpace(base.AddressSpace):
 
     def _queue(self, entry):
         self.pending.append(entry)
+        _CHANGES[0] += 1
         if len(self.pending) >= BATCH_MAX:
             self.flush()
 
@@ -533,6 +560,7 @@ class SystrapPlatform(base.Platform):
     def resume(self, ctx):
         cmd = CMD_RESUME
         asp = ctx.aspace
+        ctx.seen = _CHANGES[0]
         if asp.pending:
             if len(asp.contexts) == 1:  # the only thread: it runs them on its way back
                 asp.take(ctx)
@@ -563,11 +591,9 @@ class SystrapPlatform(base.Platform):
     def cycle(self, ctx, rax):
         # (see base.Platform.cycle) resume's st_resume and poll_one's poll
         # written out again: this is most syscalls' whole round trip
-        r = ctx.regs
         running = self.running
-        if ctx.run_idx < 0 or len(running) > _CYCLE_MAX or ctx.aspace.pending \
-                or r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
-            r.rax = rax
+        if ctx.run_idx < 0 or ctx.seen != _CHANGES[0] or len(running) > _CYCLE_MAX:
+            ctx.regs.rax = rax
             self.resume(ctx)
             return None
         u32 = self.u32

@@ -424,11 +424,14 @@ class Kernel:
         rdi, rsi, rdx, r10, r8, r9 = regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9
         table = self.table
         plat = self.platform
-        cycle = plat.cycle
+        # strace is set for the kernel's life, and a pause begins and ends
+        # only in the loop (a control request): neither changes in here
+        traced = self.strace is not None
+        cycle = None if traced or self.frozen is not None else plat.cycle
         patching = self.patch and plat.patch_entry is not None
         while True:
             try:
-                if self.strace is not None:
+                if traced:
                     ret = self._traced(t, nr, regs)
                 elif nr < NR_MAX:
                     ret = table[nr](t, rdi, rsi, rdx, r10, r8, r9)
@@ -444,7 +447,7 @@ class Kernel:
             if after is not None:
                 self._patch_after(t, after)
                 after = None
-            if ret is None or t.dead:  # blocked, exited, stopped, or resumed itself
+            if ret is None or t.dead:  # blocked, exited, stopped, resumed itself, or the end
                 return
             t.deadline = None
             t.sys_state = None
@@ -453,10 +456,9 @@ class Kernel:
             timers = self.timers
             if cycle is None or _RESTART_LO <= rax <= _RESTART_HI or t.ctx is not ctx \
                     or (t.pending | tg.shared_pending) & ~t.sigmask or tg.stopped or tg.exiting \
-                    or t.saved_sigmask is not None or self.strace is not None \
-                    or self.frozen is not None or self.runq or self.host_signals \
+                    or t.saved_sigmask is not None or self.runq or self.host_signals \
                     or timers and (timers[0][3] or timers[0][0] <= _now_ns()) \
-                    or self.host_waits or self.host_watches or self.done:
+                    or self.host_waits or self.host_watches:
                 break
             t.on_host = True
             a = cycle(ctx, rax)
@@ -473,7 +475,7 @@ class Kernel:
             if plat.trapped and patching:  # a trap, not a patched site's call
                 after = self._patch_trapped(t, nr)
         t.ctx.regs.rax = rax
-        if self.strace is not None:
+        if traced:
             self.strace.exit(t, nr, t.ctx.regs, ret)
         self.return_to_user(t)
 

@@ -5,6 +5,8 @@
    must be seen at the same syscall as natively, or at least soon. */
 #include "common.h"
 #include <pthread.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 
 static volatile long handled;
@@ -148,11 +150,37 @@ static void errors_in_loop(void) {
     printf("EBADF %ld, EFAULT %ld, ENOENT %ld\n", ebadf, efault, enoent);
 }
 
+/* The fs base set in a loop (arch_prctl, as a thread library or a
+   language runtime does) is the one the next instructions use: each round
+   points fs at another block and reads through it. Raw syscalls only while
+   fs is not libc's (its TLS lives there). */
+static long raw2(long nr, long a, long b) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
+    return r;
+}
+
+static void fs_base_in_loop(void) {
+    static long blocks[2][2] = {{0x1111, 0}, {0x2222, 0}};
+    unsigned long libc_fs;
+    long wrong = 0, failed = 0;
+    if (raw2(SYS_arch_prctl, ARCH_GET_FS, (long)&libc_fs)) failed++;
+    for (int i = 0; i < 4000; i++) {
+        long want = blocks[i & 1][0], got;
+        if (raw2(SYS_arch_prctl, ARCH_SET_FS, (long)blocks[i & 1])) failed++;
+        raw2(SYS_getppid, 0, 0);
+        __asm__ volatile("mov %%fs:0, %0" : "=r"(got));
+        if (raw2(SYS_arch_prctl, ARCH_SET_FS, (long)libc_fs)) failed++;
+        if (got != want) wrong++;
+    }
+    printf("wrong %ld, failed %ld\n", wrong, failed);
+}
+
 int main(int argc, char **argv) {
     struct section secs[] = {
         SECTION(self_signal), SECTION(blocked_signal), SECTION(itimer_in_loop),
         SECTION(sleeping_thread), SECTION(futex_turns), SECTION(child_writes),
-        SECTION(errors_in_loop),
+        SECTION(errors_in_loop), SECTION(fs_base_in_loop),
     };
     return run_sections(secs, sizeof secs / sizeof secs[0], argc, argv);
 }
