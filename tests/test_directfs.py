@@ -114,42 +114,13 @@ def test_directfs_is_the_default_and_can_be_turned_off(monkeypatch):
     assert not _config(_parser().parse_args(["run", "--", "/bin/true"])).directfs
 
 
-def test_the_gofer_process_starts_at_the_first_request_asked_ahead(tmp_path):
-    """Under directfs only a request asked ahead needs the process: none is
-    started for calls, one at the first ask, and an ask that cannot start
-    it (fork refused) is dropped, as an ask's error is."""
+def test_under_directfs_no_gofer_process_is_needed(tmp_path):
+    """Under directfs every call runs in the sentry, and nothing is asked
+    ahead (vfs/goferfs.py looks at `direct`): the client has no process,
+    no socket, and never imports the wire protocol."""
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "f").write_text("x")
-    mounts = [(str(tmp_path), True)]
-    started = []
-
-    def start(m):
-        started.append(server.start(m))
-        return started[-1]
-
-    client = GoferClient(None, direct=server.Gofer(mounts), start=lambda: start(mounts))
-    try:
-        assert client.call("lstat", 0, "d/f")[0][6] == 1
-        assert client.call("readtree", 0, [""], 0, False)[0]
-        assert started == [] and client.sock is None
-        got = []
-        client.ask(lambda res, fds: got.append(res), "readtree", 0, ["d"], 0, False)
-        assert len(started) == 1 and client.sock is started[0][0]
-        client.drain()
-        assert got and got[0] == client.call("readtree", 0, ["d"], 0, False)[0]
-        client.ask(lambda res, fds: got.append(res), "lstat", 0, "d")
-        assert len(started) == 1  # the same process
-        client.drain()
-    finally:
-        for sock, pid in started:
-            sock.close()
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-
-    def refused():
-        raise OSError(11, "fork refused")
-
-    client = GoferClient(None, direct=server.Gofer(mounts), start=refused)
-    client.ask(lambda res, fds: pytest.fail("no reply to a request never sent"), "lstat", 0, "d")
-    client.drain()
-    assert client.call("lstat", 0, "d")[0]  # calls go on, directly
+    client = GoferClient(None, direct=server.Gofer([(str(tmp_path), True)]))
+    assert client.call("lstat", 0, "d/f")[0][6] == 1
+    assert client.call("readtree", 0, [""], 0, False)[0]
+    assert client.sock is None and client.wire is None and client.asked is None

@@ -91,6 +91,21 @@ def test_a_tree_walk_gets_the_directories_below(tree):
     assert calls.count("readtree") < 30, calls.count("readtree")
 
 
+def test_under_directfs_a_tree_walk_asks_nothing_ahead(tmp_path):
+    """Under directfs the sentry lists directories itself: a listing asked
+    of the gofer process ahead (JSON both ways, the entries decoded and
+    taken in) made find ~25% slower than listing each when it is wanted."""
+    for i in range(60):
+        for j in range(8):
+            (tmp_path / f"d{i:02}" / f"s{j}").mkdir(parents=True)
+            for k in range(3):
+                (tmp_path / f"d{i:02}" / f"s{j}" / f"f{k}").write_text("x")
+    with counted_gofer(tmp_path, direct=True) as (root, calls):
+        walk_tree(root)
+        assert calls and not [c for c in calls if c.startswith("ask")], calls
+        assert root.fs.client.asked is None
+
+
 def test_a_lookup_listing_fetches_attributes_one_file_at_a_time(tree):
     # ld.so or a shell looking up a few names in a big directory: the stat of
     # one of them must not fetch every file's attributes

@@ -5,10 +5,10 @@ the sentry does other things, and its reply is read before anything else is
 sent. One request at most is ever on its way, so a receive never holds more
 than one reply (protocol.recv reads one message).
 
-Under directfs the gofer process is only for requests asked ahead, so it is
-started at the first one (`start`): a sandbox whose programs walk no tree
-(most) never forks it, nor imports the wire protocol (json, socket: ~10 ms
-of each start)."""
+Under directfs (`direct`) there is no gofer process: every call runs the
+gofer's code in the sentry, and nothing is asked ahead. A listing asked of
+a process ahead cost more (JSON both ways, the reply decoded and taken in)
+than making it in the sentry when it is wanted: find -25%."""
 
 import os
 
@@ -16,13 +16,13 @@ from ..abi.errno import SyscallError
 
 
 class GoferClient:
-    def __init__(self, sock, on_wait=None, direct=None, start=None):
-        self.sock = sock  # None until `start` made the process
-        self.start = start  # () -> (socket, pid) of a new gofer process: server.start
+    def __init__(self, sock, on_wait=None, direct=None):
+        self.sock = sock  # to the gofer process; None under directfs
         self.asked = None  # what to do with the reply of the request sent ahead
         self.on_wait = on_wait  # called before the sentry waits for a reply (Platform.nap_waiting)
         self.direct = direct  # a server.Gofer of the sentry's own (directfs), or None
-        self.wire = None if sock is None else _protocol()  # protocol.py, once it is needed
+        # protocol.py (json, socket: ~10 ms of a start) only with a process
+        self.wire = None if sock is None else _protocol()
 
     def call(self, op, mount, path, *args):
         """Return (result, fd or None; [fds] for open_many) or raise SyscallError."""
@@ -30,7 +30,7 @@ class GoferClient:
             self.drain()
         if self.direct is not None:
             return self._direct(op, mount, path, args)
-        wire = self.wire or self._connect()
+        wire = self.wire
         wire.send(self.sock, [op, mount, path, *args])
         if self.on_wait is not None:
             self.on_wait()
@@ -43,21 +43,12 @@ class GoferClient:
 
     def ask(self, done, op, mount, path, *args):
         """Send a request now; done(result, [fds]) runs when its reply is
-        read. An error reply is dropped (an ask is only ever a prefetch)."""
+        read. An error reply is dropped (an ask is only ever a prefetch).
+        Not under directfs (callers look at `direct`)."""
         if self.asked is not None:
             self.drain()
-        try:
-            wire = self.wire or self._connect()
-        except OSError:  # no gofer process (fork refused): no prefetch either
-            return
-        wire.send(self.sock, [op, mount, path, *args])
+        self.wire.send(self.sock, [op, mount, path, *args])
         self.asked = done
-
-    def _connect(self):
-        """Start the gofer process (its first request); the protocol module."""
-        self.sock = self.start()[0]
-        self.wire = _protocol()
-        return self.wire
 
     def drain(self):
         """Read the reply of the request sent ahead, if one is on its way."""

@@ -1,7 +1,6 @@
 """Building a sandbox: the gofer, the mount tree, and the first process."""
 
 import fcntl
-import functools
 import os
 import resource
 
@@ -163,12 +162,9 @@ def build(cfg):
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
     # directfs: the sentry runs the gofer's file code itself on root fds of
-    # its own; the gofer process is for the requests asked ahead (a tree
-    # walk's next listings), done in parallel, and starts at the first one
+    # its own, and no gofer process is started
     if cfg.directfs:
-        client = GoferClient(None, on_wait=k.platform.nap_waiting,
-                             direct=gofer_server.Gofer(gofer_mounts),
-                             start=functools.partial(gofer_server.start, gofer_mounts))
+        client = GoferClient(None, direct=gofer_server.Gofer(gofer_mounts))
     else:
         client = GoferClient(gofer_server.start(gofer_mounts)[0], on_wait=k.platform.nap_waiting)
     lower = GoferFS(client, 0, True).root()
