@@ -160,16 +160,18 @@ def benchmarks(quick, work):
              argv=[f"{b}/getppid_loop", "10000" if q else "50000"],
              parse=grep(rb"([\d.]+) ns/syscall", 1 / 1000), build="getppid_loop",
              floor=True,
-             why="pure per-syscall cost: a raw getppid loop, timed by the program "
-                 "itself (start-up excluded); every other figure is a multiple of it. "
-                 "Under it, the floor of any Python ptrace tracer on this host "
-                 "(bench/ptrace_floor.py), to read the ptrace column against"),
+             why="pure per-syscall cost of a trapped syscall: a raw getppid loop from a "
+                 "site no patch takes (every call a host signal on systrap), timed by "
+                 "the program itself (start-up excluded). Under it, the floor of any "
+                 "Python ptrace tracer on this host (bench/ptrace_floor.py), to read the "
+                 "ptrace column against"),
         dict(name="getppid_site", unit="us/syscall", better="lower", reps=1 if q else 3,
              argv=[f"{b}/getppid_loop", "10000" if q else "50000", "site"],
              parse=grep(rb"([\d.]+) ns/syscall", 1 / 1000), build="getppid_loop",
              why="the same from one `mov $110, %eax; syscall` site, the form most libc "
-                 "wrappers have: what systrap patches after its first trap (--no-patch "
-                 "makes it the getppid figure again)"),
+                 "wrappers have (libc's syscall() has another that is patched too): what "
+                 "systrap patches after its second trap (--no-patch makes it the getppid "
+                 "figure again)"),
         dict(name="find", unit="ms", better="lower", reps=1 if q else 2, warm=True,
              argv=["find", "/usr/lib/python3" if q else "/usr/lib", "-type", "f"],
              parse=wall_ms, compare="lines",

@@ -9,7 +9,8 @@ from conftest import compile_c, run_bastion
 from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
-            "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race"]
+            "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race",
+            "syscall_fn"]
 
 
 @pytest.mark.timeout(90)
@@ -46,6 +47,17 @@ def test_a_site_is_patched_at_its_second_trap(opts, first_bytes):
 ])
 def test_a_read_form_site_is_patched_too(opts, first_byte):
     r = run_bastion([compile_c("patch"), "read_site"], opts=opts)
+    assert (r.stdout, r.status) == (first_byte, 0), r
+
+
+@pytest.mark.parametrize("opts, first_byte", [
+    (("--platform", "systrap"), b"e9\n"),
+    (("--platform", "systrap", "--no-patch"), b"4c\n"),  # mov 0x8(%rsp), %r9, as built
+])
+def test_glibcs_syscall_function_is_patched_too(opts, first_byte):
+    """One site for every number (the number comes in rax): the thunk does
+    its mov of the sixth argument instead."""
+    r = run_bastion([compile_c("patch"), "fn_site"], opts=opts)
     assert (r.stdout, r.status) == (first_byte, 0), r
 
 

@@ -343,7 +343,7 @@ class Kernel:
         if not mpatch.wants(mm, rip):  # looked at for good: the common case
             return None
         entry = self.platform.patch_entry
-        if nr == 0:
+        if nr == 0 and not mpatch.fn_site(mm, rip):
             mpatch.consider_read(mm, regs, entry)
         elif mm.users == 1 or self._others_stopped(t, mm):
             mpatch.consider(mm, rip, nr, entry, stopped=True)

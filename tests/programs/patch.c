@@ -4,9 +4,10 @@
    zone and in vector registers, with flags set, interrupted by signals,
    across fork and exec, and after the app sets its own gs base; and sites
    of glibc's read form (`xor %eax, %eax; syscall; cmp`), and one whose mov
-   crosses an 8-byte boundary. `site`, `read_site` and `unaligned_site`
-   print the first byte of a site after it ran (for test_patch.py: not A/B,
-   it differs where patching happens). */
+   crosses an 8-byte boundary; and glibc's own syscall() (`mov 0x8(%rsp),
+   %r9; syscall`, one site for every number). `site`, `read_site`,
+   `unaligned_site` and `fn_site` print the first byte of a site after it
+   ran (for test_patch.py: not A/B, it differs where patching happens). */
 #include "common.h"
 #include <pthread.h>
 #include <asm/prctl.h>
@@ -480,6 +481,74 @@ static void site_twice(void) {
     printf("%02x\n", at[0]);
 }
 
+/* glibc's syscall(): the 7 bytes of its `mov 0x8(%rsp), %r9; syscall`
+   within the function, or NULL if this libc has another form. */
+static const unsigned char *fn_site_at(void) {
+    static const unsigned char form[] = {0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05};
+    const unsigned char *f = (const unsigned char *)(void *)syscall;
+    for (int i = 0; i < 48; i++)
+        if (!memcmp(f + i, form, sizeof form)) return f + i;
+    return NULL;
+}
+
+/* Calls through syscall(), the site patched at its second trap, must
+   behave as natively: six arguments (the sixth, r9, is what the patched
+   site's thunk loads: mmap's offset picks the page), errors and errno,
+   many numbers from the one site, several threads at once. */
+static long fn_ppid;
+static void *fn_racer(void *arg) {
+    long bad = 0, pid = (long)arg;
+    for (int i = 0; i < 20000; i++) {
+        if (syscall(SYS_getpid) != pid) bad++;
+        if (syscall(SYS_getppid) != fn_ppid) bad++;
+    }
+    return (void *)bad;
+}
+
+static void syscall_fn(void) {
+    char path[] = "/tmp/patch_fn_XXXXXX";
+    int fd = mkstemp(path);
+    char page[4096];
+    for (int p = 0; p < 3; p++) {
+        memset(page, 'a' + p, sizeof page);
+        if (write(fd, page, sizeof page) != (long)sizeof page) _exit(3);
+    }
+    unlink(path);
+    for (int round = 0; round < 4; round++) {
+        for (long off = 0; off < 3; off++) {
+            char *m = (char *)syscall(SYS_mmap, 0L, 4096L, (long)PROT_READ, (long)MAP_PRIVATE,
+                                      (long)fd, off * 4096);
+            if (m == MAP_FAILED) _exit(4);
+            if (round == 3) printf("page %ld: %c%c\n", off, m[0], m[4095]);
+            syscall(SYS_munmap, m, 4096L);
+        }
+    }
+    errno = 0;
+    long r = syscall(SYS_close, 12345L);
+    printf("close(12345) = %ld, errno %s\n", r, errno == EBADF ? "EBADF" : "other");
+    pthread_t t[3];
+    long pid = getpid(), bad = 0;
+    fn_ppid = getppid();
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, fn_racer, (void *)pid);
+    for (int i = 0; i < 3; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        bad += (long)res;
+    }
+    printf("3 threads x 40000 calls through syscall(), wrong results: %ld\n", bad);
+    close(fd);
+}
+
+static void fn_site(void) {
+    const volatile unsigned char *at = fn_site_at();
+    if (!at) {
+        printf("no such site\n");
+        return;
+    }
+    for (int i = 0; i < 3; i++) syscall(SYS_getppid);
+    printf("%02x\n", at[0]);
+}
+
 static char **argv_saved;
 static void fork_and_exec_(void) { fork_and_exec(argv_saved); }
 
@@ -496,12 +565,13 @@ int main(int argc, char **argv) {
         {"unaligned_race", unaligned_race}, {"unaligned_site", unaligned_site},
         {"unaligned_site_blocked", unaligned_site_blocked},
         {"unaligned_site_running", unaligned_site_running},
+        {"syscall_fn", syscall_fn}, {"fn_site", fn_site},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
-                if (strncmp(argv[a], "site", 4) &&
-                    strcmp(argv[a], "read_site") && strncmp(argv[a], "unaligned_site", 14))
+                if (strncmp(argv[a], "site", 4) && strcmp(argv[a], "read_site") &&
+                    strcmp(argv[a], "fn_site") && strncmp(argv[a], "unaligned_site", 14))
                     printf("== %s\n", s[i].name);
                 s[i].fn();
             }

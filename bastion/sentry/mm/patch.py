@@ -18,6 +18,13 @@ thread can see half an instruction. Nothing is pushed (the red zone below
 the app's stack pointer is never touched), and the patch entry saves every
 register and the XSAVE state into a frame the sentry reads like a trap's.
 
+glibc's syscall() function ends in `mov 0x8(%rsp), %r9; syscall` (4c 8b 4c
+24 08 0f 05), its number already in rax: that 5-byte mov is replaced the
+same way, and its thunk does the mov instead (`mov 0x8(%rsp), %r9; movabs
+rcx, site+7; jmp [patch_entry]`: a jmp moves no stack pointer). One site
+serves every number a program passes to syscall() (Rust's futex and
+getrandom, for one).
+
 glibc's read (nr 0) has another form, `xor eax, eax; syscall; cmp rax,
 -4096` (31 c0 0f 05 48 3d 00 f0 ff ff): four bytes before the return
 address, too few for a jmp, so the jmp also covers the start of the `cmp`,
@@ -110,6 +117,18 @@ class Patches:
 
 
 _READ_FORM = b"\x31\xc0\x0f\x05\x48\x3d\x00\xf0\xff\xff"
+# glibc's syscall(): `mov 0x8(%rsp), %r9; syscall`, the number already in rax
+_FN_FORM = b"\x4c\x8b\x4c\x24\x08\x0f\x05"
+
+
+def fn_site(mm, rip):
+    """Whether the syscall that returns to rip is one of syscall()'s form
+    (a read through it is patched as any other, not as read's form)."""
+    v = mm.find(rip - 7)
+    if v is None or rip > v.end or not v.prot & PROT_READ:
+        return False
+    o = v.off + (rip - 7 - v.start)
+    return bytes(mm.view[o:o + 7]) == _FN_FORM
 
 
 def wants(mm, rip):
@@ -125,7 +144,8 @@ def consider(mm, rip, nr, entry, stopped=False):
     the site keeps trapping. `stopped`: called before the syscall is
     served, with every thread of the address space in the sentry (its
     mapping changes go out before any of them runs again); else after,
-    while the app runs. Read (nr 0) goes to consider_read instead."""
+    while the app runs. A read (nr 0) from read's own form goes to
+    consider_read instead."""
     try:
         _consider(mm, rip, nr, entry, stopped)
     except (SyscallError, OSError):
@@ -215,8 +235,8 @@ def _consider(mm, rip, nr, entry, stopped):
         return
     o = v.off + (site - v.start)
     code = bytes(mm.view[o:o + 7])
-    if code[0] != 0xB8 or code[5:] != b"\x0f\x05" or \
-            int.from_bytes(code[1:5], "little") != nr:
+    if code != _FN_FORM and (code[0] != 0xB8 or code[5:] != b"\x0f\x05" or
+                             int.from_bytes(code[1:5], "little") != nr):
         return
     thunk = _thunk(mm, p, site, 1 if aligned else 2)
     if thunk is None:
