@@ -160,6 +160,40 @@ def test_mapping_changes_reach_the_stub_in_batches():
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+def test_bases_count_as_changed_only_when_set():
+    """The cycle takes a thread's next syscall without resume's checks while
+    systrap._CHANGES is what the thread saw at its last resume. Setting a
+    base counts; a thread going from one frame to another (a trapped site's
+    signal frame, a patched site's) keeps its bases and must not count: a
+    thread of redis-server that did so went the slow way at every switch
+    (redis-benchmark -20%)."""
+    import os
+    import signal
+    from bastion.platform import systrap
+    from bastion.sentry.mm.memfile import MemoryFile
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the platform blocks SIGCHLD
+    mem = MemoryFile(size=1 << 32)
+    p = systrap.SystrapPlatform(mem.fd)
+    try:
+        aspace = type("NoStub", (), {"pending": ()})()
+        ctx = systrap.SysContext(aspace, 1, p.alloc_slot(), systrap.STUB_SLOTS + systrap.SLOT)
+        frame = systrap.OFF_UC
+        systrap._U64.pack_into(p.map, ctx.off + frame, ctx.addr + 0x8000)
+        p._take_frame(ctx)
+        ctx.regs.fs_base = 0x1234
+        before = systrap._CHANGES[0]
+        systrap._U64.pack_into(p.map, ctx.off + frame, ctx.addr + 0x9000)  # another frame
+        p._take_frame(ctx)
+        assert systrap._CHANGES[0] == before and ctx.regs.fs_base == 0x1234
+        ctx.regs.gs_base = 0x5678
+        assert systrap._CHANGES[0] == before + 1
+    finally:
+        for fd in (mem.fd, p.eventfd, p.sigfd):
+            os.close(fd)
+        p.ep.close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _tear_down(p, mem, spaces):
     """End the stubs a platform made in this process (and the one it
     forked ahead), close its fds."""

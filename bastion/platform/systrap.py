@@ -472,8 +472,8 @@ class SystrapPlatform(base.Platform):
                 r = ctx.frames[uc] = SysRegs.from_buffer(self.map, off)
             ctx.regs_off = off
             ctx.q_rax = (off >> 3) + 13
-            if old is not None:
-                r.orig_rax, r.fs_base, r.gs_base = old.orig_rax, old.fs_base, old.gs_base
+            if old is not None:  # the same thread's bases: nothing new to apply
+                r.orig_rax, r._fs, r._gs = old.orig_rax, old._fs, old._gs
             ctx.regs = r
             ctx.uc = uc
 
