@@ -71,15 +71,17 @@ _SIGSYS, _SIGURG = 31, 23
 _SYSCALL = base.SYSCALL
 _U64 = struct.Struct("<Q")
 _CODE_OFF = 64 + 56  # the stub's code follows its ELF and program headers
-# block() and prepare_sleep(): reads of the running threads' state words in
-# Python before st_spin (~15 us at most), when there are few of them: a
-# ctypes call costs ~0.6 us, most of a patched site's round trip, and the
-# answer is usually there within a few reads.
+# cycle, block() and prepare_sleep() (_scan): reads of the running threads'
+# state words in Python before st_spin (~15 us at most), when few of them
+# run app code: a ctypes call costs ~0.6 us, most of a patched site's round
+# trip, and the answer is usually there within a few reads. Threads blocked
+# in a syscall do not count (redis-server's idle workers: redis-benchmark
+# +24..30% once they did not keep the cycle from polling the two that run).
 _PY_POLL_MAX = 4
-# cycle looks once at the state words of up to this many running threads
-# (those blocked in a syscall count too: a server's idle worker threads),
-# and wait() reads that many in Python, not with a ctypes call per event and
-# one more (redis-benchmark against redis-server, 7 threads: +2..8%)
+# cycle looks at the state words of up to this many running threads
+# (those blocked in a syscall count too), and wait() reads that many in
+# Python, not with a ctypes call per event and one more (redis-benchmark
+# against redis-server, 7 threads: +2..8%)
 _CYCLE_MAX = 16
 _PY_POLLS = range(300)
 _PY_POLLS_FEW = range(100)
@@ -743,14 +745,15 @@ class SystrapPlatform(base.Platform):
 
     def _scan(self, order):
         """The first of these running threads whose state word is EVENT,
-        read in Python for a short poll (~15 us at most), or None. Not when
-        a thread running app code last handed over on our CPU: it cannot
-        answer before we give the CPU up (st_spin yields for it); not when
-        every one is blocked in a syscall (HANDLING): none can answer; past
-        _PY_POLL_MAX threads only one look (st_spin polls many, natively)."""
+        read in Python for a short poll (~15 us at most), or None. The poll
+        reads only the threads running app code (one blocked in a syscall,
+        HANDLING, cannot answer: a server's idle workers), and only when
+        there are at most _PY_POLL_MAX of them (st_spin polls many,
+        natively). Not when one of them last handed over on our CPU: it
+        cannot answer before we give the CPU up (st_spin yields for it)."""
         u32 = self.u32
         cpu = u32[_W_SENTRY_CPU] if self.cpu_hint else -1  # -1: no CPU is ours
-        live = False
+        live = None
         for c in order:
             s = u32[c.w_state]
             if s == EVENT:
@@ -758,11 +761,14 @@ class SystrapPlatform(base.Platform):
             if s != HANDLING:
                 if u32[c.w_cpu] == cpu:
                     return None
-                live = True
-        if not live or len(order) > _PY_POLL_MAX:
+                if live is None:
+                    live = [c]
+                else:
+                    live.append(c)
+        if live is None or len(live) > _PY_POLL_MAX:
             return None
-        for _ in (_PY_POLLS if len(order) == 1 else _PY_POLLS_FEW):
-            for c in order:
+        for _ in (_PY_POLLS if len(live) == 1 else _PY_POLLS_FEW):
+            for c in live:
                 if u32[c.w_state] == EVENT:
                     return c
         return None
