@@ -93,8 +93,9 @@ class PlatformError(Exception):
 
 
 # Bumped whenever any thread's fs or gs base is set (SysRegs) or an address
-# space queues a mapping change: the cycle's one test for both (a context
-# whose `seen` is the count has nothing of either to apply; resume looks).
+# space queues a mapping change: the one test of the cycle and of resume
+# for both (a context whose `seen` is the count has nothing of either to
+# apply; else resume looks, and notes the count).
 _CHANGES = [0]
 
 
@@ -563,18 +564,20 @@ class SystrapPlatform(base.Platform):
     # --- running app threads ------------------------------------------------
     def resume(self, ctx):
         cmd = CMD_RESUME
-        asp = ctx.aspace
-        ctx.seen = _CHANGES[0]
-        if asp.pending:
-            if len(asp.contexts) == 1:  # the only thread: it runs them on its way back
-                asp.take(ctx)
-                cmd = CMD_RUN
-            else:
-                asp.flush()
-        r = ctx.regs
+        changes = _CHANGES[0]
+        if ctx.seen != changes:  # a base set or a mapping change queued somewhere since
+            ctx.seen = changes
+            asp = ctx.aspace
+            if asp.pending:
+                if len(asp.contexts) == 1:  # the only thread: it runs them on its way back
+                    asp.take(ctx)
+                    cmd = CMD_RUN
+                else:
+                    asp.flush()
+            r = ctx.regs
+            if r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
+                self._set_bases(ctx, r)
         u32 = self.u32
-        if r.fs_base != ctx.fs_applied or (r.gs_base or ctx.addr) != ctx.gs_applied:
-            self._set_bases(ctx, r)
         u32[ctx.w_cmd] = cmd
         if ctx.run_idx < 0:
             running = self.running
