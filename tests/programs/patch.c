@@ -537,6 +537,23 @@ static void syscall_fn(void) {
     }
     printf("3 threads x 40000 calls through syscall(), wrong results: %ld\n", bad);
     close(fd);
+    /* a read through syscall() (the site patched by now) that blocks until
+       an alarm whose handler (SA_RESTART) writes the byte: restarted at
+       the site's own syscall instruction, with every argument in place */
+    R(pipe(rpipe));
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    R(sigaction(SIGALRM, &sa, NULL));
+    for (int round = 0; round < 3; round++) {
+        struct itimerval it = {{0, 0}, {0, 20000}};
+        R(setitimer(ITIMER_REAL, &it, NULL));
+        char c = 0;
+        long r = syscall(SYS_read, (long)rpipe[0], &c, 1L);
+        printf("restarted read through syscall(): %ld byte '%c'\n", r, c);
+    }
+    close(rpipe[0]);
+    close(rpipe[1]);
 }
 
 static void fn_site(void) {
