@@ -99,6 +99,15 @@ class PlatformError(Exception):
 _CHANGES = [0]
 
 
+def _counted(name):
+    """A base register's property over the plain attribute `name`: setting
+    it counts in _CHANGES."""
+    def set_base(self, v):
+        setattr(self, name, v)
+        _CHANGES[0] += 1
+    return property(lambda self: getattr(self, name), set_base)
+
+
 class SysRegs(ctypes.Structure):
     """The general registers of a host signal frame (struct sigcontext),
     named as in user_regs_struct. orig_rax, fs_base and gs_base are not in a
@@ -116,24 +125,8 @@ class SysRegs(ctypes.Structure):
     _fs = 0
     _gs = 0
     ds = es = 0
-
-    @property
-    def fs_base(self):
-        return self._fs
-
-    @fs_base.setter
-    def fs_base(self, v):
-        self._fs = v
-        _CHANGES[0] += 1
-
-    @property
-    def gs_base(self):
-        return self._gs
-
-    @gs_base.setter
-    def gs_base(self, v):
-        self._gs = v
-        _CHANGES[0] += 1
+    fs_base = _counted("_fs")
+    gs_base = _counted("_gs")
 
     def copy(self):
         r = SysRegs()
