@@ -122,8 +122,9 @@ _FN_FORM = b"\x4c\x8b\x4c\x24\x08\x0f\x05"
 
 
 def fn_site(mm, rip):
-    """Whether the syscall that returns to rip is one of syscall()'s form
-    (a read through it is patched as any other, not as read's form)."""
+    """Whether the syscall that returns to rip comes from a site of
+    syscall()'s form (a read through it is patched as any other syscall,
+    not as read's form)."""
     v = mm.find(rip - 7)
     if v is None or rip > v.end or not v.prot & PROT_READ:
         return False
