@@ -10,7 +10,7 @@ from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
             "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race",
-            "syscall_fn"]
+            "syscall_fn", "read_form_threads"]
 
 
 @pytest.mark.timeout(90)
@@ -47,6 +47,18 @@ def test_a_site_is_patched_at_its_second_trap(opts, first_bytes):
 ])
 def test_a_read_form_site_is_patched_too(opts, first_byte):
     r = run_bastion([compile_c("patch"), "read_site"], opts=opts)
+    assert (r.stdout, r.status) == (first_byte, 0), r
+
+
+@pytest.mark.parametrize("opts, first_byte", [
+    (("--platform", "systrap"), b"e9\n"),
+    (("--platform", "systrap", "--no-patch"), b"31\n"),
+])
+def test_a_read_form_site_is_patched_while_another_thread_waits_at_it(opts, first_byte):
+    """glibc's read in a threaded program: patched while the other thread
+    is blocked in a read at the same site, which then returns through the
+    thunk (read_form_threads checks what it read, A/B)."""
+    r = run_bastion([compile_c("patch"), "read_site_threads"], opts=opts)
     assert (r.stdout, r.status) == (first_byte, 0), r
 
 

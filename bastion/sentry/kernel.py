@@ -333,19 +333,22 @@ class Kernel:
 
     def _patch_trapped(self, t, nr):
         """A syscall of t trapped at a site the kernel may patch (mm/patch.py):
-        patch it now if no other thread can run its bytes (read's form, a
-        process of one thread, or one whose others are all in the sentry),
-        before the syscall is served; else return (mm, rip, nr) for
-        _patch_after, once it is served."""
+        patch it now if no other thread can run its bytes (a process of one
+        thread, or one whose others are all in the sentry), before the
+        syscall is served; else return (mm, rip, nr) for _patch_after, once
+        it is served (not read's form: it waits for its next trap)."""
         mm = t.mm
         regs = t.ctx.regs
         rip = regs.rip
         if not mpatch.wants(mm, rip):  # looked at for good: the common case
             return None
         entry = self.platform.patch_entry
+        others = () if mm.users == 1 else self._stopped_others(t, mm)
         if nr == 0 and not mpatch.fn_site(mm, rip):
-            mpatch.consider_read(mm, regs, entry)
-        elif mm.users == 1 or self._others_stopped(t, mm):
+            if others is not None:
+                mpatch.consider_read(mm, regs, entry,
+                                     [x.ctx.regs for x in others if x.ctx is not None])
+        elif others is not None:
             mpatch.consider(mm, rip, nr, entry, stopped=True)
         else:
             return mm, rip, nr
@@ -356,22 +359,22 @@ class Kernel:
         if t.mm is mm and not t.dead:
             mpatch.consider(mm, rip, nr, self.platform.patch_entry)
 
-    def _others_stopped(self, t, mm):
-        """Whether every other thread using mm is in the sentry (none runs
-        app code until the kernel resumes it). Only t's own threads are
-        looked at: an address space shared beyond them counts as running;
-        and not past 64 threads (this runs at every trap of a site it
-        keeps from being patched)."""
+    def _stopped_others(self, t, mm):
+        """The other threads using mm if every one is in the sentry (none
+        runs app code until the kernel resumes it), else None. Only t's own
+        threads are looked at: an address space shared beyond them counts
+        as running; and not past 64 threads (this runs at every trap of a
+        site it keeps from being patched)."""
         tasks = t.tg.tasks
         if len(tasks) > 64:
-            return False
-        n = 0
+            return None
+        others = []
         for x in tasks:
-            if x.mm is mm:
-                if x.on_host and x is not t:
-                    return False
-                n += 1
-        return n == mm.users
+            if x.mm is mm and x is not t:
+                if x.on_host:
+                    return None
+                others.append(x)
+        return others if len(others) + 1 == mm.users else None
 
     def _wait_events(self, plat, host, timeout):
         """Sleep until the platform, a host fd or a timer has something:

@@ -448,6 +448,45 @@ static void unaligned_site_blocked(void) {
     pthread_join(t, NULL);
 }
 
+/* glibc's read form in a process of two threads: the other one blocked in
+   a read at the same site (in the sentry; back at site+4 when it returns)
+   while this one's reads get the site patched: it must come back through
+   the thunk. `read_site_threads` prints the site's first byte after;
+   `read_form_threads` (A/B) what each read got. */
+static int tpipe[2];
+static volatile pid_t site_reader_tid;
+static void *site_reader(void *arg) {
+    (void)arg;
+    char c = 0;
+    site_reader_tid = gettid();
+    long r = site_read(tpipe[0], &c, 1);
+    return (void *)(r == 1 ? (long)c : -r);
+}
+
+static void read_threads(int show_site) {
+    char c;
+    pthread_t t;
+    if (pipe(tpipe) || pipe(rpipe) || pthread_create(&t, NULL, site_reader, NULL)) _exit(3);
+    while (!site_reader_tid) {}
+    wait_sleeping(site_reader_tid);
+    long got = 0;
+    for (int i = 0; i < 3; i++) {
+        if (write(rpipe[1], "m", 1) != 1) _exit(3);
+        got += site_read(rpipe[0], &c, 1) == 1 && c == 'm';
+    }
+    int first = site_read_at[0];
+    if (write(tpipe[1], "t", 1) != 1) _exit(3);
+    void *res;
+    pthread_join(t, &res);
+    if (show_site)
+        printf("%02x\n", first);
+    else
+        printf("this thread read %ld of 3; the blocked one read '%c'\n", got, (char)(long)res);
+}
+
+static void read_form_threads(void) { read_threads(0); }
+static void read_site_threads(void) { read_threads(1); }
+
 static volatile int spinning, spin_stop;
 static void *spinner(void *arg) {
     (void)arg;
@@ -583,11 +622,12 @@ int main(int argc, char **argv) {
         {"unaligned_site_blocked", unaligned_site_blocked},
         {"unaligned_site_running", unaligned_site_running},
         {"syscall_fn", syscall_fn}, {"fn_site", fn_site},
+        {"read_form_threads", read_form_threads}, {"read_site_threads", read_site_threads},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
-                if (strncmp(argv[a], "site", 4) && strcmp(argv[a], "read_site") &&
+                if (strncmp(argv[a], "site", 4) && strncmp(argv[a], "read_site", 9) &&
                     strcmp(argv[a], "fn_site") && strncmp(argv[a], "unaligned_site", 14))
                     printf("== %s\n", s[i].name);
                 s[i].fn();

@@ -36,11 +36,15 @@ which the thunk does instead, then jumps back:
     cont:    cmp rax, -4096; jmp site+10
 
 A thread at site+2 or site+4 (between the xor and the syscall, or back from
-it) would land inside the jmp, so this form is patched only while its
-address space has one thread, the one that trapped there, before it is
-resumed, with its rip moved to the thunk's (Patches.remap: site+2 and site+4
-to their places in the thunk); rt_sigreturn applies the same map to a
-signal frame saved at either place before the patch.
+it) would land inside the jmp, so this form is patched only while no other
+thread of its address space runs app code (the others all in the sentry,
+as for an unaligned site below: glibc's read in a threaded program has
+this form too), before the read that trapped is served; every thread at
+either place has its rip moved to the thunk's (Patches.remap: site+2 and
+site+4 to their places in the thunk): the one that trapped, another
+blocked in a read at the same site or stopped between its xor and its
+syscall; rt_sigreturn applies the same map to a signal frame saved at
+either place before the patch.
 
 A site whose 5 bytes do not sit in one aligned 8-byte word (glibc's
 getdents64, futex, some mmap and ioctl sites) cannot be rewritten in one
@@ -153,13 +157,16 @@ def consider(mm, rip, nr, entry, stopped=False):
         pass
 
 
-def consider_read(mm, regs, entry):
-    """A read that trapped, before it is served: patch a site of the read
-    form while its address space has this one thread, and move the thread's
-    rip into the thunk."""
+def consider_read(mm, regs, entry, others=()):
+    """A read that trapped, before it is served, while no other thread of
+    its address space runs app code (`others`: the registers of those in
+    the sentry): patch a site of the read form and move the rip of every
+    thread that is at a place the jmp covers (this one, returning from its
+    read; another blocked in a read there, or stopped between its xor and
+    its syscall) to the same place in the thunk."""
     p = mm.patches
     rip = regs.rip
-    if p is not None and (p.off or rip in p.seen) or mm.users != 1:
+    if p is not None and (p.off or rip in p.seen):
         return
     try:
         cont = _consider_read(mm, rip, entry)
@@ -167,6 +174,9 @@ def consider_read(mm, regs, entry):
         return
     if cont is not None:
         regs.rip = cont
+        remap = mm.patches.remap
+        for r in others:
+            r.rip = remap.get(r.rip, r.rip)
 
 
 def _consider_read(mm, rip, entry):
