@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-from conftest import ROOT
 from core_util import BUILD, sandbox
 
 PY = "/usr/bin/python3"
