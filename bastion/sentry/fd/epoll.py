@@ -19,7 +19,7 @@ import time
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..sched import ALL_EVENTS, RearmQueue
-from ..vfs.inode import O_CLOEXEC, O_RDWR, File
+from ..vfs.inode import O_CLOEXEC, O_RDWR, S_IFDIR, S_IFMT, S_IFREG, File
 from . import POLLERR, POLLHUP, POLLIN, file_of, finish, ready_events, s32, set_temp_sigmask
 from .anon import anon_inode
 
@@ -92,16 +92,22 @@ class EventPoll(File):
 
     def remove(self, item):
         item.disarm()
-        self.unlink(item)
-        del self.items[(item.fd, item.file)]
-        self.rearm.discard(item)
-        same = self.files[item.file]
+        if item.linked:
+            self.unlink(item)
+        f = item.file
+        del self.items[(item.fd, f)]
+        if self.rearm:
+            self.rearm.discard(item)
+        same = self.files[f]
         same.remove(item)
         if not same:
-            del self.files[item.file]
-            hooks = item.file.release_hooks
-            if hooks is not None and self._on_release in hooks:
-                hooks.remove(self._on_release)
+            del self.files[f]
+            hooks = f.release_hooks
+            if hooks is not None:
+                try:
+                    hooks.remove(self._on_release)
+                except ValueError:
+                    pass
 
     def _on_release(self, f):
         for item in list(self.files.get(f, ())):
@@ -109,15 +115,17 @@ class EventPoll(File):
 
     # --- the set ------------------------------------------------------------
     def add(self, fd, f, events, data):
-        if (fd, f) in self.items:
+        key = (fd, f)
+        if key in self.items:
             raise SyscallError(E.EEXIST)
-        item = self.items[(fd, f)] = EpItem(self, fd, f, events | POLLERR | POLLHUP, data)
-        if f not in self.files:
-            self.files[f] = []
+        item = self.items[key] = EpItem(self, fd, f, events | POLLERR | POLLHUP, data)
+        same = self.files.get(f)
+        if same is None:
+            same = self.files[f] = []
             if f.release_hooks is None:
                 f.release_hooks = []
             f.release_hooks.append(self._on_release)
-        self.files[f].append(item)
+        same.append(item)
         item.arm()
         if item.poll():
             self.link(item)
@@ -197,15 +205,17 @@ def sys_epoll_create(t, size, *_):
 def sys_epoll_ctl(t, epfd, op, fd, evp, *_):
     """epoll_ctl(2): ADD, MOD, DEL with Linux's checks (EPERM for regular
     files and directories, ELOOP for cycles, EINVAL for EPOLLEXCLUSIVE misuse)."""
-    if op in (EPOLL_CTL_ADD, EPOLL_CTL_MOD):
+    if op == EPOLL_CTL_ADD or op == EPOLL_CTL_MOD:
         events, data = EVENT.unpack(t.mm.read(evp, 12))
     elif op == EPOLL_CTL_DEL:
-        events, data = 0, 0
+        events = data = 0
     else:
         raise SyscallError(E.EINVAL)
-    epf = t.files.get(s32(epfd))
-    f = t.files.get(s32(fd))
-    if f.inode.is_reg() or f.inode.is_dir():
+    files = t.files
+    epf = files.get(s32(epfd))
+    f = files.get(s32(fd))
+    kind = f.inode.mode & S_IFMT
+    if kind == S_IFREG or kind == S_IFDIR:  # files Linux has no poll for
         raise SyscallError(E.EPERM)
     if f is epf or not isinstance(epf, EventPoll):
         raise SyscallError(E.EINVAL)
