@@ -689,7 +689,7 @@ class SystrapPlatform(base.Platform):
         stubs to write the eventfd. True if an event is already there."""
         n = len(self.running)
         polled, self.polled = self.polled, False
-        if 0 < n <= _CYCLE_MAX and not polled and self._poll(n):
+        if 0 < n <= _CYCLE_MAX and not polled and self._poll():
             return True
         if n and self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS) >= 0:
             return True
@@ -730,9 +730,9 @@ class SystrapPlatform(base.Platform):
                 return self._event(ctx)
         return None
 
-    def _poll(self, n):
-        """_scan of the n running threads: True, and self.hit is the index
-        of the one with an event."""
+    def _poll(self):
+        """_scan of the running threads: True, and self.hit is the index of
+        the one with an event."""
         c = self._scan(self.running)
         if c is None:
             return False
@@ -780,7 +780,7 @@ class SystrapPlatform(base.Platform):
         n = len(self.running)
         polled, self.polled = self.polled, False
         # one thread: the kernel has just polled it (poll_one)
-        if 1 < n <= _CYCLE_MAX and not polled and self._poll(n):
+        if 1 < n <= _CYCLE_MAX and not polled and self._poll():
             return
         if n:
             i = self.spin(self.run_ptrs_addr, n, _SPIN_ROUNDS)
