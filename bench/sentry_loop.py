@@ -27,21 +27,57 @@ from bastion.sentry.vfs.fdtable import FdTable  # noqa: E402
 _GETPPID, _EXIT_GROUP = 110, 231
 
 
-class _Context(base.Context):
+class StandInContext(base.Context):
+    """A context with a systrap-style register frame in plain memory."""
+
     __slots__ = ()
 
+    def __init__(self):
+        self.regs = SysRegs.from_buffer(bytearray(256))
 
-class InstantPlatform(base.Platform):
+
+class StandInPlatform(base.Platform):
+    """What the kernel asks of any platform, with no stub behind it (also
+    tests/test_cycle.py's): an fd to wait on, contexts that cost nothing."""
+
+    def __init__(self, memfd):
+        self.efd = os.eventfd(0)
+
+    def fileno(self):
+        return self.efd
+
+    def release_context(self, ctx):
+        pass
+
+    def thread_times(self, ctx):
+        return 0.0, 0.0
+
+
+class StandInMM:
+    """What the exit path asks of an address space."""
+    users = 1
+    patches = None
+
+    def release(self):
+        pass
+
+
+def first_task(k, ctx):
+    """The kernel's first process, of one thread on ctx."""
+    tg = k.new_group(None, SigActions(), Creds(), [[0, 0]] * 16)
+    t = k.new_task(tg, StandInMM(), FdTable(), None, ctx, tid=tg.pid)
+    k.init = tg
+    return t
+
+
+class InstantPlatform(StandInPlatform):
     """Every resume makes the thread's next event at once: getppid until
     `left` runs out, then exit_group."""
 
     def __init__(self, memfd):
-        self.efd = os.eventfd(0)
+        super().__init__(memfd)
         self.ready = []
         self.left = 0
-
-    def fileno(self):
-        return self.efd
 
     def resume(self, ctx):
         r = ctx.regs
@@ -57,21 +93,6 @@ class InstantPlatform(base.Platform):
         return ready
 
     wait_one = wait
-
-    def release_context(self, ctx):
-        pass
-
-    def thread_times(self, ctx):
-        return 0.0, 0.0
-
-
-class _MM:
-    """What the exit path asks of an address space."""
-    users = 1
-    patches = None
-
-    def release(self):
-        pass
 
 
 class _Fence:
@@ -112,16 +133,13 @@ class InstantSystrap(systrap.SystrapPlatform):
 
 def measure(n, platform):
     k = Kernel(platform, vdso=False, patch=False)
-    tg = k.new_group(None, SigActions(), Creds(), [[0, 0]] * 16)
     if platform is InstantSystrap:
         ctx = k.platform.make_context()
         ctx.regs.rax = _GETPPID
     else:
-        ctx = _Context()
-        ctx.regs = SysRegs.from_buffer(bytearray(256))
+        ctx = StandInContext()
     k.platform.left = n
-    t = k.new_task(tg, _MM(), FdTable(), None, ctx, tid=tg.pid)
-    k.init = tg
+    t = first_task(k, ctx)
     k.return_to_user(t, from_syscall=False)
     start = time.perf_counter()
     k.run()

@@ -6,32 +6,30 @@ return_to_user and the event loop. Checked with a platform that records which
 way each return went (the A/B side: test_systrap.py's hot_loop sections)."""
 
 import os
+import sys
 
 import pytest
 
 from bastion.abi import signals as S
-from bastion.platform import base
-from bastion.platform.systrap import SysRegs
 from bastion.sentry.kernel import Kernel
-from bastion.sentry.task import Creds, SigActions
-from bastion.sentry.vfs.fdtable import FdTable
+from conftest import ROOT
+
+# the stand-ins bench/sentry_loop.py measures the kernel over
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+try:
+    from sentry_loop import StandInContext, StandInPlatform, first_task
+finally:
+    sys.path.remove(os.path.join(ROOT, "bench"))
 
 _GETPPID, _GETTID = 110, 186
 
 
-class _Context(base.Context):
-    __slots__ = ()
-
-
-class RecordingPlatform(base.Platform):
+class RecordingPlatform(StandInPlatform):
     def __init__(self, memfd):
-        self.efd = os.eventfd(0)
+        super().__init__(memfd)
         self.ways = []
         self.script = []  # [(context, syscall number)] for cycle to hand out
         self.released = []
-
-    def fileno(self):
-        return self.efd
 
     def cycle(self, ctx, rax):
         self.ways.append(("cycle", rax))
@@ -46,28 +44,13 @@ class RecordingPlatform(base.Platform):
     def release_context(self, ctx):
         self.released.append(ctx)
 
-    def thread_times(self, ctx):
-        return 0.0, 0.0
-
-
-class _MM:
-    users = 1
-    patches = None
-
-    def release(self):
-        pass
-
 
 @pytest.fixture
 def kernel_task():
     k = Kernel(RecordingPlatform, vdso=False, patch=False)
-    tg = k.new_group(None, SigActions(), Creds(), [[0, 0]] * 16)
-    ctx = _Context()
-    ctx.regs = SysRegs.from_buffer(bytearray(256))
-    t = k.new_task(tg, _MM(), FdTable(), None, ctx, tid=tg.pid)
-    k.init = tg
+    t = first_task(k, StandInContext())
     t.on_host = False
-    ctx.regs.orig_rax = _GETPPID
+    t.ctx.regs.orig_rax = _GETPPID
     yield k, t
     os.close(k.platform.efd)
 
@@ -126,8 +109,7 @@ def test_a_timer_not_yet_due_does_not_stop_the_cycle(kernel_task):
 def _second_thread(k, t):
     """Another thread of t's process, running (its context's next syscall
     is gettid, which cycle hands over)."""
-    other = _Context()
-    other.regs = SysRegs.from_buffer(bytearray(256))
+    other = StandInContext()
     t2 = k.new_task(t.tg, t.mm, t.files, None, other)
     t2.on_host = True
     k.platform.script = [(other, _GETTID)]
