@@ -58,15 +58,21 @@ static void *racer(void *arg) {
     return (void *)bad;
 }
 
-static void threads_race(void) {
-    pthread_t t[4];
-    long pid = getpid(), bad = 0;
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, racer, (void *)pid);
-    for (int i = 0; i < 4; i++) {
+/* n threads of fn(arg) at once; the sum of what they return. */
+static long race(int n, void *(*fn)(void *), void *arg) {
+    pthread_t t[8];
+    long sum = 0;
+    for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, fn, arg);
+    for (int i = 0; i < n; i++) {
         void *r;
         pthread_join(t[i], &r);
-        bad += (long)r;
+        sum += (long)r;
     }
+    return sum;
+}
+
+static void threads_race(void) {
+    long bad = race(4, racer, (void *)(long)getpid());
     printf("4 threads x 30000 calls of one site, wrong results: %ld\n", bad);
 }
 
@@ -565,15 +571,8 @@ static void syscall_fn(void) {
     errno = 0;
     long r = syscall(SYS_close, 12345L);
     printf("close(12345) = %ld, errno %s\n", r, errno == EBADF ? "EBADF" : "other");
-    pthread_t t[3];
-    long pid = getpid(), bad = 0;
     fn_ppid = getppid();
-    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, fn_racer, (void *)pid);
-    for (int i = 0; i < 3; i++) {
-        void *res;
-        pthread_join(t[i], &res);
-        bad += (long)res;
-    }
+    long bad = race(3, fn_racer, (void *)(long)getpid());
     printf("3 threads x 40000 calls through syscall(), wrong results: %ld\n", bad);
     close(fd);
     /* a read through syscall() (the site patched by now) that blocks until
