@@ -10,7 +10,7 @@ from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
             "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race",
-            "syscall_fn", "read_form_threads"]
+            "syscall_fn", "read_form_threads", "signal_vectors", "fork_vectors", "exec_fp_reset"]
 
 
 @pytest.mark.timeout(90)

@@ -35,6 +35,10 @@ class Context:
     def set_fpstate(self, data):
         raise NotImplementedError
 
+    def fpstate_size(self):
+        """The size of fpstate(), which a platform may know without it."""
+        return len(self.fpstate())
+
 
 class AddressSpace:
     """Host mappings of one app address space, always ranges of the memory file."""

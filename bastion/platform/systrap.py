@@ -51,12 +51,17 @@ OFF_CPU = 208  # u32: the CPU the thread last handed over on (rdpid)
 # the yields that would take a CPU from the app; set for every new slot,
 # cleared by the stub when it goes back to app code
 OFF_NAP = 212
+# u32: the patch frame's XSAVE image holds the FP state of the thread's
+# current patched syscall: patch_entry leaves that state in the CPU; the
+# stub saves it on CMD_XSAVE, set_fpstate writes it, patch_leave restores it
+OFF_FPSAVED = 216
 G_SENTRY_CPU = 16  # global page, u32: the CPU the sentry last spun on (st_spin)
 _W_SENTRY_CPU = G_SENTRY_CPU >> 2
 PF_UC, PF_FP, PF_END = 0x3018, 0x3400, 0x6000  # the patch frame (patched sites), up to PF_END
 RUNNING, EVENT, CMD, HANDLING = 0, 1, 2, 3  # HANDLING: the sentry took the event (stub waits on)
 KIND_SIGNAL, KIND_DONE = 1, 2
 CMD_RESUME, CMD_SYSCALL, CMD_CLONE, CMD_FORK, CMD_EXIT, CMD_BATCH, CMD_RUN = 1, 2, 3, 4, 5, 6, 7
+CMD_XSAVE = 8
 BATCH, BATCH_MAX = 0x6000, 200  # a slot's batch of host syscalls: 56 bytes each
 _ENTRY = struct.Struct("<7Q")
 # a syscall's arguments and number from a frame's registers (SysRegs):
@@ -144,8 +149,8 @@ _REGS_SIZE = ctypes.sizeof(SysRegs)
 class SysContext(base.Context):
     __slots__ = ("tid", "aspace", "slot", "off", "addr", "alive", "uc", "fs_applied",
                  "gs_applied", "ptr", "run_idx", "control", "frames",
-                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "q_uc",
-                 "regs_off", "q_rax", "seen")
+                 "w_state", "w_sleeping", "w_signo", "w_info", "w_cmd", "w_cpu", "w_nap", "w_fpsaved",
+                 "q_uc", "regs_off", "q_rax", "seen")
 
     def __init__(self, aspace, slot, off, addr):
         self.aspace = aspace
@@ -156,7 +161,7 @@ class SysContext(base.Context):
         self.w_state, self.w_sleeping = (off + OFF_STATE) >> 2, (off + OFF_SLEEPING) >> 2
         self.w_signo, self.w_info = (off + OFF_SIGNO) >> 2, (off + OFF_INFO) >> 2
         self.w_cmd, self.w_cpu = (off + OFF_CMD) >> 2, (off + OFF_CPU) >> 2
-        self.w_nap = (off + OFF_NAP) >> 2
+        self.w_nap, self.w_fpsaved = (off + OFF_NAP) >> 2, (off + OFF_FPSAVED) >> 2
         self.q_uc = (off + OFF_UC) >> 3
         self.addr = addr  # address in the stub
         self.tid = 0
@@ -183,16 +188,27 @@ class SysContext(base.Context):
         return off, (size if magic == 0x46505853 else 512)
 
     def fpstate(self):
+        p = self.aspace.platform
+        if self.uc == self.addr + PF_UC and not p.u32[self.w_fpsaved]:
+            p.command(self, CMD_XSAVE, 0)  # at a patched site the CPU holds it: have it saved
+            p.u32[self.w_state] = HANDLING  # (as it was: the command's event is no new one)
         off, size = self._fp()
-        return bytes(self.aspace.platform.map[off:off + size])
+        return bytes(p.map[off:off + size])
+
+    def fpstate_size(self):
+        return self._fp()[1]
 
     def set_fpstate(self, data):
+        """data: a whole XSAVE image (fpstate_size bytes)."""
         off, size = self._fp()
-        m = self.aspace.platform.map
+        p = self.aspace.platform
+        m = p.map
         n = min(len(data), size)
         m[off:off + 464] = data[:464]  # keep the software bytes (464..511) of this frame
         if n > 512:
             m[off + 512:off + n] = data[512:n]
+        if self.uc == self.addr + PF_UC:
+            p.u32[self.w_fpsaved] = 1  # patch_leave loads it
 
 
 class SysAddressSpace(base.AddressSpace):

@@ -2,7 +2,10 @@
    sentry/mm/patch.py), each aligned so that it can be patched, used in ways
    a patch must not change: from racing threads, with live data in the red
    zone and in vector registers, with flags set, interrupted by signals,
-   across fork and exec, and after the app sets its own gs base; and sites
+   across fork and exec, and after the app sets its own gs base; the vector
+   registers in a signal frame, a forked child, a sigreturn and an exec at a
+   site (where the sentry needs the FP state that patch_entry leaves in the
+   CPU); and sites
    of glibc's read form (`xor %eax, %eax; syscall; cmp`), and one whose mov
    crosses an 8-byte boundary; and glibc's own syscall() (`mov 0x8(%rsp),
    %r9; syscall`, one site for every number). `site`, `read_site`,
@@ -14,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 /* One patchable site per call: 8-byte aligned `mov $nr, %eax; syscall`. */
 #define SITE(name, nr)                                                              \
@@ -146,6 +150,117 @@ static void vector_regs(void) {
     }
 }
 
+/* syscall nr(a1, a2, 0, 0, 0) from a site of its own, with the vector
+   registers loaded from in[16][32] right before it (ymm0-15 where there is
+   AVX, else xmm0-15) and stored to out right after it. */
+#define LV(n) "vmovdqa " #n "*32(%[in]), %%ymm" #n "\n\t"
+#define SV(n) "vmovdqa %%ymm" #n ", " #n "*32(%[out])\n\t"
+#define LVX(n) "movdqa " #n "*32(%[in]), %%xmm" #n "\n\t"
+#define SVX(n) "movdqa %%xmm" #n ", " #n "*32(%[out])\n\t"
+#define VEC_CLOBBERS "rcx", "rdx", "r8", "r10", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", \
+    "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+#define VEC_SITE(name, nr)                                                                    \
+    static __attribute__((noinline, noclone)) long name(long a1, long a2, void *in, void *out) { \
+        long r;                                                                               \
+        if (__builtin_cpu_supports("avx"))                                                    \
+            __asm__ volatile(LV(0) LV(1) LV(2) LV(3) LV(4) LV(5) LV(6) LV(7) LV(8) LV(9) LV(10) \
+                             LV(11) LV(12) LV(13) LV(14) LV(15)                               \
+                             "xor %%edx, %%edx\n\txor %%r10d, %%r10d\n\txor %%r8d, %%r8d\n\t"  \
+                             ".p2align 3\n\tmov $" #nr ", %%eax\n\tsyscall\n\t"                \
+                             SV(0) SV(1) SV(2) SV(3) SV(4) SV(5) SV(6) SV(7) SV(8) SV(9) SV(10) \
+                             SV(11) SV(12) SV(13) SV(14) SV(15) "vzeroupper\n\t"              \
+                             : "=a"(r) : "D"(a1), "S"(a2), [in] "r"(in), [out] "r"(out)       \
+                             : VEC_CLOBBERS);                                                 \
+        else                                                                                  \
+            __asm__ volatile(LVX(0) LVX(1) LVX(2) LVX(3) LVX(4) LVX(5) LVX(6) LVX(7) LVX(8)    \
+                             LVX(9) LVX(10) LVX(11) LVX(12) LVX(13) LVX(14) LVX(15)           \
+                             "xor %%edx, %%edx\n\txor %%r10d, %%r10d\n\txor %%r8d, %%r8d\n\t"  \
+                             ".p2align 3\n\tmov $" #nr ", %%eax\n\tsyscall\n\t"                \
+                             SVX(0) SVX(1) SVX(2) SVX(3) SVX(4) SVX(5) SVX(6) SVX(7) SVX(8)    \
+                             SVX(9) SVX(10) SVX(11) SVX(12) SVX(13) SVX(14) SVX(15)           \
+                             : "=a"(r) : "D"(a1), "S"(a2), [in] "r"(in), [out] "r"(out)       \
+                             : VEC_CLOBBERS);                                                 \
+        return r;                                                                             \
+    }
+VEC_SITE(vec_kill, 62)
+VEC_SITE(vec_fork, 56)
+VEC_SITE(vec_arch_prctl, 158)
+
+static unsigned char vin[16][32] __attribute__((aligned(32))), vout[16][32] __attribute__((aligned(32)));
+
+/* Fresh patterns in vin (a new one each round), vout cleared. */
+static void vec_fill(int round) {
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 32; j++) vin[i][j] = (unsigned char)(i * 37 + j * 11 + round * 5 + 1);
+    memset(vout, 0, sizeof vout);
+}
+
+/* Whether vout holds vin (the low 16 bytes of each register only, without AVX). */
+static int vec_kept(void) {
+    int n = __builtin_cpu_supports("avx") ? 32 : 16;
+    for (int i = 0; i < 16; i++)
+        if (memcmp(vin[i], vout[i], n)) return 0;
+    return 1;
+}
+
+/* A signal delivered on the way back from a site, in every round (the site
+   is patched after its second trap): its frame holds the registers of the
+   syscall, and what the handler changes there (xmm0's first bytes, ymm0's
+   upper half's first bytes: XSAVE's YMM_Hi128 at 576) is what the app has
+   after the return. */
+static volatile int frame_seen;
+static void on_usr1_vec(int sig, siginfo_t *si, void *ucv) {
+    (void)sig; (void)si;
+    ucontext_t *uc = ucv;
+    unsigned char *fp = (unsigned char *)uc->uc_mcontext.fpregs;
+    int ok = 1;
+    for (int i = 0; i < 16; i++) ok &= !memcmp(fp + 160 + 16 * i, vin[i], 16);  /* _xmm[i] */
+    if (__builtin_cpu_supports("avx"))
+        for (int i = 0; i < 16; i++) ok &= !memcmp(fp + 576 + 16 * i, vin[i] + 16, 16);
+    frame_seen = ok;
+    for (int j = 0; j < 4; j++) fp[160 + j] ^= 0xff;
+    if (__builtin_cpu_supports("avx"))
+        for (int j = 0; j < 4; j++) fp[576 + j] ^= 0xff;
+}
+
+/* The handler returns through a restorer of our own, whose rt_sigreturn
+   site is patched too (glibc's `mov $15, %rax` form is not). */
+extern void vec_restorer(void);
+__asm__(".text\n\t.p2align 3\n\t.globl vec_restorer\nvec_restorer:\n\t"
+        "mov $15, %eax\n\tsyscall\n\thlt\n\t");
+
+static void signal_vectors(void) {
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } ksa = {
+        (void *)on_usr1_vec, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, (void *)vec_restorer, 0};
+    R(syscall(SYS_rt_sigaction, SIGUSR1, &ksa, NULL, 8));
+    int avx = __builtin_cpu_supports("avx");
+    for (int round = 0; round < 4; round++) {
+        vec_fill(round);
+        frame_seen = -1;
+        long r = vec_kill(getpid(), SIGUSR1, vin, vout);
+        for (int j = 0; j < 4; j++) {
+            vin[0][j] ^= 0xff;
+            if (avx) vin[0][16 + j] ^= 0xff;
+        }
+        printf("round %d: kill %ld, the frame had the registers: %d, after it: %d\n",
+               round, r, frame_seen, vec_kept());
+    }
+}
+
+/* fork from a site, every round: the child starts with the parent's vector
+   registers, and the parent keeps them. */
+static void fork_vectors(void) {
+    for (int round = 0; round < 4; round++) {
+        vec_fill(round);
+        long c = vec_fork(SIGCHLD, 0, vin, vout);
+        if (c == 0) _exit(vec_kept() ? 0 : 1);
+        int st;
+        waitpid((pid_t)c, &st, 0);
+        printf("round %d: child's registers %s, parent's kept: %d\n", round,
+               WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "kept" : "wrong", vec_kept());
+    }
+}
+
 /* The carry flag and every register but rax, rcx and r11 (a syscall's own)
    across a syscall from a site: set in asm, checked in asm. */
 static void flags_and_registers(void) {
@@ -254,13 +369,25 @@ static void own_gs(void) {
     static long gsbuf[4] = {0x6767, 2, 3, 4};
     long ok = 1;
     for (int i = 0; i < 100; i++) ok &= site_getpid() == getpid();
-    R(syscall(SYS_arch_prctl, ARCH_SET_GS, gsbuf));
+    /* the gs base set from a site patched before (the way back reloads the
+       thread's whole state from the patch frame, vector registers too) */
+    long got = 0;
+    int vec = 1;
+    for (int round = 0; round < 3; round++) {
+        vec_fill(round);
+        vec_arch_prctl(ARCH_GET_GS, (long)&got, vin, vout);
+        vec &= vec_kept();
+    }
+    vec_fill(3);
+    R(vec_arch_prctl(ARCH_SET_GS, (long)gsbuf, vin, vout));
+    vec &= vec_kept();
     long v, base = 0;
     __asm__ volatile("mov %%gs:0, %0" : "=r"(v));
     for (int i = 0; i < 100; i++) ok &= site_getpid() == getpid();
     R(syscall(SYS_arch_prctl, ARCH_GET_GS, &base));
     __asm__ volatile("mov %%gs:8, %0" : "=r"(v) : "0"(v));
-    printf("gs:0 then gs:8 read back: %ld, base: %d, sites fine: %ld\n", v, base == (long)gsbuf, ok);
+    printf("gs:0 then gs:8 read back: %ld, base: %d, sites fine: %ld, vector registers kept: %d\n",
+           v, base == (long)gsbuf, ok, vec);
 }
 
 /* A site in writable code (a JIT's): the app may rewrite it at any time,
@@ -607,6 +734,36 @@ static void fn_site(void) {
 static char **argv_saved;
 static void fork_and_exec_(void) { fork_and_exec(argv_saved); }
 
+static __attribute__((noinline, noclone)) long site_execve(const char *path, char **argv, char **envp) {
+    long r;
+    __asm__ volatile(".p2align 3\n\tmov $59, %%eax\n\tsyscall"
+                     : "=a"(r) : "D"(path), "S"(argv), "d"(envp) : "rcx", "r11", "memory");
+    return r;
+}
+
+/* exec from a patched site starts the new program with a fresh FP state:
+   the rounding mode set in MXCSR before is gone. */
+static void exec_fp_reset(void) {
+    char *args[] = {argv_saved[0], "mxcsr_after_exec", NULL};
+    for (int i = 0; i < 3; i++) site_execve("/nonexistent/x", args, environ);  /* the site is patched */
+    pid_t c = fork();
+    if (c == 0) {
+        unsigned m = 0x7f80;  /* round toward zero, every exception masked */
+        __asm__ volatile("ldmxcsr %0" : : "m"(m));
+        site_execve(argv_saved[0], args, environ);
+        _exit(99);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("child %s\n", wstatus(st));
+}
+
+static void mxcsr_after_exec(void) {
+    unsigned m;
+    __asm__ volatile("stmxcsr %0" : "=m"(m));
+    printf("mxcsr after exec: %#x\n", m);
+}
+
 int main(int argc, char **argv) {
     argv_saved = argv;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -622,6 +779,8 @@ int main(int argc, char **argv) {
         {"unaligned_site_running", unaligned_site_running},
         {"syscall_fn", syscall_fn}, {"fn_site", fn_site},
         {"read_form_threads", read_form_threads}, {"read_site_threads", read_site_threads},
+        {"signal_vectors", signal_vectors}, {"fork_vectors", fork_vectors},
+        {"exec_fp_reset", exec_fp_reset}, {"mxcsr_after_exec", mxcsr_after_exec},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)

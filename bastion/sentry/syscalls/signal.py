@@ -101,10 +101,11 @@ def sys_rt_sigreturn(t, *_):
     if patches is not None and patches.remap:  # a frame saved inside a since-patched site
         regs.rip = patches.remap.get(regs.rip, regs.rip)
     if fp is not None:
-        cur = t.ctx.fpstate()
-        if len(fp) < len(cur):  # a legacy frame: keep the extended state as it is
-            fp = fp + cur[len(fp):]
-        t.ctx.set_fpstate(fp[:len(cur)])
+        ctx = t.ctx
+        size = ctx.fpstate_size()
+        if len(fp) < size:  # a legacy frame: keep the extended state as it is
+            fp = fp + ctx.fpstate()[len(fp):]
+        ctx.set_fpstate(fp[:size])
     return regs.rax if regs.rax < 2**63 else regs.rax - 2**64
 
 
