@@ -21,6 +21,7 @@ _NR_FALLOCATE = 285
 _NR_SIGNALFD4 = 289
 _NR_FUTEX = 202
 _NR_TGKILL = 234
+_NR_GETDENTS64 = 217
 
 
 def _check(ret):
@@ -248,6 +249,15 @@ RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
+
+
+_dents = ctypes.create_string_buffer(1 << 20)  # getdents64's buffer, reused (1 MiB: sys_getdents64's cap)
+
+
+def getdents64(fd, n):
+    """Up to n bytes (at most 1 MiB) of directory fd's linux_dirent64 records."""
+    r = _check(_syscall(_NR_GETDENTS64, fd, _dents, min(n, 1 << 20)))
+    return ctypes.string_at(_dents, r)
 
 
 def openat2(dirfd, path, flags, mode=0, resolve=0):

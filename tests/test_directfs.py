@@ -3,13 +3,14 @@ gofer's file code itself. Every op must answer as the round trip to the
 gofer process does, and a sandbox must see the same files either way."""
 
 import os
+import stat
 
 import pytest
 
 from bastion.abi.errno import SyscallError
 from bastion.gofer import server
 from bastion.gofer.client import GoferClient
-from conftest import run_bastion, run_native
+from conftest import compile_c, run_bastion, run_native
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ def _answer(client, request):
     except SyscallError as e:
         return "errno", e.errno
     fds = fd if isinstance(fd, list) else [] if fd is None else [fd]
-    data = [os.pread(f, 100, 0) for f in fds]
+    data = [sorted(os.listdir(f)) if stat.S_ISDIR(os.fstat(f).st_mode) else os.pread(f, 100, 0)
+            for f in fds]
     for f in fds:
         os.close(f)
     return _no_atime(res), data
@@ -64,6 +66,13 @@ REQUESTS = [
     ("readdir", 0, "d", False),
     ("readdir", 0, "d", True),
     ("readtree", 0, [""], 100, False),
+    ("opendir", 0, ""),
+    ("opendir", 0, "d/e"),
+    ("opendir", 0, "d/link"),
+    ("opendir", 0, "d/f"),
+    ("opendir", 0, "d/.."),
+    ("lstat", 0, "d/e/g"),
+    ("lstat", 0, "out"),
     ("readtree", 0, ["d"], 100, True),
     ("readlink", 0, "out"),
     ("open", 0, "d/f", os.O_RDONLY, 0),
@@ -124,3 +133,122 @@ def test_under_directfs_no_gofer_process_is_needed(tmp_path):
     assert client.call("lstat", 0, "d/f")[0][6] == 1
     assert client.call("readtree", 0, [""], 0, False)[0]
     assert client.sock is None and client.wire is None and client.asked is None
+
+
+# --- directory listings (files.DirFile, goferfs.HostDir) -------------------
+DOC = "/usr/share/doc"
+
+
+def _doc_subdir():
+    return os.path.join(DOC, sorted(n for n in os.listdir(DOC) if os.path.isdir(os.path.join(DOC, n)))[0])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("directfs", ["1", "0"])
+@pytest.mark.parametrize("args", [("seek", DOC), ("dots", None), ("many", DOC, "100")],
+                         ids=["seek", "dots", "many"])
+def test_listings_behave_as_natively(directfs, args):
+    """telldir/seekdir/rewinddir, the inode numbers of . and .., and more
+    directories open at once than have a host fd of their own (HOST_DIRS_MAX)."""
+    argv = [compile_c("dirents"), args[0], args[1] or _doc_subdir(), *args[2:]]
+    native = run_native(argv)
+    boxed = run_bastion(argv, env=dict(os.environ, BASTION_DIRECTFS=directfs))
+    assert (boxed.stdout, boxed.status) == (native.stdout, native.status), boxed.stderr
+    assert b": 1\n" in native.stdout
+
+
+@pytest.mark.timeout(60)
+def test_under_directfs_a_listing_is_the_hosts_own():
+    """The host's records as they are, offsets too; without directfs the
+    sentry packs its own (offsets are positions in its snapshot)."""
+    argv = [compile_c("dirents"), "list", "/etc/apt"]
+    native = run_native(argv).stdout
+    assert run_bastion(argv, env=dict(os.environ, BASTION_DIRECTFS="1")).stdout == native
+    other = run_bastion(argv, env=dict(os.environ, BASTION_DIRECTFS="0")).stdout
+    assert sorted(other.split(b"\n")) != sorted(native.split(b"\n"))
+    assert sorted(line.split(b" ")[-1] for line in other.split(b"\n")) == \
+        sorted(line.split(b" ")[-1] for line in native.split(b"\n"))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("directfs", ["1", "0"])
+def test_a_changed_directory_lists_its_changes(directfs):
+    """A name made and one removed in a directory of the read-only root (the
+    overlay's upper layer has them): its listing is merged in the sentry."""
+    names = run_native([compile_c("dirents"), "names", "/etc"]).stdout.decode().split("\n")[:-1]
+    gone = sorted(names)[0]
+    script = f"touch /etc/zz_made && rm -rf /etc/{gone} && {compile_c('dirents')} names /etc"
+    boxed = run_bastion(["sh", "-c", script], env=dict(os.environ, BASTION_DIRECTFS=directfs))
+    assert boxed.stdout.decode().split("\n")[:-1] == [n for n in names if n != gone] + ["zz_made"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("directfs", ["1", "0"])
+def test_a_moved_directory_lists_its_new_parent(directfs):
+    """A directory of the root moved elsewhere: its .. record is its new
+    parent's inode, not its host directory's old parent."""
+    sub = _doc_subdir()
+    script = f"mv {sub} /usr/share/zz_moved && {compile_c('dirents')} dots /usr/share/zz_moved"
+    boxed = run_bastion(["sh", "-c", script], env=dict(os.environ, BASTION_DIRECTFS=directfs))
+    assert boxed.stdout == b". has the inode of /usr/share/zz_moved: 1, .. that of its parent: 1\n", \
+        boxed.stderr
+
+
+def test_host_directory_fds_are_bounded_and_closed(tmp_path):
+    """Each open directory's host fd (HostDir) closes with it; past
+    HOST_DIRS_MAX at once, listings are made in the sentry, the same."""
+    for i in range(40):
+        (tmp_path / "d" / f"f{i:02}").mkdir(parents=True)
+    from bastion.sentry.vfs import goferfs
+    client = GoferClient(None, direct=server.Gofer([(str(tmp_path), True)]))
+    fs = goferfs.GoferFS(client, 0, True)
+    d = fs.root().lookup("d")
+    files = [d.open(os.O_RDONLY | os.O_DIRECTORY) for _ in range(goferfs.HOST_DIRS_MAX + 6)]
+    listings = {f.getdents(1 << 16) for f in files}
+    assert fs.host_dirs == goferfs.HOST_DIRS_MAX
+    assert sum(1 for f in files if f.host) == goferfs.HOST_DIRS_MAX
+    assert len({sorted_names(x) for x in listings}) == 1
+    for f in files:
+        f.release()
+    assert fs.host_dirs == 0
+
+
+def sorted_names(records):
+    out, o = [], 0
+    while o < len(records):
+        reclen = int.from_bytes(records[o + 16:o + 18], "little")
+        out.append(records[o + 19:o + reclen].rstrip(b"\0"))
+        o += reclen
+    return tuple(sorted(out))
+
+
+def test_a_renamed_or_removed_directory_is_not_looked_in_again(tmp_path):
+    """The gofer keeps fds of the directories it looked in (Gofer._dir):
+    once one is renamed or removed, its path names another directory."""
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "f").write_text("x")
+    g = server.Gofer([(str(tmp_path), False)])
+    assert g.op_lstat(0, "d/e/f")[0][6] == 1
+    g.op_rename(0, "d", "z")
+    g.op_mkdir(0, "d", 0o755)
+    g.op_mkdir(0, "d/e", 0o755)
+    with pytest.raises(FileNotFoundError):
+        g.op_lstat(0, "d/e/f")
+    assert g.op_lstat(0, "z/e/f")[0][6] == 1
+    os.unlink(tmp_path / "z" / "e" / "f")
+    g.op_unlink(0, "z/e", True)
+    (tmp_path / "z" / "e").mkdir()
+    with pytest.raises(FileNotFoundError):
+        g.op_lstat(0, "z/e/f")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("directfs", ["1", "0"])
+def test_a_rewound_listing_shows_what_was_removed_since(directfs):
+    """Files of a root directory removed one at a time, each the first that
+    a listing shows after rewinddir (an rm that rescans): a rewind must
+    not list the host's names again once the overlay hides some."""
+    sub = _doc_subdir()
+    files = sum(1 for n in os.listdir(sub) if not os.path.isdir(os.path.join(sub, n)))
+    boxed = run_bastion([compile_c("dirents"), "drain", sub], env=dict(os.environ, BASTION_DIRECTFS=directfs))
+    assert boxed.stdout == f"removed {files} files in {files + 1} rounds\n".encode(), boxed.stderr

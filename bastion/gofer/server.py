@@ -6,6 +6,7 @@ so nothing the sentry asks can reach outside the mount. Read-only mounts
 refuse every change with EROFS.
 """
 
+import collections
 import os
 import signal
 import stat
@@ -23,6 +24,11 @@ MAX_FDS = 32  # host fds in one reply (open_many): protocol.py sends them in one
 TREE_BUDGET_MAX = 1 << 16
 TREE_ROOTS_MAX = 1024
 TREE_DEPTH_MAX = 64  # levels a tree walk goes down (one directory fd each); deeper ones when asked
+# O_PATH fds of the directories whose entries were asked for last, kept
+# open (_dir): a name's attributes are then one fstatat beneath its
+# directory, not a resolution of its whole path from the mount's root (a
+# lookup under directfs ~11 -> ~4 us)
+DIR_FDS_MAX = 32
 # A tree walk opens each listed name beneath its parent's fd: no symlink, no
 # "..", no magic link can lead it elsewhere.
 _RESOLVE_CHILD = hs.RESOLVE_BENEATH | hs.RESOLVE_NO_SYMLINKS | hs.RESOLVE_NO_MAGICLINKS
@@ -110,6 +116,7 @@ class Gofer:
         self.roots = []
         for path, ro in mounts:
             self.roots.append((os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), ro))
+        self._dirs = collections.OrderedDict()  # (mount, path) -> O_PATH fd, oldest first
 
     def _open(self, m, path, flags, mode=0):
         # close-on-exec: under directfs these are the sentry's own fds
@@ -125,19 +132,56 @@ class Gofer:
         if self.roots[m][1]:
             raise OSError(30, "read-only")
 
+    def _dir(self, m, path):
+        """An O_PATH fd of directory path, from a bounded cache (not to be
+        closed). Only a single name, never `..` or a symlink, is ever
+        resolved beneath it, and it is opened so too, beneath its parent's
+        (a tree walk's next directory is below the last one), unless that
+        name is a symlink: then from the root."""
+        if not path:
+            return self.roots[m][0]
+        dirs = self._dirs
+        key = (m, path)
+        fd = dirs.get(key)
+        if fd is not None:
+            dirs.move_to_end(key)
+            return fd
+        d, _, name = path.rpartition("/")
+        try:
+            if not _name_ok(name):
+                raise OSError(40, "not a plain name")
+            fd = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=self._dir(m, d))
+        except OSError as e:
+            if e.errno not in (20, 40):  # ENOTDIR, ELOOP: a symlink on the way
+                raise
+            fd = self._open(m, path, os.O_PATH | os.O_DIRECTORY)
+        dirs[key] = fd
+        if len(dirs) > DIR_FDS_MAX:
+            os.close(dirs.popitem(last=False)[1])
+        return fd
+
+    def _forget(self, m, path):
+        """Drop the cached fds of path and of everything below it (renamed or removed)."""
+        below = path + "/"
+        for key in [k for k in self._dirs if k[0] == m and (k[1] == path or k[1].startswith(below))]:
+            os.close(self._dirs.pop(key))
+
     # --- ops: each returns (result, fd_or_None) ------------------------
     def op_lstat(self, m, path):
         """The attributes; a symlink's also carry its target (the sentry
         reads it next, to follow it: one round trip, not two)."""
-        fd = self._open(m, path, os.O_PATH | os.O_NOFOLLOW)
-        try:
-            st = os.stat(fd)
-            res = stat_tuple(st)
-            if stat.S_ISLNK(st.st_mode):
-                res.append(os.fsdecode(os.readlink("", dir_fd=fd)))
-            return res, None
-        finally:
-            os.close(fd)
+        if not path:
+            return stat_tuple(os.stat(self.roots[m][0])), None
+        d, _, name = path.rpartition("/")
+        if not _name_ok(name):
+            raise OSError(22, "bad name")
+        dfd = self._dir(m, d)
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        res = stat_tuple(st)
+        if stat.S_ISLNK(st.st_mode):
+            res.append(os.fsdecode(os.readlink(name, dir_fd=dfd)))
+        return res, None
 
     def op_walk(self, m, path, names, open_last=False):
         """The attributes (as op_lstat's) of path/names[0], then of the next
@@ -187,6 +231,16 @@ class Gofer:
             return _list(fd, bool(attrs))[0], None
         finally:
             os.close(fd)
+
+    def op_opendir(self, m, path):
+        """A directory's fd, open for reading its entries (getdents64)."""
+        if not path:
+            return None, self._open(m, "", os.O_RDONLY | os.O_DIRECTORY)
+        d, _, name = path.rpartition("/")
+        if not _name_ok(name):
+            raise OSError(22, "bad name")
+        return None, os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             dir_fd=self._dir(m, d))
 
     def op_readtree(self, m, paths, budget, attrs):
         """The listings of the directories `paths` (the first one always)
@@ -285,6 +339,7 @@ class Gofer:
         pfd, name = self._parent(m, path)
         try:
             if rmdir:
+                self._forget(m, path)
                 os.rmdir(name, dir_fd=pfd)
             else:
                 os.unlink(name, dir_fd=pfd)
@@ -294,6 +349,8 @@ class Gofer:
 
     def op_rename(self, m, path, newpath):
         self._writable(m)
+        self._forget(m, path)
+        self._forget(m, newpath)
         a, an = self._parent(m, path)
         try:
             b, bn = self._parent(m, newpath)

@@ -8,6 +8,7 @@ round trip per directory). Reads go straight to a host fd the gofer opened.
 import collections
 import os
 
+from ... import hostsys as hs
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .files import DirFile, RegularFile
@@ -68,6 +69,10 @@ TREE_BUDGET_FIRST = 256
 # 200 subdirectories, the __pycache__ in each of those comes in one round
 # trip, not 200.
 TREE_ROOTS = 256
+# Under directfs, an open directory's getdents64 records come from a host fd
+# of its own (HostDir), at most this many at once (the sentry's own fds stay
+# bounded); past them, listings are made as without directfs.
+HOST_DIRS_MAX = 64
 
 
 class GoferFS(FileSystem):
@@ -87,6 +92,7 @@ class GoferFS(FileSystem):
         # fetched or asked for ahead (_files_from); None: nothing to go on with
         self.open_next = None
         self.tree_budget = TREE_BUDGET_FIRST  # of the next readtree that descends
+        self.host_dirs = 0  # HostDirs open
 
     def next_budget(self):
         """Entries for the next readtree that descends: doubling up to TREE_BUDGET."""
@@ -507,6 +513,18 @@ class GoferInode(Inode):
     def readdir(self):
         return self.children(walk=True)
 
+    def host_dir(self):
+        """Under directfs, below the mount's root (whose host `..` is not
+        the sandbox's), while fewer than HOST_DIRS_MAX are open."""
+        fs = self.fs
+        if fs.client.direct is None or not self.path or fs.host_dirs >= HOST_DIRS_MAX:
+            return None
+        try:
+            _, fd = fs.call("opendir", self.path)
+        except SyscallError:
+            return None
+        return HostDir(fs, self.path, fd)
+
     def readlink(self):
         link = self.__dict__.get("_link")
         if link is None:
@@ -678,6 +696,37 @@ class GoferInode(Inode):
 
     def truncate(self, size):
         self.setattr(size=size)
+
+
+class HostDir:
+    """A host directory fd (directfs) whose getdents64 records, offsets and
+    lseek the app gets as they are, for one open directory (DirFile): inode
+    numbers and types are the ones the sandbox shows anyway (GoferInode: the
+    host's), `.` and `..` too below the mount's root, and the sentry builds
+    nothing per entry. Re-created from the mount and path, then an lseek to
+    the offset the app reached."""
+
+    def __init__(self, fs, path, fd):
+        self.fs = fs
+        self.path = path
+        self.fd = fd
+        fs.host_dirs += 1
+
+    def getdents(self, n):
+        try:
+            return hs.getdents64(self.fd, n)
+        except OSError as e:
+            raise SyscallError(e.errno or E.EIO)
+
+    def lseek(self, off, whence):
+        try:
+            return os.lseek(self.fd, off, whence)
+        except OSError as e:
+            raise SyscallError(e.errno or E.EINVAL)
+
+    def close(self):
+        os.close(self.fd)
+        self.fs.host_dirs -= 1
 
 
 class HostBackedFile(RegularFile):

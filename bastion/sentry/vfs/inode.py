@@ -107,6 +107,11 @@ class Inode:
         """[(name, ino, dtype)] without . and .."""
         raise SyscallError(E.ENOTDIR)
 
+    def host_dir(self):
+        """A host directory whose getdents64 records are this one's as they
+        are (goferfs.HostDir), newly opened for one open file, or None."""
+        return None
+
     def create(self, name, mode, uid, gid, rdev=0):
         raise SyscallError(E.ENOTDIR if not self.is_dir() else E.EPERM)
 

@@ -59,6 +59,12 @@ class MemFS(FileSystem):
 
 
 class MemNode(Inode):
+    # A directory over a lower one whose names (a name made, removed or
+    # renamed here) or place (itself renamed: its host `..` is another
+    # directory) differ from the lower's: its listing is merged here, never
+    # the lower's host listing as it is (host_dir).
+    diverged = False
+
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0, ino=None):
         super().__init__(mode, uid, gid, ino=ino, rdev=rdev)
         self.fs = fs
@@ -260,15 +266,21 @@ class MemNode(Inode):
         listed = set()
         for e in self.lower.readdir():
             name = e[0]
-            v = ents.get(name)
-            if v is None:
+            if name not in ents:
                 out.append(e)
-            elif v is not WHITEOUT:
-                out.append((name, v.ino, dtype(v.mode)))
+            else:
+                v = ents[name]  # a whiteout is None: not .get's "missing"
+                if v is not WHITEOUT:
+                    out.append((name, v.ino, dtype(v.mode)))
             listed.add(name)
         out += [(k, v.ino, dtype(v.mode)) for k, v in ents.items()
                 if v is not WHITEOUT and k not in listed]
         return out
+
+    def host_dir(self):
+        if self.lower is None or self.diverged or self.entries is None:
+            return None
+        return self.lower.host_dir()
 
     def _exists(self, name):
         try:
@@ -286,6 +298,7 @@ class MemNode(Inode):
         if self._exists(name):
             raise SyscallError(E.EEXIST)
         self.entries[name] = node
+        self.diverged = True
         self.mtime = self.ctime = now_ns()
         if node.is_dir():
             self.nlink += 1
@@ -322,6 +335,7 @@ class MemNode(Inode):
             self.entries[name] = WHITEOUT
         else:
             self.entries.pop(name, None)
+        self.diverged = True
         self.mtime = self.ctime = now_ns()
 
     def unlink(self, name, rmdir=False):
@@ -348,6 +362,9 @@ class MemNode(Inode):
             old = newdir.lookup(newname)
         except SyscallError:
             old = None
+        self.diverged = newdir.diverged = node.diverged = True
+        if old is not None:
+            old.diverged = True
         if flags & 1 and old is not None:  # RENAME_NOREPLACE
             raise SyscallError(E.EEXIST)
         if flags & 2:  # RENAME_EXCHANGE
