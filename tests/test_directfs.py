@@ -252,3 +252,43 @@ def test_a_rewound_listing_shows_what_was_removed_since(directfs):
     files = sum(1 for n in os.listdir(sub) if not os.path.isdir(os.path.join(sub, n)))
     boxed = run_bastion([compile_c("dirents"), "drain", sub], env=dict(os.environ, BASTION_DIRECTFS=directfs))
     assert boxed.stdout == f"removed {files} files in {files + 1} rounds\n".encode(), boxed.stderr
+
+
+def test_an_app_that_stats_what_it_lists_gets_the_sentrys_listings(tmp_path):
+    """A find looks up only the subdirectories it listed: its listings stay
+    the host's. Once the app looks up a file it listed (a tar, an ls -l),
+    the mount's later listings are the sentry's, with attributes, which
+    answer its lookups without a host call each."""
+    names = ["file", "sub", "f2", "f3", "f4", "f5"]
+    for d in ("a", "b", "c"):
+        (tmp_path / d / "sub").mkdir(parents=True)
+        for n in names[2:] + ["file"]:
+            (tmp_path / d / n).write_text("x")
+    from bastion.sentry.vfs import goferfs
+    client = GoferClient(None, direct=server.Gofer([(str(tmp_path), True)]))
+    calls = []
+    real = client.call
+    client.call = lambda op, *args: calls.append(op) or real(op, *args)
+    fs = goferfs.GoferFS(client, 0, True)
+    root = fs.root()
+
+    def listed(name):
+        d = root.lookup(name)
+        f = d.open(os.O_RDONLY | os.O_DIRECTORY)
+        f.getdents(1 << 16)
+        f.release()
+        return d, bool(f.host)
+
+    a, host = listed("a")
+    assert host
+    a.lookup("sub")
+    assert not fs.want_attrs
+    b, host = listed("b")
+    assert host
+    del calls[:]
+    for n in names:  # the rest from one listing with attributes, as soon as st_size says
+        b.lookup(n).mode
+    assert fs.want_attrs
+    assert calls.count("readtree") == 1 and len(calls) <= 4, calls
+    c, host = listed("c")
+    assert not host

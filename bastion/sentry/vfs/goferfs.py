@@ -37,6 +37,14 @@ OPEN_AHEAD = 15
 # names: 23 lookups, not a 7 ms listing for the 3 names ld.so or python3 ask).
 LIST_AFTER_MISSES = 3
 LIST_BYTES = 1600
+# A directory the app listed through a HostDir (directfs) has no listing in
+# the sentry. Once the app looks up a listed file (not a subdirectory, as a
+# find does), its mount wants attributes (want_attrs): from then on, in
+# every directory it lists, after one lookup per LIST_BYTES_ATTRS of st_size
+# (~48 entries: the first in a small one) a listing with every attribute
+# answers the rest (tar, ls -l, du stat all they list: one walk each was
+# ~10 us; python3 stats a few of the 210 in /usr/lib/python3.11).
+LIST_BYTES_ATTRS = 1536
 # The attributes of a listing's files come in one round trip (readdir) when the
 # app asks for those of one of them, in a directory of more than BATCH_AFTER
 # entries only at the n-th such file, n = entries / BATCH_AFTER: a listing's
@@ -249,6 +257,7 @@ class GoferInode(Inode):
     _listed_from = None  # ... the first entry from which on every directory below is listed
     _dir = None  # a file made from its directory's listing or walk: that directory
     _attr_asks = 0  # ... how many of its listed files were asked for their attributes
+    _host_listed = False  # the app listed it through a HostDir (the sentry has no listing)
 
     def __init__(self, fs, path, st, ino=0, dtype=0, parent=None):
         self.fs = fs
@@ -345,6 +354,14 @@ class GoferInode(Inode):
         if self._children is not None or (self._absent is not None and name in self._absent):
             raise SyscallError(E.ENOENT)
         self._misses += 1
+        if self._host_listed and self.fs.want_attrs and self._misses * LIST_BYTES_ATTRS >= self._size:
+            # the app listed it (HostDir) and looks up what it listed, files
+            # too: a tar, an ls -l; one listing with attributes answers it
+            self.children(walk=True)
+            n = self._get(name)
+            if n is None:
+                raise SyscallError(E.ENOENT)
+            return n
         if self._misses >= LIST_AFTER_MISSES and self._misses >= self._size // LIST_BYTES:
             # a busy directory: one listing answers the rest
             self.children()
@@ -370,6 +387,8 @@ class GoferInode(Inode):
                 self._set_absent(name, True)
             raise
         d, fs = self, self.fs
+        if self._host_listed and isinstance(res[0], list) and res[0][0] & S_IFMT != S_IFDIR:
+            fs.want_attrs = True  # a file the app listed (not only subdirectories, as find's)
         for nm, st in zip(names, res):
             if not isinstance(st, list):  # the first missing one
                 if st == E.ENOENT:
@@ -515,14 +534,18 @@ class GoferInode(Inode):
 
     def host_dir(self):
         """Under directfs, below the mount's root (whose host `..` is not
-        the sandbox's), while fewer than HOST_DIRS_MAX are open."""
+        the sandbox's), while fewer than HOST_DIRS_MAX are open, and until
+        the app looks up files it listed (want_attrs): from then on the
+        sentry's own listings, which carry attributes, serve it better."""
         fs = self.fs
-        if fs.client.direct is None or not self.path or fs.host_dirs >= HOST_DIRS_MAX:
+        if fs.client.direct is None or not self.path or fs.host_dirs >= HOST_DIRS_MAX \
+                or fs.want_attrs:
             return None
         try:
             _, fd = fs.call("opendir", self.path)
         except SyscallError:
             return None
+        self._host_listed = True
         return HostDir(fs, self.path, fd)
 
     def readlink(self):
