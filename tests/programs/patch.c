@@ -55,6 +55,30 @@ static __attribute__((noinline, noclone)) long site_read(int fd, void *buf, long
 }
 extern const unsigned char site_read_at[];
 
+/* glibc's futex form: `mov $202, %eax; xor $op, %sil; syscall` (the
+   thunk does both instructions): FUTEX_WAKE | FUTEX_PRIVATE_FLAG of a word
+   nobody waits on, 0. */
+static __attribute__((noinline, noclone)) long site_futex_wake(int *word) {
+    long r;
+    __asm__ volatile(".p2align 3\n\t.globl site_futex_at\nsite_futex_at:\n\t"
+                     "mov $202, %%eax\n\txor $0x80, %%sil\n\tsyscall"
+                     : "=a"(r) : "D"(word), "S"(1), "d"(1) : "rcx", "r11", "memory");
+    return r;
+}
+extern const unsigned char site_futex_at[];
+
+/* glibc's open_nocancel form: the number set earlier, then `mov $-100,
+   %edi; syscall` (AT_FDCWD; the thunk does the mov, eax is the app's). */
+static __attribute__((noinline, noclone)) long site_open_cwd(const char *path, long flags) {
+    long r;
+    __asm__ volatile("mov $257, %%eax\n\tmov %%rdi, %%rsi\n\t"
+                     ".p2align 3\n\t.globl site_open_at\nsite_open_at:\n\t"
+                     "mov $-100, %%edi\n\tsyscall"
+                     : "=a"(r), "+D"(path) : "d"(flags) : "rsi", "rcx", "r11", "memory");
+    return r;
+}
+extern const unsigned char site_open_at[];
+
 static void *racer(void *arg) {
     long pid = (long)arg, bad = 0;
     for (int i = 0; i < 30000; i++)
@@ -731,6 +755,38 @@ static void fn_site(void) {
     printf("%02x\n", at[0]);
 }
 
+static int futex_word;
+static void *futex_racer(void *arg) {
+    long bad = 0;
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        if (site_futex_wake(&futex_word) != 0) bad++;
+    return (void *)bad;
+}
+
+/* Sites of the other forms a thunk can take over, from racing threads. */
+static void other_forms(void) {
+    printf("3 threads x 20000 futex wakes from one site, wrong results: %ld\n",
+           race(3, futex_racer, NULL));
+    long bad = 0;
+    for (int i = 0; i < 2000; i++) {
+        long fd = site_open_cwd("/dev/null", O_RDONLY | O_CLOEXEC);
+        char c;
+        if (fd < 0 || read((int)fd, &c, 1) != 0 || close((int)fd) != 0) bad++;
+    }
+    printf("2000 opens of /dev/null from one site with AT_FDCWD in its mov, failures: %ld\n", bad);
+    printf("relative to a missing directory: %s\n", en(-site_open_cwd("nope/x", O_RDONLY)));
+}
+
+/* the first bytes of the two sites after they ran (e9: patched) */
+static void other_sites(void) {
+    for (int i = 0; i < 3; i++) {
+        site_futex_wake(&futex_word);
+        close((int)site_open_cwd("/dev/null", O_RDONLY));
+    }
+    printf("%02x %02x\n", site_futex_at[0], site_open_at[0]);
+}
+
 static char **argv_saved;
 static void fork_and_exec_(void) { fork_and_exec(argv_saved); }
 
@@ -781,11 +837,13 @@ int main(int argc, char **argv) {
         {"read_form_threads", read_form_threads}, {"read_site_threads", read_site_threads},
         {"signal_vectors", signal_vectors}, {"fork_vectors", fork_vectors},
         {"exec_fp_reset", exec_fp_reset}, {"mxcsr_after_exec", mxcsr_after_exec},
+        {"other_forms", other_forms}, {"other_sites", other_sites},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
                 if (strncmp(argv[a], "site", 4) && strncmp(argv[a], "read_site", 9) &&
+                    strcmp(argv[a], "other_sites") &&
                     strcmp(argv[a], "fn_site") && strncmp(argv[a], "unaligned_site", 14))
                     printf("== %s\n", s[i].name);
                 s[i].fn();

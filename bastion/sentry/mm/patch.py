@@ -9,21 +9,29 @@ what the mov did and passes the return address the way a syscall would:
 
     site:   jmp thunk            (was: mov eax, nr)
     site+5: syscall              (unchanged)
-    thunk:  mov eax, nr; movabs rcx, site+7; jmp [platform.patch_entry]
+    thunk:  mov eax, nr; lea rcx, [site+7]; jmp [platform.patch_entry]
 
 Only the `mov` changes, in one atomic 8-byte store, and the `syscall` after
 it stays: a thread that already ran the old `mov` and is about to run the
 `syscall` traps as before, one that reaches the site runs the jmp; no
 thread can see half an instruction. Nothing is pushed (the red zone below
 the app's stack pointer is never touched), and the patch entry saves every
-register and the XSAVE state into a frame the sentry reads like a trap's.
+register into a frame the sentry reads like a trap's.
 
-glibc's syscall() function ends in `mov 0x8(%rsp), %r9; syscall` (4c 8b 4c
-24 08 0f 05), its number already in rax: that 5-byte mov is replaced the
-same way, and its thunk does the mov instead (`mov 0x8(%rsp), %r9; movabs
-rcx, site+7; jmp [patch_entry]`: a jmp moves no stack pointer). One site
-serves every number a program passes to syscall() (Rust's futex and
-getrandom, for one).
+Three more forms are taken over the same way, the thunk doing what the
+jmp replaced and what lies between it and the syscall: glibc's syscall()
+function ends in `mov 0x8(%rsp), %r9; syscall` (4c 8b 4c 24 08 0f 05); its
+open_nocancel in `mov $-100, %edi; syscall` (AT_FDCWD; also `mov $imm`
+into esi or edx); and its futex calls in `mov $202, %eax; xor $op, %sil;
+syscall` (b8 ca 00 00 00 40 80 f6 XX 0f 05), whose jmp replaces the mov
+and whose thunk does the mov and the xor (`_replay`). The first
+instruction is always the 5 bytes the jmp takes, so no instruction starts
+inside the jmp; the xor stays in place, and code that jumps to it runs on
+to the syscall, which traps. One syscall() site serves every number a
+program passes (Rust's futex and getrandom, for one); a threaded Python
+program's GIL trapped ~5,000 times at the futex form, every ls ~27 times
+at open_nocancel. A thunk sets rcx with `lea rcx, [rip + disp32]` (it is
+within a rel32 of its site), so a 9-byte replay fits a 32-byte slot.
 
 glibc's read (nr 0) has another form, `xor eax, eax; syscall; cmp rax,
 -4096` (31 c0 0f 05 48 3d 00 f0 ff ff): four bytes before the return
@@ -123,17 +131,19 @@ class Patches:
 _READ_FORM = b"\x31\xc0\x0f\x05\x48\x3d\x00\xf0\xff\xff"
 # glibc's syscall(): `mov 0x8(%rsp), %r9; syscall`, the number already in rax
 _FN_FORM = b"\x4c\x8b\x4c\x24\x08\x0f\x05"
+# `mov $imm32, %edi | %esi | %edx; syscall`, the number already in eax
+# (glibc's open_nocancel: `mov $-100, %edi`, AT_FDCWD)
+_MOV_ARG = (0xBF, 0xBE, 0xBA)
+# `xor $imm8, %sil`: glibc's futex sites put FUTEX_PRIVATE_FLAG in the op
+# between `mov $202, %eax` and the syscall
+_XOR_SIL = b"\x40\x80\xf6"
 
 
 def fn_site(mm, rip):
     """Whether the syscall that returns to rip comes from a site of
     syscall()'s form (a read through it is patched as any other syscall,
     not as read's form)."""
-    v = mm.find(rip - 7)
-    if v is None or rip > v.end or not v.prot & PROT_READ:
-        return False
-    o = v.off + (rip - 7 - v.start)
-    return bytes(mm.view[o:o + 7]) == _FN_FORM
+    return _code(mm, rip - 7, rip) == _FN_FORM
 
 
 def wants(mm, rip):
@@ -188,11 +198,10 @@ def _consider_read(mm, rip, entry):
     p.seen.add(rip)
     site = rip - 4
     word = site & ~7
-    v = mm.find(site)
-    if site - word > 3 or not _code_vma(v, word, site + 10):
+    if site - word > 3:
         return None
-    o = v.off + (site - v.start)
-    if bytes(mm.view[o:o + 10]) != _READ_FORM:
+    code = _code(mm, word, site + 10)
+    if code is None or code[site - word:] != _READ_FORM:
         return None
     thunk = _thunk(mm, p, site, 2)
     if thunk is None:
@@ -218,12 +227,42 @@ def _first_trap(p, rip):
     return True
 
 
-def _code_vma(v, lo, hi):
-    """Whether [lo, hi) lies in v and v is code we may rewrite: private,
-    read-only, executable and not special. Writable code (a JIT's) may be
-    rewritten by the app under us."""
-    return not (v is None or v.shared or lo < v.start or hi > v.end or v.prot & PROT_WRITE
-                or not v.prot & PROT_EXEC or v.name.startswith("["))
+def _code(mm, lo, hi):
+    """The bytes of [lo, hi) if they are code we may rewrite: private,
+    read-only, executable and not special (writable code, a JIT's, may be
+    rewritten by the app under us); else None. They may lie in two VMAs: a
+    site whose syscall ends on the next page, next to a page made private
+    for another patch (libc's openat trapped ~27 times in every ls)."""
+    out = b""
+    a = lo
+    while a < hi:
+        v = mm.find(a)
+        if v is None or v.shared or v.prot & PROT_WRITE or not v.prot & PROT_EXEC \
+                or v.name.startswith("["):
+            return None
+        end = min(hi, v.end)
+        o = v.off + (a - v.start)
+        out += bytes(mm.view[o:o + end - a])
+        a = end
+    return out
+
+
+def _replay(code, nr):
+    """The instructions before a trapped syscall that a thunk does instead,
+    if they are a form we know, else None. code: the 11 bytes before its
+    return address. The first is always 5 bytes long, so the jmp replaces
+    it exactly and no instruction starts inside the jmp; the others stay
+    in place (code that jumps to one runs on to the syscall, which traps)."""
+    if code[-2:] != b"\x0f\x05":
+        return None
+    mov = code[-7:-2]
+    if mov[0] == 0xB8:  # mov $nr, %eax
+        return mov if int.from_bytes(mov[1:], "little") == nr else None
+    if mov[0] in _MOV_ARG or mov == _FN_FORM[:5]:  # the number is in eax already
+        return mov
+    if code[:1] == b"\xb8" and code[5:8] == _XOR_SIL and int.from_bytes(code[1:5], "little") == nr:
+        return code[:9]  # glibc's futex: mov $202, %eax; xor $op, %sil
+    return None
 
 
 def _consider(mm, rip, nr, entry, stopped):
@@ -232,7 +271,12 @@ def _consider(mm, rip, nr, entry, stopped):
         p = mm.patches = Patches()
     if p.off or rip in p.seen or _first_trap(p, rip):
         return
-    site = rip - 7
+    before = _code(mm, rip - 11, rip) or _code(mm, rip - 7, rip) or b""
+    replay = _replay(before.rjust(11, b"\0"), nr)
+    if replay is None:
+        p.seen.add(rip)
+        return
+    site = rip - 2 - len(replay)
     word = site & ~7
     # the 5 bytes must lie in one aligned 8-byte word, or no other thread
     # may run them while they change: looked at again at its next trap,
@@ -241,18 +285,16 @@ def _consider(mm, rip, nr, entry, stopped):
     if not aligned and not stopped:
         return
     p.seen.add(rip)
-    v = mm.find(site)
-    if not _code_vma(v, word, max(word + 8, rip)):
+    if _code(mm, word, max(word + 8, rip)) is None:
         return
-    o = v.off + (site - v.start)
-    code = bytes(mm.view[o:o + 7])
-    if code != _FN_FORM and (code[0] != 0xB8 or code[5:] != b"\x0f\x05" or
-                             int.from_bytes(code[1:5], "little") != nr):
-        return
+    code = replay
     thunk = _thunk(mm, p, site, 1 if aligned else 2)
     if thunk is None:
         return
-    mm.write(thunk, code[:5] + b"\x48\xb9" + rip.to_bytes(8, "little") +
+    # what the site did, then rcx = the return address (lea: a thunk is
+    # within a rel32 of its site) and on to the patch entry
+    lea = rip - (thunk + len(replay) + 7)
+    mm.write(thunk, replay + b"\x48\x8d\x0d" + (lea & 0xFFFFFFFF).to_bytes(4, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
     if not aligned:
         # the second slot: what the site did, for disable() to jump to
@@ -305,7 +347,7 @@ def disable(mm):
             continue
         o = v.off + (thunk - v.start)
         cur = bytes(mm.view[o:o + 8])
-        if cur[0] == 0xB8:
+        if cur[:5] == bytes(mm.view[o + THUNK:o + THUNK + 5]):  # ours, not undone yet
             hs.store64(mm.memfile.map, o, int.from_bytes(b"\xeb\x1e" + cur[2:], "little"))
     sites, p.sites = p.sites, {}
     for site, orig in sites.items():
