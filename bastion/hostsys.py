@@ -292,6 +292,15 @@ _CODE = bytes.fromhex(
     "c3"            #         ret
     "4889f0"        # xchg64: mov rax, rsi      (xchg64(u64 *p, u64 v): the old value)
     "488707"        #         xchg [rdi], rax   (atomic, a full barrier)
+    "c3"            #         ret
+    "53"            # store128: push rbx        (store128(u64 p[2], u64 lo, u64 hi))
+    "4889f3"        #         mov rbx, rsi
+    "4889d1"        #         mov rcx, rdx
+    "488b07"        #         mov rax, [rdi]
+    "488b5708"      #         mov rdx, [rdi+8]
+    "f0480fc70f"    # 1:      lock cmpxchg16b [rdi]
+    "75f9"          #         jnz 1b
+    "5b"            #         pop rbx
     "c3")           #         ret
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -318,7 +327,8 @@ def _code_page():
         addr = load_code(_CODE)
         _code = (ctypes.CFUNCTYPE(ctypes.c_uint64)(addr),
                  ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13),
-                 ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64)(addr + 40))
+                 ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64)(addr + 40),
+                 ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)(addr + 47))
     return _code
 
 
@@ -332,6 +342,25 @@ def store64(buf, off, value):
     instruction: patching code that app threads may be running."""
     assert off % 8 == 0
     _code_page()[2](ctypes.addressof(ctypes.c_char.from_buffer(buf, off)), value)
+
+
+def store128(buf, off, value):
+    """Store 16 bytes at `off` (16-aligned) of a writable buffer in one
+    atomic instruction (lock cmpxchg16b), as store64; only where has_cx16()."""
+    assert off % 16 == 0
+    _code_page()[3](ctypes.addressof(ctypes.c_char.from_buffer(buf, off)),
+                    value & 0xFFFFFFFFFFFFFFFF, value >> 64)
+
+
+_cx16 = None
+
+
+def has_cx16():
+    """Whether the CPU has cmpxchg16b (CPUID.1:ECX bit 13)."""
+    global _cx16
+    if _cx16 is None:
+        _cx16 = bool(cpuid(1)[2] & (1 << 13))
+    return _cx16
 
 
 def cpuid(leaf):

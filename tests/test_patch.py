@@ -11,7 +11,7 @@ from core_util import ab_run
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
             "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race",
             "syscall_fn", "read_form_threads", "signal_vectors", "fork_vectors", "exec_fp_reset",
-            "other_forms"]
+            "other_forms", "unaligned16_race"]
 
 
 @pytest.mark.timeout(90)
@@ -99,6 +99,17 @@ def test_glibcs_syscall_function_is_patched_too(opts, first_byte):
 def test_an_unaligned_site_is_patched_while_no_other_thread_runs(opts, first_bytes):
     r = run_bastion([compile_c("patch"), "unaligned_site"], opts=opts)
     assert (r.stdout, r.status) == (first_bytes, 0), r
+
+
+@pytest.mark.parametrize("opts, first_byte", [
+    (("--platform", "systrap"), b"e9\n"),
+    (("--platform", "systrap", "--no-patch"), b"b8\n"),
+])
+def test_an_unaligned_site_in_one_16_byte_block_is_patched_while_others_run(opts, first_byte):
+    """... in one lock cmpxchg16b (unaligned16_race checks the results of
+    threads that run it meanwhile, A/B)."""
+    r = run_bastion([compile_c("patch"), "unaligned16_site_running"], opts=opts)
+    assert (r.stdout, r.status) == (first_byte, 0), r
 
 
 @pytest.mark.timeout(120)

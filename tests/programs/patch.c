@@ -32,16 +32,28 @@ SITE(site_getpid, 39)
 SITE(site_getppid, 110)
 extern const unsigned char site_getpid_at[];
 
-/* A site whose 5-byte mov crosses an 8-byte boundary (as glibc's
-   getdents64): patched only while the process has one thread. */
+/* A site whose 5-byte mov crosses an 8-byte boundary and a 16-byte one
+   (as glibc's getdents64 may): patched only while no other thread of the
+   process runs app code. */
 static __attribute__((noinline, noclone)) long site_unaligned(void) {
     long r;
-    __asm__ volatile(".p2align 3\n\tnop; nop; nop; nop; nop\n\t.globl site_unaligned_at\n"
+    __asm__ volatile(".p2align 4\n\t.fill 13, 1, 0x90\n\t.globl site_unaligned_at\n"
                      "site_unaligned_at:\n\tmov $39, %%eax\n\tsyscall"
                      : "=a"(r) : : "rcx", "r11", "memory");
     return r;
 }
 extern const unsigned char site_unaligned_at[];
+
+/* One that crosses an 8-byte boundary inside a 16-byte block: patched in
+   one 16-byte store (cmpxchg16b), while other threads run too. */
+static __attribute__((noinline, noclone)) long site_unaligned16(void) {
+    long r;
+    __asm__ volatile(".p2align 4\n\t.fill 5, 1, 0x90\n\t.globl site_unaligned16_at\n"
+                     "site_unaligned16_at:\n\tmov $39, %%eax\n\tsyscall"
+                     : "=a"(r) : : "rcx", "r11", "memory");
+    return r;
+}
+extern const unsigned char site_unaligned16_at[];
 
 /* glibc's read form: `xor %eax, %eax; syscall; cmp $-4096, %rax`, whose
    first 5 bytes (a jmp after patching) cover the syscall and its return
@@ -662,6 +674,29 @@ static void unaligned_site_running(void) {
     pthread_join(t, NULL);
 }
 
+static void *unaligned16_racer(void *arg) {
+    long pid = (long)arg, bad = 0;
+    for (int i = 0; i < 30000; i++)
+        if (site_unaligned16() != pid) bad++;
+    return (void *)bad;
+}
+
+/* 4 threads on a site patched in one 16-byte store while they run it. */
+static void unaligned16_race(void) {
+    long bad = race(4, unaligned16_racer, (void *)(long)getpid());
+    printf("4 threads x 30000 calls of an unaligned site, wrong results: %ld\n", bad);
+}
+
+static void unaligned16_site_running(void) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, spinner, NULL)) _exit(3);
+    while (!spinning) {}
+    for (int i = 0; i < 3; i++) site_unaligned16();
+    printf("%02x\n", site_unaligned16_at[0]);
+    spin_stop = 1;
+    pthread_join(t, NULL);
+}
+
 static void site(void) {
     for (int i = 0; i < 3; i++) site_getpid();
     printf("%02x\n", site_getpid_at[0]);
@@ -838,13 +873,15 @@ int main(int argc, char **argv) {
         {"signal_vectors", signal_vectors}, {"fork_vectors", fork_vectors},
         {"exec_fp_reset", exec_fp_reset}, {"mxcsr_after_exec", mxcsr_after_exec},
         {"other_forms", other_forms}, {"other_sites", other_sites},
+        {"unaligned16_race", unaligned16_race}, {"unaligned16_site_running", unaligned16_site_running},
     };
     for (int a = 1; a < argc; a++)
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!strcmp(argv[a], s[i].name)) {
                 if (strncmp(argv[a], "site", 4) && strncmp(argv[a], "read_site", 9) &&
                     strcmp(argv[a], "other_sites") &&
-                    strcmp(argv[a], "fn_site") && strncmp(argv[a], "unaligned_site", 14))
+                    strcmp(argv[a], "fn_site") && strncmp(argv[a], "unaligned_site", 14) &&
+                    strcmp(argv[a], "unaligned16_site_running"))
                     printf("== %s\n", s[i].name);
                 s[i].fn();
             }

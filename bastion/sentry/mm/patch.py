@@ -55,12 +55,13 @@ syscall; rt_sigreturn applies the same map to a signal frame saved at
 either place before the patch.
 
 A site whose 5 bytes do not sit in one aligned 8-byte word (glibc's
-getdents64, futex, some mmap and ioctl sites) cannot be rewritten in one
-atomic store, so it is patched only while every thread of its address space
-is in the sentry (the one that trapped there, the others blocked in a
-syscall or stopped): no thread can run the bytes being written, and the
-mapping changes reach the host before any of them runs again. While others
-run, the site is looked at again at its next trap. A thread stopped between
+getdents64, futex, some mmap and ioctl sites) is rewritten in one atomic
+16-byte store (lock cmpxchg16b) where they sit in one aligned 16-byte
+block, as the 8-byte one; else it is patched only while every thread of
+its address space is in the sentry (the one that trapped there, the others
+blocked in a syscall or stopped): no thread can run the bytes being
+written, and the mapping changes reach the host before any of them runs
+again. While others run, the site is looked at again at its next trap. A thread stopped between
 the site's mov and its syscall resumes at the syscall, which the patch does
 not touch. Its thunk takes two slots; the second holds what the
 site did (`mov eax, nr; jmp site+5`), and undoing the patch (`disable`)
@@ -278,11 +279,13 @@ def _consider(mm, rip, nr, entry, stopped):
         return
     site = rip - 2 - len(replay)
     word = site & ~7
-    # the 5 bytes must lie in one aligned 8-byte word, or no other thread
-    # may run them while they change: looked at again at its next trap,
-    # when the others may all be in the sentry
+    # the 5 bytes must lie in one aligned 8-byte word (or 16-byte block,
+    # with cmpxchg16b), or no other thread may run them while they change:
+    # looked at again at its next trap, when the others may all be in the
+    # sentry
     aligned = site - word <= 3
-    if not aligned and not stopped:
+    in_block = site & 15 <= 11 and hs.has_cx16()
+    if not aligned and not in_block and not stopped:
         return
     p.seen.add(rip)
     if _code(mm, word, max(word + 8, rip)) is None:
@@ -301,11 +304,15 @@ def _consider(mm, rip, nr, entry, stopped):
         back = thunk + THUNK + 10
         mm.write(thunk + THUNK, code[:5] + b"\xe9" +
                  ((site + 5 - back) & 0xFFFFFFFF).to_bytes(4, "little"), force=True)
+        p.unaligned[site] = thunk
+        if not stopped:  # others run: in one atomic store (as below)
+            mm.aspace.flush()
+            _write_jmp16(mm, site, thunk)
+            return
         _private(mm, site)
         _private(mm, site + 4)  # the 5 bytes may end on the next page
         mm.write(site, b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little"),
                  force=True)
-        p.unaligned[site] = thunk
         return
     if not stopped:
         # The app runs again already: a new thunk page must be in the host
@@ -313,6 +320,19 @@ def _consider(mm, rip, nr, entry, stopped):
         # the process's own; a page-cache page is remapped in order after it).
         mm.aspace.flush()
     _write_jmp(mm, p, site, thunk)
+
+
+def _write_jmp16(mm, site, thunk):
+    """Replace the 5 bytes at site with `jmp thunk`, in one atomic store of
+    the aligned 16-byte block that holds them (lock cmpxchg16b: the rest of
+    the block is written with what it holds)."""
+    block = site & ~15
+    v = _private(mm, site)
+    o = v.off + (block - v.start)
+    old = bytes(mm.view[o:o + 16])
+    k = site - block
+    jmp = b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
+    hs.store128(mm.memfile.map, o, int.from_bytes(old[:k] + jmp + old[k + 5:], "little"))
 
 
 def _write_jmp(mm, p, site, thunk):
