@@ -18,7 +18,6 @@ FILES_XFAIL = {
         'tmpfs files are not sparse: pwrite at offset 100 MiB gives st_blocks=204808 '
         '(fully allocated), SEEK_DATA returns 0 and SEEK_HOLE returns EOF'
     ),
-    'o_path_fds': 'fchmod() on an O_PATH descriptor succeeds (fchmod(3, 0600) = 0); Linux: EBADF',
     'proc_fd_links': "readlink(/proc/self/fd/N) of an unlinked file lacks the ' (deleted)' suffix",
     'sticky_tmp': (
         "sticky bit not enforced: uid 65534 unlinks root's file in a 01777 directory "

@@ -829,6 +829,16 @@ static void o_path_fds(void) {
     int r = openat(dfd, "op", O_RDONLY);
     R(read(r, b, 4));
     close(r);
+    char dents[1024];
+    R(syscall(SYS_getdents64, dfd, dents, sizeof dents));
+    R(syscall(SYS_getdents64, fd, dents, sizeof dents));
+    R(lseek(dfd, 0, SEEK_SET));
+    R(lseek(fd, 0, SEEK_SET));
+    R(fchown(fd, -1, -1));
+    R(fsync(fd));
+    R(fdatasync(fd));
+    R(ftruncate(fd, 0));
+    R(fchdir(dfd));
     symlink("op", "lnk");
     int l = open("lnk", O_PATH | O_NOFOLLOW);
     R(fstatat(l, "", &st, AT_EMPTY_PATH));

@@ -22,13 +22,26 @@ IOV_MAX = 1024
 
 
 class PathFile(File):
-    """An O_PATH descriptor: names a file, cannot read or write it."""
+    """An O_PATH descriptor: names a file, cannot read, write, seek or
+    list it (Linux's fdget gives those EBADF)."""
 
     def read(self, t, n):
         raise SyscallError(E.EBADF)
 
     def write(self, t, data):
         raise SyscallError(E.EBADF)
+
+    def lseek(self, off, whence):
+        raise SyscallError(E.EBADF)
+
+
+def _fd(t, fd):
+    """fd's open file for a call that an O_PATH descriptor cannot make
+    (Linux's fdget, not fdget_raw: EBADF)."""
+    f = t.files.get(s32(fd))
+    if f.flags & I.O_PATH:
+        raise SyscallError(E.EBADF)
+    return f
 
 
 def _start(t, dirfd, path):
@@ -664,7 +677,7 @@ def sys_readlink(t, pathaddr, buf, size, *_):
 
 
 def sys_getdents64(t, fd, buf, count, *_):
-    f = t.files.get(s32(fd))
+    f = _fd(t, fd)
     if not f.inode.is_dir():
         raise SyscallError(E.ENOTDIR)
     data = f.getdents(min(count, 1 << 20))
@@ -924,7 +937,7 @@ def sys_fchmodat2(t, dirfd, pathaddr, mode, flags, *_):
 
 
 def sys_fchmod(t, fd, mode, *_):
-    f = t.files.get(s32(fd))
+    f = _fd(t, fd)
     return _setattr(t, f.dentry or f.inode, mode=mode & 0o7777)
 
 
@@ -946,7 +959,7 @@ def sys_lchown(t, pathaddr, uid, gid, *_):
 
 
 def sys_fchown(t, fd, uid, gid, *_):
-    f = t.files.get(s32(fd))
+    f = _fd(t, fd)
     return _chown(t, f.dentry or f.inode, uid, gid)
 
 
@@ -1009,7 +1022,7 @@ def sys_truncate(t, pathaddr, length, *_):
 
 
 def sys_ftruncate(t, fd, length, *_):
-    f = t.files.get(s32(fd))
+    f = _fd(t, fd)
     if s64(length) < 0 or not f.inode.is_reg():
         raise SyscallError(E.EINVAL)
     if not f.writable:
@@ -1033,7 +1046,7 @@ def sys_fallocate(t, fd, mode, off, length, *_):
 
 
 def sys_fsync(t, fd, *_):
-    t.files.get(s32(fd))
+    _fd(t, fd)
     return 0
 
 

@@ -178,7 +178,7 @@ class File:
     def lseek(self, off, whence):
         raise SyscallError(E.ESPIPE)
 
-    def getdents(self):
+    def getdents(self, size):
         raise SyscallError(E.ENOTDIR)
 
     def ioctl(self, t, req, arg):
