@@ -22,7 +22,6 @@ MMAP_XFAIL = {
         'madvise(MADV_DONTNEED) on a modified MAP_PRIVATE file mapping zero-fills the '
         'page instead of dropping the private copy (re-reading the file)'
     ),
-    'dev_zero_and_memfd_shared': 'mmap of /dev/zero (MAP_SHARED and MAP_PRIVATE) fails ENODEV',
     'mprotect_file_shared_readonly': (
         'mprotect(PROT_WRITE) on a MAP_SHARED mapping of an O_RDONLY fd succeeds; Linux: '
         'EACCES'

@@ -475,6 +475,16 @@ static void dev_zero_and_memfd_shared(void) {
     if (pz == MAP_FAILED) printf("mmap /dev/zero MAP_PRIVATE: %s\n", en(errno));
     else printf("/dev/zero private page zero: %d\n", pz[100] == 0);
     close(z);
+    z = open("/dev/zero", O_RDONLY);
+    void *ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0);
+    printf("read-only /dev/zero, shared and writable: %s\n", ro == MAP_FAILED ? en(errno) : "mapped");
+    ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0);
+    printf("read-only /dev/zero, private and writable: %s\n", ro == MAP_FAILED ? en(errno) : "mapped");
+    close(z);
+    z = open("/dev/full", O_RDWR);
+    ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, z, 0);
+    printf("/dev/full: %s\n", ro == MAP_FAILED ? en(errno) : "mapped");
+    close(z);
     int mfd = memfd_create("probe", 0);
     ftruncate(mfd, PG);
     int *b = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);

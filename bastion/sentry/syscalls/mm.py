@@ -31,9 +31,16 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
         raise SyscallError(E.EOPNOTSUPP)
     shared = typ != MAP_PRIVATE
     f = None
+    name = ""
     if not flags & MAP_ANONYMOUS:
         f = t.files.get(s32(fd))
         inode = f.inode
+        if getattr(f, "maps_anonymous", False):  # /dev/zero
+            if not f.readable or shared and prot & PROT_WRITE and not f.writable:
+                raise SyscallError(E.EACCES)
+            name = "/dev/zero (deleted)" if shared else "/dev/zero"
+            f = None
+    if f is not None:
         if not hasattr(inode, "read_at") or inode.is_dir() or not (inode.is_reg() or
                                                                     getattr(f, "mappable", False)):
             raise SyscallError(E.ENODEV)
@@ -53,7 +60,6 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
         if hint and (hint < TASK_UNMAPPED_MIN or hint + length > mm.top):
             hint = 0
         addr = mm.find_free(length, hint)
-    name = ""
     if f is not None and f.dentry is not None:
         name = f.dentry.path(t.fs.root)
     if f is not None and shared and hasattr(inode, "shared_extent"):

@@ -29,6 +29,10 @@ class NullFile(_DevFile):
 
 
 class ZeroFile(_DevFile):
+    # mmap gives fresh zero pages, as mem.c's mmap_zero: private ones
+    # anonymous, shared ones one shared anonymous range (shmem_zero_setup)
+    maps_anonymous = True
+
     def read(self, t, n):
         return bytes(n)
 
@@ -37,6 +41,8 @@ class ZeroFile(_DevFile):
 
 
 class FullFile(ZeroFile):
+    maps_anonymous = False  # /dev/full has no mmap
+
     def write(self, t, data):
         raise SyscallError(E.ENOSPC)
 
