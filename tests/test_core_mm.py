@@ -22,10 +22,6 @@ MMAP_XFAIL = {
         'madvise(MADV_DONTNEED) on a modified MAP_PRIVATE file mapping zero-fills the '
         'page instead of dropping the private copy (re-reading the file)'
     ),
-    'mprotect_file_shared_readonly': (
-        'mprotect(PROT_WRITE) on a MAP_SHARED mapping of an O_RDONLY fd succeeds; Linux: '
-        'EACCES'
-    ),
 }
 
 

@@ -42,19 +42,22 @@ class SharedRange:
 
 class VMA:
     __slots__ = ("start", "end", "prot", "shared", "off", "name", "share",
-                 "file_off", "dev", "ino", "growsdown")
+                 "file_off", "dev", "ino", "growsdown", "maywrite")
 
     def __init__(self, start, end, prot, shared, off, name="", share=None,
-                 file_off=0, dev=0, ino=0, growsdown=False):
+                 file_off=0, dev=0, ino=0, growsdown=False, maywrite=True):
         self.start, self.end, self.prot, self.shared, self.off = start, end, prot, shared, off
         self.name, self.share, self.file_off, self.dev, self.ino = name, share, file_off, dev, ino
         self.growsdown = growsdown
+        # False: a shared mapping of a file opened without write access,
+        # which mprotect may not make writable (Linux's VM_MAYWRITE)
+        self.maywrite = maywrite
 
     def part(self, start, end):
         """A copy of this VMA restricted to [start, end)."""
         d = start - self.start
         v = VMA(start, end, self.prot, self.shared, self.off + d, self.name, self.share,
-                self.file_off + d, self.dev, self.ino, self.growsdown)
+                self.file_off + d, self.dev, self.ino, self.growsdown, self.maywrite)
         if v.share is not None:
             v.share.refs += 1
         return v
@@ -374,8 +377,8 @@ class MM:
             v = self.find(a)
             if v is None:
                 raise SyscallError(E.ENOMEM)
-            if prot & PROT_WRITE and v.share is not None and \
-                    not getattr(v.share.owner, "maywrite", True):  # [vvar]
+            if prot & PROT_WRITE and (not v.maywrite or v.share is not None and
+                                      not getattr(v.share.owner, "maywrite", True)):  # [vvar]
                 raise SyscallError(E.EACCES)
             a = v.end
         remap = []

@@ -65,7 +65,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
     if f is not None and shared and hasattr(inode, "shared_extent"):
         base = inode.shared_extent(mm.memfile, off + length)
         v = mm.map_file_shared(addr, length, prot, base + off, inode, name)
-        v.file_off, v.ino = off, inode.ino
+        v.file_off, v.ino, v.maywrite = off, inode.ino, f.writable
         v.dev = inode.fs.dev if inode.fs is not None else 0
         return addr
     if f is None:
