@@ -19,10 +19,6 @@ FILES_XFAIL = {
         '(fully allocated), SEEK_DATA returns 0 and SEEK_HOLE returns EOF'
     ),
     'proc_fd_links': "readlink(/proc/self/fd/N) of an unlinked file lacks the ' (deleted)' suffix",
-    'sticky_tmp': (
-        "sticky bit not enforced: uid 65534 unlinks root's file in a 01777 directory "
-        '(unlink("mine") = 0; Linux: EPERM)'
-    ),
 }
 
 

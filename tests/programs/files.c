@@ -913,6 +913,7 @@ static void permissions_as_nobody(void) {
         R(open("world", O_WRONLY));
         R(open("newfile", O_CREAT | O_WRONLY, 0644));
         R(unlink("world"));
+        R(rename("world", "moved"));
         R(access("locked", R_OK));
         R(open("locked/x", O_CREAT | O_WRONLY, 0644));
         R(chmod("world", 0777));

@@ -66,6 +66,16 @@ def may_access(t, inode, want):
         raise SyscallError(E.EACCES)
 
 
+def may_delete(t, dir_inode, victim):
+    """fs/namei.c may_delete: write and search rights on the directory and,
+    in a sticky one (/tmp), being the file's owner or the directory's (or
+    root)."""
+    may_access(t, dir_inode, 3)
+    fsuid = t.tg.creds.fsuid
+    if dir_inode.mode & 0o1000 and fsuid != 0 and fsuid != victim.uid and fsuid != dir_inode.uid:
+        raise SyscallError(E.EPERM)
+
+
 def _mount_ro(d):
     return d.mount.flags & 1 or d.inode.fs.readonly
 
@@ -791,7 +801,7 @@ def do_unlink(t, dirfd, pathaddr, rmdir):
     child = parent.child(name)
     if child.mounted is not None:
         raise SyscallError(E.EBUSY)
-    may_access(t, parent.inode, 3)
+    may_delete(t, parent.inode, child.inode)
     parent.inode.unlink(name, rmdir)
     parent.forget(name)
     k = t.kernel
@@ -832,6 +842,20 @@ def do_rename(t, olddir, oldaddr, newdir, newaddr, flags):
         if d is src:
             raise SyscallError(E.EINVAL)
         d = d.parent
+    # fs/namei.c vfs_rename's rights: the source may be deleted from its
+    # directory, the target deleted or made in its own, and a directory
+    # that changes parents has its `..` rewritten
+    may_delete(t, op.inode, src.inode)
+    try:
+        dst = np_.child(nn).inode
+    except SyscallError:
+        dst = None
+    if dst is not None:
+        may_delete(t, np_.inode, dst)
+    else:
+        may_access(t, np_.inode, 3)
+    if src.inode.is_dir() and op is not np_:
+        may_access(t, src.inode, 2)
     op.inode.rename(on, np_.inode, nn, flags)
     op.forget(on)
     np_.forget(nn)
