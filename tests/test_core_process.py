@@ -52,7 +52,6 @@ PROC_MISC_XFAIL = {
     'rlimit_fsize': (
         'RLIMIT_FSIZE not enforced: writes past the limit succeed, no EFBIG, no SIGXFSZ'
     ),
-    'proc_self_files': '/proc/self/statm reads all zeros (size and resident 0)',
     'priority': (
         'nice value not inherited across fork (child getpriority = 20 i.e. nice 0 after '
         'parent setpriority 3)'
