@@ -105,6 +105,7 @@ class Task:
         self.fs = fs
         self.ctx = None
         self.comm = b""
+        self.nice = 0  # get/setpriority's (the host runs every thread at its own)
         self.sigmask = 0
         self.pending = 0
         self.pending_info = {}

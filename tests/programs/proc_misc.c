@@ -299,6 +299,20 @@ static void priority(void) {
     pid_t c = fork();
     if (c == 0) { printf("child inherits nice: %d\n", getpriority(PRIO_PROCESS, 0)); _exit(0); }
     waitpid(c, NULL, 0);
+    c = fork();
+    if (c == 0) { R(setpgid(0, 0)); R(getpriority(PRIO_PGRP, 0)); _exit(0); }
+    waitpid(c, NULL, 0);
+    R(getpriority(PRIO_PROCESS, 999999));
+    R(setpriority(PRIO_PROCESS, 999999, 1));
+    c = fork();
+    if (c == 0) {
+        R(setuid(65534));
+        R(setpriority(PRIO_PROCESS, 0, 5));   /* raising its own nice: fine */
+        R(setpriority(PRIO_PROCESS, 0, 4));   /* lowering it: EACCES */
+        R(setpriority(PRIO_PROCESS, getppid(), 6));   /* another user's: EPERM */
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
     R(setpriority(PRIO_PROCESS, 0, 0));
 }
 

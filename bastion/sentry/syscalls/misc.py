@@ -321,16 +321,47 @@ def sys_sched_rr_get_interval(t, pid, tp, *_):
     return 0
 
 
-def sys_getpriority(t, which, who, *_):
-    if which > 2:
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+
+
+def _prio_tasks(t, which, who):
+    """The threads `which`/`who` name (kernel/sys.c): a thread (who a tid),
+    every thread of a process group, or of a user's processes (who 0: the
+    caller's own); ESRCH if none."""
+    who = s32(who)
+    if which == PRIO_PROCESS:
+        x = t if who == 0 else t.kernel.tasks.get(who)
+        found = [x] if x is not None and not x.dead else []
+    elif which == PRIO_PGRP:
+        pgid = t.tg.pgid if who == 0 else who
+        found = [x for x in t.kernel.tasks.values() if x.tg.pgid == pgid and not x.dead]
+    elif which == PRIO_USER:
+        uid = t.tg.creds.ruid if who == 0 else who
+        found = [x for x in t.kernel.tasks.values() if x.tg.creds.ruid == uid and not x.dead]
+    else:
         raise SyscallError(E.EINVAL)
-    return 20 - getattr(t.tg, "nice", 0)
+    if not found:
+        raise SyscallError(E.ESRCH)
+    return found
+
+
+def sys_getpriority(t, which, who, *_):
+    """getpriority(2): 20 - nice of the highest priority among them."""
+    return 20 - min(x.nice for x in _prio_tasks(t, which, who))
 
 
 def sys_setpriority(t, which, who, prio, *_):
-    if which > 2:
-        raise SyscallError(E.EINVAL)
-    t.tg.nice = max(-20, min(19, s32(prio)))
+    """setpriority(2): a user may set its own threads' nice, and only
+    raise it (lower their priority) without CAP_SYS_NICE (root here)."""
+    nice = max(-20, min(19, s32(prio)))
+    c = t.tg.creds
+    for x in _prio_tasks(t, which, who):
+        xc = x.tg.creds
+        if c.euid != 0 and c.euid not in (xc.ruid, xc.euid):
+            raise SyscallError(E.EPERM)
+        if c.euid != 0 and nice < x.nice:
+            raise SyscallError(E.EACCES)
+        x.nice = nice
     return 0
 
 

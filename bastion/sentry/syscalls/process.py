@@ -65,6 +65,7 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
     fs = t.fs if flags & CLONE_FS else t.fs.copy()
     child = k.new_task(tg, mm, files, fs, ctx, tid=None if flags & CLONE_THREAD else tg.pid)
     child.comm = t.comm
+    child.nice = t.nice
     child.sigmask = t.sigmask
     child.altstack = t.altstack if not flags & CLONE_VM or flags & CLONE_VFORK else (0, S.SS_DISABLE, 0)
     r = child.ctx.regs

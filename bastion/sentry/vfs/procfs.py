@@ -327,9 +327,10 @@ def _stat(k, tg, t):
     ppid = tg.parent.pid if tg.parent else 0
     start = int((tg.start_time - k.boot_mono) * CLK_TCK)
     vsize = sum(v.end - v.start for v in t.mm.vmas) if t and t.mm else 0
+    nice = t.nice if t else 0
     fields = [tg.pid if t is None else t.tid, f"({comm})", _state_char(tg, t), ppid, tg.pgid, tg.sid,
               0, -1, 0x400000, 0, 0, 0, 0, int(tg.utime * CLK_TCK), int(tg.stime * CLK_TCK),
-              0, 0, 20, 0, len(tg.tasks), 0, start, vsize, 0, 2**64 - 1]
+              0, 0, 20 + nice, nice, len(tg.tasks), 0, start, vsize, 0, 2**64 - 1]
     fields += [0] * (52 - len(fields))
     return " ".join(str(x) for x in fields) + "\n"
 
