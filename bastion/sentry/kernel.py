@@ -827,7 +827,6 @@ class Kernel:
         mm = t.mm
         mm.users -= 1
         if mm.users <= 0:
-            self.note_maxrss(tg, mm)
             mm.release()
         elif not t.on_host:
             self.platform.release_context(t.ctx)
@@ -848,13 +847,6 @@ class Kernel:
             u, s = self.platform.thread_times(t.ctx)
             t.tg.utime += u
             t.tg.stime += s
-
-    def note_maxrss(self, tg, mm):
-        """Fold the peak resident size of mm's host address space into tg's
-        (ru_maxrss), before mm goes."""
-        kb = self.platform.max_rss_kb(mm.aspace)
-        if kb > tg.maxrss:
-            tg.maxrss = kb
 
     def cpu_times(self, tg):
         """(user, system) seconds of a live process: ended threads plus running ones."""
@@ -926,7 +918,6 @@ class Kernel:
                 pass
             tg.parent.cutime += tg.utime + tg.cutime
             tg.parent.cstime += tg.stime + tg.cstime
-            tg.parent.cmaxrss = max(tg.parent.cmaxrss, tg.maxrss, tg.cmaxrss)
         self.groups.pop(tg.pid, None)
 
     def shutdown(self, status):

@@ -183,7 +183,6 @@ def do_execve(t, dentry, path, argv, envp):
         old_ctx.owner = None
         old_mm.users -= 1
         if old_mm.users <= 0:
-            k.note_maxrss(t.tg, old_mm)
             old_mm.release()
         else:
             k.platform.release_context(old_ctx)
@@ -298,8 +297,7 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
         t.mm.write_u32(statusp, status)
     if rusage:
         from .time import rusage_bytes
-        t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime,
-                                        max(c.maxrss, c.cmaxrss)))
+        t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime))
     if kind == "exit":
         t.kernel.reap(c)
     else:
