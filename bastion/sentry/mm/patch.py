@@ -212,7 +212,7 @@ def _consider_read(mm, rip, entry):
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little") + b"\x0f\x05" +
              _READ_FORM[4:] + b"\xe9" + ((site + 10 - (cont + 11)) & 0xFFFFFFFF).to_bytes(4, "little"),
              force=True)
-    _write_jmp(mm, p, site, thunk)
+    p.sites[site] = _write_jmp(mm, site, thunk)
     p.remap[site + 2] = cont - 2
     p.remap[site + 4] = cont
     return cont
@@ -307,7 +307,7 @@ def _consider(mm, rip, nr, entry, stopped):
         p.unaligned[site] = thunk
         if not stopped:  # others run: in one atomic store (as below)
             mm.aspace.flush()
-            _write_jmp16(mm, site, thunk)
+            _write_jmp(mm, site, thunk, 16)
             return
         _private(mm, site)
         _private(mm, site + 4)  # the 5 bytes may end on the next page
@@ -319,33 +319,23 @@ def _consider(mm, rip, nr, entry, stopped):
         # before the jmp to it can be seen (at once, where the code page is
         # the process's own; a page-cache page is remapped in order after it).
         mm.aspace.flush()
-    _write_jmp(mm, p, site, thunk)
+    p.sites[site] = _write_jmp(mm, site, thunk)
 
 
-def _write_jmp16(mm, site, thunk):
+def _write_jmp(mm, site, thunk, size=8):
     """Replace the 5 bytes at site with `jmp thunk`, in one atomic store of
-    the aligned 16-byte block that holds them (lock cmpxchg16b: the rest of
-    the block is written with what it holds)."""
-    block = site & ~15
+    the aligned 8-byte word (or, size 16, the 16-byte block: lock
+    cmpxchg16b) that holds them; the rest is written with what it holds.
+    Returns the 5 bytes replaced."""
+    start = site & -size
     v = _private(mm, site)
-    o = v.off + (block - v.start)
-    old = bytes(mm.view[o:o + 16])
-    k = site - block
+    o = v.off + (start - v.start)
+    old = bytes(mm.view[o:o + size])
+    k = site - start
     jmp = b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
-    hs.store128(mm.memfile.map, o, int.from_bytes(old[:k] + jmp + old[k + 5:], "little"))
-
-
-def _write_jmp(mm, p, site, thunk):
-    """Replace the 5 bytes at site with `jmp thunk`, in one atomic store of
-    the aligned 8-byte word that holds them."""
-    word = site & ~7
-    v = _private(mm, site)
-    o = v.off + (word - v.start)
-    old = bytes(mm.view[o:o + 8])
-    k = site - word
-    jmp = b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
-    hs.store64(mm.memfile.map, o, int.from_bytes(old[:k] + jmp + old[k + 5:], "little"))
-    p.sites[site] = old[k:k + 5]
+    new = int.from_bytes(old[:k] + jmp + old[k + 5:], "little")
+    (hs.store64 if size == 8 else hs.store128)(mm.memfile.map, o, new)
+    return old[k:k + 5]
 
 
 def disable(mm):
