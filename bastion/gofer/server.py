@@ -161,6 +161,13 @@ class Gofer:
             os.close(dirs.popitem(last=False)[1])
         return fd
 
+    def _beneath(self, m, path):
+        """(the cached fd of path's directory, path's last name), a plain one."""
+        d, _, name = path.rpartition("/")
+        if not _name_ok(name):
+            raise OSError(22, "bad name")
+        return self._dir(m, d), name
+
     def _forget(self, m, path):
         """Drop the cached fds of path and of everything below it (renamed or removed)."""
         below = path + "/"
@@ -173,10 +180,7 @@ class Gofer:
         reads it next, to follow it: one round trip, not two)."""
         if not path:
             return stat_tuple(os.stat(self.roots[m][0])), None
-        d, _, name = path.rpartition("/")
-        if not _name_ok(name):
-            raise OSError(22, "bad name")
-        dfd = self._dir(m, d)
+        dfd, name = self._beneath(m, path)
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         res = stat_tuple(st)
         if stat.S_ISLNK(st.st_mode):
@@ -236,11 +240,9 @@ class Gofer:
         """A directory's fd, open for reading its entries (getdents64)."""
         if not path:
             return None, self._open(m, "", os.O_RDONLY | os.O_DIRECTORY)
-        d, _, name = path.rpartition("/")
-        if not _name_ok(name):
-            raise OSError(22, "bad name")
+        dfd, name = self._beneath(m, path)
         return None, os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                             dir_fd=self._dir(m, d))
+                             dir_fd=dfd)
 
     def op_readtree(self, m, paths, budget, attrs):
         """The listings of the directories `paths` (the first one always)

@@ -210,7 +210,7 @@ def _consider_read(mm, rip, entry):
     cont = thunk + 28
     mm.write(thunk, b"\x31\xc0\x48\xb9" + cont.to_bytes(8, "little") +
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little") + b"\x0f\x05" +
-             _READ_FORM[4:] + b"\xe9" + ((site + 10 - (cont + 11)) & 0xFFFFFFFF).to_bytes(4, "little"),
+             _READ_FORM[4:] + _jmp(cont + 6, site + 10),
              force=True)
     p.sites[site] = _write_jmp(mm, site, thunk)
     p.remap[site + 2] = cont - 2
@@ -290,7 +290,6 @@ def _consider(mm, rip, nr, entry, stopped):
     p.seen.add(rip)
     if _code(mm, word, max(word + 8, rip)) is None:
         return
-    code = replay
     thunk = _thunk(mm, p, site, 1 if aligned else 2)
     if thunk is None:
         return
@@ -301,25 +300,26 @@ def _consider(mm, rip, nr, entry, stopped):
              b"\xff\x25\x00\x00\x00\x00" + entry.to_bytes(8, "little"), force=True)
     if not aligned:
         # the second slot: what the site did, for disable() to jump to
-        back = thunk + THUNK + 10
-        mm.write(thunk + THUNK, code[:5] + b"\xe9" +
-                 ((site + 5 - back) & 0xFFFFFFFF).to_bytes(4, "little"), force=True)
+        mm.write(thunk + THUNK, replay[:5] + _jmp(thunk + THUNK + 5, site + 5), force=True)
         p.unaligned[site] = thunk
-        if not stopped:  # others run: in one atomic store (as below)
-            mm.aspace.flush()
-            _write_jmp(mm, site, thunk, 16)
-            return
-        _private(mm, site)
-        _private(mm, site + 4)  # the 5 bytes may end on the next page
-        mm.write(site, b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little"),
-                 force=True)
-        return
     if not stopped:
         # The app runs again already: a new thunk page must be in the host
         # before the jmp to it can be seen (at once, where the code page is
         # the process's own; a page-cache page is remapped in order after it).
         mm.aspace.flush()
-    p.sites[site] = _write_jmp(mm, site, thunk)
+    if aligned:
+        p.sites[site] = _write_jmp(mm, site, thunk)
+    elif not stopped:  # others run: in one atomic 16-byte store
+        _write_jmp(mm, site, thunk, 16)
+    else:  # no thread runs these bytes: written as they are, across words
+        _private(mm, site)
+        _private(mm, site + 4)  # the 5 bytes may end on the next page
+        mm.write(site, _jmp(site, thunk), force=True)
+
+
+def _jmp(at, target):
+    """`jmp rel32` to target, as code placed at `at`."""
+    return b"\xe9" + ((target - (at + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
 
 
 def _write_jmp(mm, site, thunk, size=8):
@@ -332,8 +332,7 @@ def _write_jmp(mm, site, thunk, size=8):
     o = v.off + (start - v.start)
     old = bytes(mm.view[o:o + size])
     k = site - start
-    jmp = b"\xe9" + ((thunk - (site + 5)) & 0xFFFFFFFF).to_bytes(4, "little")
-    new = int.from_bytes(old[:k] + jmp + old[k + 5:], "little")
+    new = int.from_bytes(old[:k] + _jmp(site, thunk) + old[k + 5:], "little")
     (hs.store64 if size == 8 else hs.store128)(mm.memfile.map, o, new)
     return old[k:k + 5]
 
