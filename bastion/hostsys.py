@@ -198,6 +198,15 @@ def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
+
+def die_with(parent):
+    """In a child just forked from process `parent`: be killed when it
+    dies, and die now if it died already (before the prctl, which then
+    never fires: the child would outlive the sandbox)."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
 FALLOC_FL_KEEP_SIZE = 1
 FALLOC_FL_PUNCH_HOLE = 2
 

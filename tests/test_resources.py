@@ -39,3 +39,29 @@ def test_data_through_a_pipe_does_not_churn_the_sentrys_heap():
     calls = [int(line.split()[3]) for line in r.stderr.decode().splitlines()
              if line.split()[-1:] == ["brk"]]
     assert calls and calls[0] < 400, r.stderr
+
+
+def test_a_child_whose_parent_died_before_its_prctl_dies_too():
+    """hostsys.die_with, as stubs and the gofer start: PR_SET_PDEATHSIG never
+    fires for a parent already dead, so the child must look, or it outlives
+    the sandbox (stubs left behind with ppid 1)."""
+    code = (
+        "import os, time\n"
+        "from bastion import hostsys\n"
+        "r, w = os.pipe()\n"
+        "if os.fork() == 0:\n"          # A, the parent to be
+        "    me = os.getpid()\n"
+        "    if os.fork() == 0:\n"      # B: starts its life after A's end
+        "        os.close(r)\n"
+        "        time.sleep(0.3)\n"
+        "        hostsys.die_with(me)\n"
+        "        os.write(w, b'outlived')\n"
+        "        os._exit(0)\n"
+        "    os._exit(0)\n"
+        "os.close(w)\n"
+        "os.wait()\n"
+        "print(os.read(r, 100).decode() or 'died')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=30)
+    assert out.stdout == "died\n", out

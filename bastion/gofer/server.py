@@ -451,10 +451,11 @@ def start(mounts):
     import socket  # here, not at the top: ~6 ms of every start under directfs, which
     # starts the process only when something is asked ahead (GoferClient)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    me = os.getpid()
     pid = os.fork()
     if pid == 0:
         try:
-            hs.prctl(hs.PR_SET_PDEATHSIG, signal.SIGKILL)
+            hs.die_with(me)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             a.close()
             null = os.open("/dev/null", os.O_RDWR)

@@ -183,15 +183,15 @@ class Platform:
         raise NotImplementedError
 
 
-def exec_stub(elf_fd, fds, traceme=False):
+def exec_stub(elf_fd, fds, parent, traceme=False):
     """In a child just forked from the sentry: become a stub process, by
     exec of the stub ELF in `elf_fd` with the sentry's fds `fds` (stub fd ->
     sentry fd) in place and every other fd closed. Leaves a new session,
-    dies with the sentry, unblocks every signal; `traceme`: PTRACE_TRACEME
+    dies with the sentry (`parent`, its pid), unblocks every signal; `traceme`: PTRACE_TRACEME
     first. Never returns: no Python runs in the child past this."""
     try:
         os.setsid()
-        hostsys.prctl(hostsys.PR_SET_PDEATHSIG, signal.SIGKILL)
+        hostsys.die_with(parent)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         # park every source above the targets first, so no dup2 clobbers one
         park = 100

@@ -179,9 +179,10 @@ class PtracePlatform(base.Platform):
 
     def _spawn_stub(self):
         """Fork the sentry and exec the stub ELF in the child (slow: ~ms)."""
+        me = os.getpid()
         pid = os.fork()
         if pid == 0:
-            base.exec_stub(self.elf_fd, {stub.MEMFD_FD: self.memfd}, traceme=True)
+            base.exec_stub(self.elf_fd, {stub.MEMFD_FD: self.memfd}, me, traceme=True)
         _, status = os.waitpid(pid, _WALL)  # stopped at exec
         if not os.WIFSTOPPED(status):
             raise PlatformError(f"stub did not start: status {status:#x}")

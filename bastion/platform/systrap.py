@@ -514,9 +514,10 @@ class SystrapPlatform(base.Platform):
             elf = self._stub_elf(off)
             fd = os.memfd_create("bastion-systrap", os.MFD_CLOEXEC)
             os.write(fd, elf)
+            me = os.getpid()
             pid = os.fork()
             if pid == 0:  # the zygote
-                base.exec_stub(fd, {stub.MEMFD_FD: self.memfd, EVENTFD_FD: self.eventfd})
+                base.exec_stub(fd, {stub.MEMFD_FD: self.memfd, EVENTFD_FD: self.eventfd}, me)
             os.close(fd)
             control = SysContext(None, 0, off, STUB_SLOTS)
             control.control = True

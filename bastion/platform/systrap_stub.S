@@ -106,7 +106,11 @@
         .set CMD_XSAVE,     8       /* an app thread at a patched site: save its FP state */
         .set BATCH,         0x6000  /* a batch of host syscalls: (nr, 6 args) x OFF_NR entries,
                                        between the patch frame and the host frames */
-        .set SPIN,          50
+        .set SPIN,          400     /* pauses before the stub yields (~10 us here): the sentry's
+                                       answer takes ~1.2 us of Python, often more; past 50
+                                       pauses (1.3 us) most trapped syscalls went on to yield,
+                                       and a yield's return is late (trapped getppid -10%, dd
+                                       bs=1 -12%) */
         .set YIELDS,        1000
 
         .section .text.stub, "ax"
@@ -350,6 +354,9 @@ do_clone:
    thread's clone flags: the child maps the slot and starts the thread
    itself, so a new address space costs one command, not three. */
 do_fork:
+        mov     eax, 110                        /* getppid: the sentry, the child's parent too */
+        syscall
+        mov     rbx, rax
         mov     r13, [r12 + OFF_NR + 16]
         mov     r14, [r12 + OFF_NR + 24]
         mov     r15, [r12 + OFF_NR + 32]
@@ -377,6 +384,10 @@ fork_child:
         mov     esi, 9
         mov     eax, 157
         syscall
+        mov     eax, 110                        /* unless it died before that: then now */
+        syscall
+        cmp     rax, rbx
+        jne     fail
         test    r14, r14
         jz      1f
         movabs  rdi, SYSMSG_BASE + SYSMSG_SIZE  /* slot 1, the first app thread's */
