@@ -132,3 +132,19 @@ def test_a_handed_over_syscall_of_a_dead_task_ends_its_context(kernel_task):
     t2.dead = True
     assert _way(k, t) == ("cycle", 0)
     assert k.platform.released == [t2.ctx]
+
+
+def test_a_kernel_error_in_the_exit_path_still_ends_the_sandbox(kernel_task):
+    """An exception halfway through a task's end (here the platform's CPU
+    times) must not leave the task dead but counted: its process would
+    never end, nor would the sandbox, whose loop then waits forever."""
+    k, t = kernel_task
+
+    def broken(ctx):
+        raise AttributeError("no CPU times")
+
+    k.platform.thread_times = broken
+    with pytest.raises(AttributeError):
+        k.exit_group(t, 0)
+    assert t.dead and not t.tg.tasks and t.tg.zombie
+    assert k.done and k.exit_status == 0

@@ -801,45 +801,55 @@ class Kernel:
             self._exit_now(t)
 
     def _exit_now(self, t):
+        """End task t. What the app sees of its end comes first; then what
+        the host holds for it (stub thread, fds); then its removal, which
+        ends its process with its last task and the sandbox with init's.
+        Each runs even when one before it failed (a kernel error, logged by
+        the caller): a task dead but still counted would keep its process,
+        and the sandbox, from ever ending."""
         if t.dead:
             return
         t.dead = True
         tg = t.tg
-        if t.blocked:
-            t.wake()
+        try:
+            if t.blocked:
+                t.wake()
+                try:
+                    self.runq.remove(t)
+                except ValueError:
+                    pass
+            if t.clear_child_tid and not tg.exiting:
+                try:
+                    t.mm.write_u32(t.clear_child_tid, 0)
+                    from .futex import wake
+                    wake(self, t, t.clear_child_tid, 1)
+                except SyscallError:
+                    pass
+            if t.robust_list:
+                from .futex import exit_robust_list
+                exit_robust_list(self, t)
+            if t.vfork_parent is not None:
+                self.vfork_done(t)
+            self.account_times(t)
+        finally:
             try:
-                self.runq.remove(t)
-            except ValueError:
-                pass
-        if t.clear_child_tid and not tg.exiting:
-            try:
-                t.mm.write_u32(t.clear_child_tid, 0)
-                from .futex import wake
-                wake(self, t, t.clear_child_tid, 1)
-            except SyscallError:
-                pass
-        if t.robust_list:
-            from .futex import exit_robust_list
-            exit_robust_list(self, t)
-        if t.vfork_parent is not None:
-            self.vfork_done(t)
-        self.account_times(t)
-        mm = t.mm
-        mm.users -= 1
-        if mm.users <= 0:
-            mm.release()
-        elif not t.on_host:
-            self.platform.release_context(t.ctx)
-        else:
-            self.platform.interrupt(t.ctx)  # its exit is finished by the next event
-        t.ctx.owner = None
-        t.files.users -= 1
-        if t.files.users <= 0:
-            t.files.close_all()
-        self.tasks.pop(t.tid, None)
-        tg.tasks.remove(t)
-        if not tg.tasks:
-            self._group_dead(tg)
+                mm = t.mm
+                mm.users -= 1
+                if mm.users <= 0:
+                    mm.release()
+                elif not t.on_host:
+                    self.platform.release_context(t.ctx)
+                else:
+                    self.platform.interrupt(t.ctx)  # its exit is finished by the next event
+                t.ctx.owner = None
+                t.files.users -= 1
+                if t.files.users <= 0:
+                    t.files.close_all()
+            finally:
+                self.tasks.pop(t.tid, None)
+                tg.tasks.remove(t)
+                if not tg.tasks:
+                    self._group_dead(tg)
 
     def account_times(self, t):
         """Fold a host thread's CPU time into its process before the thread goes."""
@@ -868,27 +878,14 @@ class Kernel:
     def _group_dead(self, tg):
         if tg.exit_status is None:
             tg.exit_status = 0
-        if tg.itimer_real is not None:
-            self.cancel_timer(tg.itimer_real)
         init = self.init
-        for c in tg.children:
-            if c.pdeathsig and not c.zombie:
-                self.send_signal_group(c, c.pdeathsig)
-            c.parent = init if init is not tg else None
-            if init is not None and init is not tg:
-                init.children.append(c)
-                if c.zombie:
-                    init.child_wait.notify()
-            elif c.zombie:  # no init to reap it (a sandbox served by control.py)
-                self.groups.pop(c.pid, None)
-        for c in tg.children:
-            if not c.zombie:
-                self._kill_orphaned_pgrp(c.pgid, c.sid, tg, None)
-        self._kill_orphaned_pgrp(tg.pgid, tg.sid, tg.parent, tg)
-        tg.children = []
-        tg.zombie = True
+        try:
+            self._orphan_children(tg, init)
+        finally:
+            tg.zombie = True
+            if tg is init:  # even after a kernel error above: the sandbox must end
+                self.shutdown(tg.exit_status)
         if tg is init:
-            self.shutdown(tg.exit_status)
             return
         parent = tg.parent
         if parent is None:  # pid 1, or started from outside (control.py)
@@ -909,6 +906,28 @@ class Kernel:
         if autoreap:
             self.reap(tg)
         parent.child_wait.notify()
+
+    def _orphan_children(self, tg, init):
+        """A process ended: its timer stops, its children go to init (and
+        get their pdeathsig), process groups it orphaned with stopped
+        members get SIGHUP and SIGCONT."""
+        if tg.itimer_real is not None:
+            self.cancel_timer(tg.itimer_real)
+        for c in tg.children:
+            if c.pdeathsig and not c.zombie:
+                self.send_signal_group(c, c.pdeathsig)
+            c.parent = init if init is not tg else None
+            if init is not None and init is not tg:
+                init.children.append(c)
+                if c.zombie:
+                    init.child_wait.notify()
+            elif c.zombie:  # no init to reap it (a sandbox served by control.py)
+                self.groups.pop(c.pid, None)
+        for c in tg.children:
+            if not c.zombie:
+                self._kill_orphaned_pgrp(c.pgid, c.sid, tg, None)
+        self._kill_orphaned_pgrp(tg.pgid, tg.sid, tg.parent, tg)
+        tg.children = []
 
     def reap(self, tg):
         if tg.parent is not None:
