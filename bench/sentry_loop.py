@@ -52,11 +52,15 @@ class StandInPlatform(base.Platform):
     def thread_times(self, ctx):
         return 0.0, 0.0
 
+    def max_rss_kb(self, aspace):
+        return 0
+
 
 class StandInMM:
     """What the exit path asks of an address space."""
     users = 1
     patches = None
+    aspace = None
 
     def release(self):
         pass
@@ -129,6 +133,9 @@ class InstantSystrap(systrap.SystrapPlatform):
 
     def thread_times(self, ctx):
         return 0.0, 0.0
+
+    def max_rss_kb(self, aspace):
+        return 0
 
 
 def measure(n, platform):

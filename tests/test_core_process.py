@@ -56,7 +56,6 @@ PROC_MISC_XFAIL = {
         'no ETXTBSY: execve of a file open for writing succeeds, and open(O_WRONLY) of a '
         'running executable succeeds'
     ),
-    'rusage_maxrss': 'ru_maxrss is 0 for RUSAGE_SELF and RUSAGE_CHILDREN',
 }
 
 

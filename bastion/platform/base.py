@@ -126,6 +126,20 @@ class Platform:
         except (OSError, IndexError, ValueError):
             return 0.0, 0.0
 
+    def max_rss_kb(self, aspace):
+        """The peak resident kB of the host process behind aspace (its VmHWM:
+        the app's pages it touched, and the stub's few)."""
+        try:
+            fd = os.open(f"/proc/{aspace.pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.read(fd, 8192)
+            finally:
+                os.close(fd)
+            i = data.index(b"VmHWM:")
+            return int(data[i + 6:data.index(b"kB", i)])
+        except (OSError, ValueError):
+            return 0
+
     def interrupt(self, ctx):
         """Make a running ctx stop soon with an INTERRUPT event: a host
         SIGURG, which the stub never lets reach app code."""

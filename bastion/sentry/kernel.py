@@ -831,6 +831,8 @@ class Kernel:
             if t.vfork_parent is not None:
                 self.vfork_done(t)
             self.account_times(t)
+            if t.mm.users <= 1:  # its last user: the peak size of its host process, before it goes
+                self.note_maxrss(tg, t.mm)
         finally:
             try:
                 mm = t.mm
@@ -857,6 +859,13 @@ class Kernel:
             u, s = self.platform.thread_times(t.ctx)
             t.tg.utime += u
             t.tg.stime += s
+
+    def note_maxrss(self, tg, mm):
+        """Fold the peak resident size of mm's host address space into tg's
+        (ru_maxrss), before mm goes."""
+        kb = self.platform.max_rss_kb(mm.aspace)
+        if kb > tg.maxrss:
+            tg.maxrss = kb
 
     def cpu_times(self, tg):
         """(user, system) seconds of a live process: ended threads plus running ones."""
@@ -937,6 +946,7 @@ class Kernel:
                 pass
             tg.parent.cutime += tg.utime + tg.cutime
             tg.parent.cstime += tg.stime + tg.cstime
+            tg.parent.cmaxrss = max(tg.parent.cmaxrss, tg.maxrss, tg.cmaxrss)
         self.groups.pop(tg.pid, None)
 
     def shutdown(self, status):

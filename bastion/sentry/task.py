@@ -87,6 +87,9 @@ class ThreadGroup:
         self.utime = self.stime = 0.0
         self.run = None  # which outside request started this tree (control.py), inherited
         self.cutime = self.cstime = 0.0
+        # peak resident kB (ru_maxrss): of its address spaces that ended (an
+        # exec's old one too), and the most of its reaped children's
+        self.maxrss = self.cmaxrss = 0
 
     @property
     def leader(self):

@@ -183,6 +183,7 @@ def do_execve(t, dentry, path, argv, envp):
         old_ctx.owner = None
         old_mm.users -= 1
         if old_mm.users <= 0:
+            k.note_maxrss(t.tg, old_mm)
             old_mm.release()
         else:
             k.platform.release_context(old_ctx)
@@ -297,7 +298,8 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
         t.mm.write_u32(statusp, status)
     if rusage:
         from .time import rusage_bytes
-        t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime))
+        t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime,
+                                        max(c.maxrss, c.cmaxrss)))
     if kind == "exit":
         t.kernel.reap(c)
     else:

@@ -216,10 +216,10 @@ def sys_times(t, buf, *_):
     return int((time.monotonic() - t.kernel.boot_mono) * 100) + 1
 
 
-def rusage_bytes(u, s):
-    """struct rusage: utime, stime as timevals, then 14 longs (maxrss first)."""
+def rusage_bytes(u, s, maxrss=0):
+    """struct rusage: utime, stime as timevals, then 14 longs (maxrss first, kB)."""
     out = struct.pack("<qqqq", int(u), int(u * 1e6) % 10**6, int(s), int(s * 1e6) % 10**6)
-    return out + struct.pack("<q", 0) + bytes(13 * 8)
+    return out + struct.pack("<q", maxrss) + bytes(13 * 8)
 
 
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
@@ -227,13 +227,17 @@ RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 
 def sys_getrusage(t, who, buf, *_):
     who = s32(who)
+    tg = t.tg
     if who == RUSAGE_CHILDREN:
-        u, s = t.tg.cutime, t.tg.cstime
-    elif who == RUSAGE_SELF:
-        u, s = t.kernel.cpu_times(t.tg)
-    elif who == RUSAGE_THREAD:
-        u, s = t.kernel.platform.thread_times(t.ctx)
+        u, s = tg.cutime, tg.cstime
+        rss = tg.cmaxrss
+    elif who == RUSAGE_SELF or who == RUSAGE_THREAD:
+        if who == RUSAGE_SELF:
+            u, s = t.kernel.cpu_times(tg)
+        else:
+            u, s = t.kernel.platform.thread_times(t.ctx)
+        rss = max(tg.maxrss, t.kernel.platform.max_rss_kb(t.mm.aspace))
     else:
         raise SyscallError(E.EINVAL)
-    t.mm.write(buf, rusage_bytes(u, s))
+    t.mm.write(buf, rusage_bytes(u, s, rss))
     return 0
