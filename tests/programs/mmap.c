@@ -3,6 +3,7 @@
 #include "common.h"
 #include <setjmp.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #define PG 4096
 
@@ -316,6 +317,53 @@ static void host_file_past_eof(void) {
     close(fd);
 }
 
+/* Windows of a host file mapped read-only, in an order that leaves holes in
+   the sentry's page cache (filled as they are mapped, 64 KiB at a time):
+   each window must hold the file's bytes, whatever was filled before it. */
+static int window_matches(int fd, off_t off, size_t len) {
+    unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, off);
+    if (p == MAP_FAILED) return -1;
+    unsigned char *buf = calloc(1, len);
+    ssize_t n = pread(fd, buf, len, off);
+    int ok = n > 0 && !memcmp(p, buf, n);
+    munmap(p, len);
+    free(buf);
+    return ok;
+}
+
+static void file_windows(void) {
+    const char *path = getenv("BIG_FILE") ? getenv("BIG_FILE") : "/bin/bash";
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    struct stat st;
+    fstat(fd, &st);
+    off_t last = (st.st_size - 1) / PG * PG;
+    printf("across a chunk: %d\n", window_matches(fd, 15 * PG, 2 * PG));
+    printf("a page further on: %d\n", window_matches(fd, 70 * PG, PG));
+    printf("the last page: %d\n", window_matches(fd, last, PG));
+    printf("from the start, over the holes: %d\n", window_matches(fd, 0, 96 * PG));
+    printf("the whole file: %d\n", window_matches(fd, 0, st.st_size));
+    close(fd);
+}
+
+/* How much memory a one-page window of a big host file costs the sandbox
+   (sysinfo's free RAM under Bastion is its memory limit less what it
+   holds): the page cache copies what is mapped, not the whole file. */
+static void file_window_cost(void) {
+    int fd = open(getenv("BIG_FILE"), O_RDONLY);
+    CHECK(fd >= 0);
+    struct sysinfo a, b;
+    sysinfo(&a);
+    volatile unsigned char *p = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 2048 * PG);
+    CHECK(p != MAP_FAILED);
+    unsigned char c = p[0];
+    (void)c;
+    sysinfo(&b);
+    long grew = ((long)a.freeram - (long)b.freeram) * (long)a.mem_unit;
+    printf("the sandbox grew under 1 MiB: %d\n", grew < (1 << 20));
+    close(fd);
+}
+
 static void sigbus_past_eof(void) {
     const char *path = tmpfile_with("mmap_bus", "short", 5);
     int fd = open(path, O_RDONLY);
@@ -549,4 +597,5 @@ MAIN(SECTION(anon_private), SECTION(anon_shared_fork), SECTION(file_private), SE
      SECTION(mincore_msync), SECTION(main_stack_growth), SECTION(stack_overflow_kills),
      SECTION(proc_self_maps), SECTION(dontneed_file_private), SECTION(hint_honoured),
      SECTION(high_addresses), SECTION(dev_zero_and_memfd_shared), SECTION(nx_and_text_protection),
-     SECTION(mprotect_file_shared_readonly), SECTION(many_mappings), SECTION(host_file_past_eof))
+     SECTION(mprotect_file_shared_readonly), SECTION(many_mappings), SECTION(host_file_past_eof),
+     SECTION(file_windows), SECTION(file_window_cost))

@@ -51,19 +51,19 @@ class MemoryFile:
         self._bump += length
         return start
 
-    def fill(self, off, fd, size):
-        """Copy the first `size` bytes of host file `fd` to `off`, host kernel
-        to host kernel (sendfile): no page of the sentry's mapping is faulted
-        in, twice as fast as a read into it. Returns the bytes copied (less at
-        the file's end)."""
+    def fill(self, off, fd, pos, size):
+        """Copy `size` bytes of host file `fd` from `pos` to `off`, host
+        kernel to host kernel (sendfile): no page of the sentry's mapping is
+        faulted in, twice as fast as a read into it. Returns the bytes copied
+        (less at the file's end)."""
         os.lseek(self.fd, off, os.SEEK_SET)
-        pos = 0
-        while pos < size:
-            n = os.sendfile(self.fd, fd, pos, size - pos)
+        end = pos + size
+        while pos < end:
+            n = os.sendfile(self.fd, fd, pos, end - pos)
             if n <= 0:
                 break
             pos += n
-        return pos
+        return size - (end - pos)
 
     def blocks_used(self):
         """Bytes of host memory the file holds (its allocated blocks)."""

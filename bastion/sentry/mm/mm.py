@@ -322,11 +322,11 @@ class MM:
         end = page_up(size)  # of the file's pages
         if cache is not None and not prot & PROT_WRITE and off < end and \
                 valid >= min(length, size - off):
-            base = cache(self.memfile)
+            head = min(length, end - off)
+            base = cache(self.memfile, off, head)
             if base is not None:
                 # the file's pages borrowed; past the last one (ld.so reserves
                 # a library's whole span so), zeros, not a copy of the file
-                head = min(length, end - off)
                 v = self.map_borrowed(addr, head, prot, base + off, inode, name)
                 v.file_off, v.dev, v.ino = off, dev, inode.ino
                 if head < length:
@@ -335,7 +335,7 @@ class MM:
                 return v
         base = None
         if cache is not None and off + length <= end and (not prot & PROT_WRITE or valid > 0):
-            base = cache(self.memfile)
+            base = cache(self.memfile, off, valid)
         v = self.map_anon(addr, length, prot, name=name)
         v.file_off, v.dev, v.ino = off, dev, inode.ino
         if valid > 0:

@@ -16,6 +16,7 @@ from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDO
 
 
 PAGE = 4096
+CACHE_CHUNK = 1 << 16  # the page cache is filled in these (page_cache)
 _LAZY = frozenset(("mode", "hdev", "nlink", "uid", "gid", "_size", "atime", "mtime", "ctime",
                    "_blocks", "rdev"))
 # Host fds kept open for reading gofer files: the sentry's fd use stays bounded
@@ -621,19 +622,33 @@ class GoferInode(Inode):
             return b""
         return os.pread(self._host_fd(), n, off)
 
-    def page_cache(self, memfile):
-        """Memory-file offset of a copy of the whole file (read-only mounts
-        only: their files never change), made on first use; None otherwise."""
+    def page_cache(self, memfile, off, length):
+        """Memory-file offset of the file's copy (read-only mounts only:
+        their files never change; else None), with its bytes [off,
+        off+length) there. The copy is filled as it is mapped, CACHE_CHUNK
+        by CACHE_CHUNK: a library's mappings cover its loaded segments, not
+        the symbols and debug sections after them (pyenv's libpython is 23
+        MB, 6 of them loaded: python3 -c pass copied 30 MB, 29 ms of it)."""
         if not self.fs.readonly:
             return None
-        off = self.__dict__.get("_cache_off")
-        if off is None:
-            size = self._size
-            length = max(PAGE, (size + PAGE - 1) & ~(PAGE - 1))
-            off = memfile.alloc(length)
-            memfile.fill(off, self._host_fd(), size)
-            self._cache_off = off
-        return off
+        d = self.__dict__
+        base = d.get("_cache_off")
+        size = self._size
+        if base is None:
+            base = self._cache_off = memfile.alloc(max(PAGE, (size + PAGE - 1) & ~(PAGE - 1)))
+            d["_cache_filled"] = bytearray((size + CACHE_CHUNK - 1) // CACHE_CHUNK)
+        filled = d["_cache_filled"]
+        hi = min(len(filled), (off + length + CACHE_CHUNK - 1) // CACHE_CHUNK)
+        i = filled.find(0, off // CACHE_CHUNK, hi)
+        while i >= 0:
+            j = filled.find(1, i, hi)
+            if j < 0:
+                j = hi
+            pos = i * CACHE_CHUNK
+            memfile.fill(base + pos, self._host_fd(), pos, min(j * CACHE_CHUNK, size) - pos)
+            filled[i:j] = b"\1" * (j - i)
+            i = filled.find(0, j, hi)
+        return base
 
     def write_at(self, off, data):
         raise SyscallError(E.EBADF)

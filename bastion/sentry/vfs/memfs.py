@@ -173,11 +173,11 @@ class MemNode(Inode):
         self.mtime = self.ctime = now_ns()
         return len(data)
 
-    def page_cache(self, memfile):
+    def page_cache(self, memfile, off, length):
         """Unchanged lower files map their lower's cached pages."""
         if self.data is None and self.extent is None and self.lower is not None:
             pc = getattr(self.lower, "page_cache", None)
-            return pc(memfile) if pc is not None else None
+            return pc(memfile, off, length) if pc is not None else None
         return None
 
     # --- shared mappings: the file's bytes move into the memory file --------
