@@ -11,6 +11,7 @@ SIGNALS = [
     "alarm_kills_by_default", "timedwait", "kill_errors", "handler_mask_from_sa_mask",
     "nested_signals", "fpu_preserved", "sync_faults_skip_insn", "ucontext_registers",
     "sync_signal_kills", "fork_and_signals", "itimer_virtual_prof", "posix_timers",
+    "posix_timers_more",
     "signalfd_read", "kill_process_group_and_broadcast", "sigcont_handler_and_stop_ignored",
     "orphaned_pgrp",
 ]
@@ -19,7 +20,6 @@ SIGNALS_XFAIL = {
         'setitimer(ITIMER_VIRTUAL/ITIMER_PROF) accepted but never fires (no '
         'SIGVTALRM/SIGPROF after CPU use; getitimer shows it disarmed)'
     ),
-    'posix_timers': 'timer_create returns ENOSYS',
 }
 
 

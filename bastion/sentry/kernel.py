@@ -29,6 +29,7 @@ from .task import Task, ThreadGroup
 from .vfs.path import Walker, check_name, through_mounts
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
+_SI_TIMER = S.SI_TIMER.to_bytes(4, "little", signed=True)
 _RESTART_LO, _RESTART_HI = 2**64 - 516, 2**64 - 512
 _SYSCALL = pbase.SYSCALL
 _now_ns = time.monotonic_ns
@@ -546,6 +547,11 @@ class Kernel:
             info = infos.pop(0)
             if not infos:
                 t.tg.shared_pending &= ~S.bit(sig)
+        if info[8:12] == _SI_TIMER:  # dropped if its POSIX timer was set again since
+            from .syscalls.timers import deliverable
+            info = deliverable(t.tg, info)
+            if info is None:
+                return self._dequeue(t)
         return sig, info
 
     def _handle_signals(self, t, from_syscall):
@@ -922,6 +928,9 @@ class Kernel:
         members get SIGHUP and SIGCONT."""
         if tg.itimer_real is not None:
             self.cancel_timer(tg.itimer_real)
+        if tg.posix_timers:
+            from .syscalls.timers import delete_all
+            delete_all(self, tg)
         for c in tg.children:
             if c.pdeathsig and not c.zombie:
                 self.send_signal_group(c, c.pdeathsig)

@@ -671,6 +671,159 @@ static void posix_timers(void) {
     signal(SIGRTMIN, SIG_DFL);
 }
 
+/* Overruns, the default sigevent, SIGEV_NONE, SIGEV_THREAD_ID, fork and the
+   argument checks of the POSIX timer calls. */
+static volatile sig_atomic_t timer_overrun, timer_tid_ok;
+static void on_timer(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    hits++;
+    last_sig = sig;
+    last_code = si->si_code;
+    last_val = si->si_value.sival_int;
+    timer_overrun = si->si_overrun;
+    timer_tid_ok = syscall(SYS_gettid) == getpid();
+}
+
+static void posix_timers_more(void) {
+    timer_t a, b, c;
+    struct sigevent sev = {0};
+    /* a blocked signal stays queued: 5 more expiries count as its overrun */
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    install(SIGRTMIN + 1, on_timer, 0);
+    reset();
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGRTMIN + 1;
+    sev.sigev_value.sival_int = 5;
+    R(timer_create(CLOCK_REALTIME, &sev, &a));
+    struct itimerspec its = {{0, 5000000}, {0, 5000000}};
+    R(timer_settime(a, 0, &its, NULL));
+    msleep(80);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    struct itimerspec off = {0};
+    R(timer_settime(a, 0, &off, NULL));
+    printf("one signal for many expiries: hits=%d code=%s value=%d overrun>=5: %d\n", hits,
+           code_name(last_code), last_val, timer_overrun >= 5);
+    printf("getoverrun>=5: %d\n", timer_getoverrun(a) >= 5);
+    struct itimerspec cur;
+    R(timer_gettime(a, &cur));
+    printf("disarmed: %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0);
+    /* a signal still queued when its timer is set again is dropped */
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    reset();
+    struct itimerspec soon = {{0, 0}, {0, 1000000}};
+    R(timer_settime(a, 0, &soon, NULL));
+    msleep(20);
+    sigset_t pend;
+    sigpending(&pend);
+    printf("queued: %d\n", sigismember(&pend, SIGRTMIN + 1));
+    R(timer_settime(a, 0, &off, NULL));
+    sigpending(&pend);
+    printf("after disarming: queued %d\n", sigismember(&pend, SIGRTMIN + 1));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("hits=%d\n", hits);
+    /* and so is one queued when its timer is deleted */
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    R(timer_settime(a, 0, &soon, NULL));
+    msleep(20);
+    R(timer_delete(a));
+    sigpending(&pend);
+    printf("after deleting: queued %d\n", sigismember(&pend, SIGRTMIN + 1));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("hits=%d\n", hits);
+    /* no sigevent: SIGALRM whose value is the timer's id */
+    install(SIGALRM, on_timer, 0);
+    reset();
+    int kid;  /* by the syscall: glibc's timer_create passes a sigevent of its own */
+    R(syscall(SYS_timer_create, CLOCK_MONOTONIC, NULL, &kid));
+    struct itimerspec once = {{0, 0}, {0, 2000000}};
+    R(syscall(SYS_timer_settime, kid, 0, &once, NULL));
+    while (!hits) pause();
+    printf("default: sig=%s code=%s value_is_id=%d\n", sigabbrev_np(last_sig),
+           code_name(last_code), last_val == kid);
+    R(syscall(SYS_timer_delete, kid));
+    (void)b;
+    signal(SIGALRM, SIG_DFL);
+    /* SIGEV_NONE: counts down, sends nothing */
+    sev.sigev_notify = SIGEV_NONE;
+    R(timer_create(CLOCK_REALTIME, &sev, &c));
+    struct itimerspec long_one = {{0, 0}, {100, 0}};
+    R(timer_settime(c, 0, &long_one, NULL));
+    R(timer_gettime(c, &cur));
+    printf("SIGEV_NONE counts down: %d\n", cur.it_value.tv_sec >= 99 && cur.it_value.tv_sec <= 100);
+    /* TIMER_ABSTIME on the realtime clock */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct itimerspec abs = {{0, 0}, {now.tv_sec + 50, now.tv_nsec}};
+    R(timer_settime(c, TIMER_ABSTIME, &abs, &cur));
+    printf("old value ~100s: %d\n", cur.it_value.tv_sec >= 99);
+    R(timer_gettime(c, &cur));
+    printf("absolute: ~50s left: %d\n", cur.it_value.tv_sec >= 48 && cur.it_value.tv_sec <= 50);
+    /* a forked child has no timers */
+    pid_t pid = fork();
+    if (pid == 0) {
+        errno = 0;
+        int r = timer_gettime(c, &cur);
+        printf("child: timer_gettime %d %s\n", r, en(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    R(timer_delete(c));
+    /* SIGEV_THREAD_ID: to this thread */
+    install(SIGRTMIN + 2, on_timer, 0);
+    reset();
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGRTMIN + 2;
+    sev._sigev_un._tid = syscall(SYS_gettid);
+    R(timer_create(CLOCK_MONOTONIC, &sev, &a));
+    R(timer_settime(a, 0, &once, NULL));
+    while (!hits) pause();
+    printf("thread id: hits=%d to us=%d\n", hits, timer_tid_ok);
+    R(timer_delete(a));
+    /* bad arguments */
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev._sigev_un._tid = 999999;
+    R(timer_create(CLOCK_MONOTONIC, &sev, &a));
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = 200;
+    R(timer_create(CLOCK_MONOTONIC, &sev, &a));
+    sev.sigev_notify = 77;
+    sev.sigev_signo = SIGRTMIN;
+    R(timer_create(CLOCK_MONOTONIC, &sev, &a));
+    R(timer_create(12345, NULL, &a));
+    R(syscall(SYS_timer_settime, 4242, 0, &once, NULL));
+    R(syscall(SYS_timer_gettime, 4242, &cur));
+    R(syscall(SYS_timer_getoverrun, 4242));
+    R(syscall(SYS_timer_delete, 4242));
+    R(timer_create(CLOCK_MONOTONIC, NULL, &a));
+    struct itimerspec bad = {{0, 0}, {0, 1000000000}};
+    R(timer_settime(a, 0, &bad, NULL));
+    R(syscall(SYS_timer_settime, (long)a, 0, NULL, NULL));
+    R(timer_delete(a));
+    /* exec deletes them */
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 2; i++)
+            if (timer_create(CLOCK_MONOTONIC, NULL, &a) != 0) _exit(1);
+        execl("/proc/self/exe", "signals", "timers_after_exec", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    signal(SIGRTMIN + 1, SIG_DFL);
+    signal(SIGRTMIN + 2, SIG_DFL);
+}
+
+static void timers_after_exec(void) {
+    struct itimerspec cur;
+    for (int id = 0; id < 4; id++)
+        R(syscall(SYS_timer_gettime, id, &cur));
+}
+
 static void signalfd_read(void) {
     sigset_t s;
     sigemptyset(&s);
@@ -792,5 +945,6 @@ MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending
      SECTION(kill_errors), SECTION(handler_mask_from_sa_mask), SECTION(nested_signals),
      SECTION(fpu_preserved), SECTION(sync_faults_skip_insn), SECTION(ucontext_registers),
      SECTION(sync_signal_kills), SECTION(fork_and_signals), SECTION(itimer_virtual_prof),
-     SECTION(posix_timers), SECTION(signalfd_read), SECTION(kill_process_group_and_broadcast),
+     SECTION(posix_timers), SECTION(posix_timers_more), SECTION(timers_after_exec),
+     SECTION(signalfd_read), SECTION(kill_process_group_and_broadcast),
      SECTION(sigcont_handler_and_stop_ignored), SECTION(orphaned_pgrp))

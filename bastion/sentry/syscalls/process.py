@@ -202,6 +202,9 @@ def do_execve(t, dentry, path, argv, envp):
         t.files.users -= 1
         t.files = t.files.copy()
     t.files.close_on_exec()
+    if tg.posix_timers:
+        from .timers import delete_all
+        delete_all(k, tg)
     acts = tg.sigactions
     if any(tg is not g and g.sigactions is acts for g in k.groups.values()):
         tg.sigactions = acts = acts.copy()

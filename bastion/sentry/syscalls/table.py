@@ -38,7 +38,7 @@ class _First:
 _FD = __package__.rpartition(".")[0] + ".fd"
 MODULES = {m: f"{_FD}.{m}" for m in ("epoll", "eventfd", "inotify", "signalfd", "timerfd")}
 MODULES.update({m: f"{__package__}.{m}" for m in (
-    "fs", "misc", "mm", "mount", "net", "poll", "process", "signal", "time")})
+    "fs", "misc", "mm", "mount", "net", "poll", "process", "signal", "time", "timers")})
 
 # (name, "module.handler", support level): plain constants, so the list costs
 # nothing to build at start-up (it was ~2.5 ms of attribute hooks)
@@ -255,6 +255,11 @@ ENTRIES = [
     ("clock_nanosleep", "time.sys_clock_nanosleep", "full"),
     ("setitimer", "time.sys_setitimer", "partial"),
     ("getitimer", "time.sys_getitimer", "partial"),
+    ("timer_create", "timers.sys_timer_create", "partial"),
+    ("timer_settime", "timers.sys_timer_settime", "full"),
+    ("timer_gettime", "timers.sys_timer_gettime", "full"),
+    ("timer_getoverrun", "timers.sys_timer_getoverrun", "full"),
+    ("timer_delete", "timers.sys_timer_delete", "full"),
     ("alarm", "time.sys_alarm", "full"),
     ("times", "time.sys_times", "partial"),
     ("getrusage", "time.sys_getrusage", "partial"),
