@@ -9,12 +9,7 @@ TIME = [
     "resolution", "cpu_clocks", "sleep_and_usleep", "many_short_sleeps", "settime_denied_or_ok",
     "timerfd_ops", "clock_nanosleep_interrupted",
 ]
-TIME_XFAIL = {
-    'clock_nanosleep_interrupted': (
-        'clock_nanosleep(TIMER_ABSTIME) interrupted by a handled signal writes *rem; '
-        'Linux leaves rem untouched for absolute sleeps'
-    ),
-}
+TIME_XFAIL = {}
 
 
 @pytest.mark.timeout(60)

@@ -124,9 +124,10 @@ def sys_clock_nanosleep(t, clk, flags, req, rem, *_):
                 t.deadline = time.monotonic_ns() + (ns - time.time_ns())
             else:
                 t.deadline = ns
-            rem = 0
         else:
             t.deadline = time.monotonic_ns() + ns
+    if flags & TIMER_ABSTIME:  # (also when run again after a wake-up: t.deadline is set then)
+        rem = 0  # an absolute sleep leaves *rem alone
     try:
         return _sleep(t, CLOCK_MONOTONIC, t.deadline, rem)
     except SyscallError as e:
