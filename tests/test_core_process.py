@@ -52,10 +52,6 @@ PROC_MISC_XFAIL = {
     'rlimit_fsize': (
         'RLIMIT_FSIZE not enforced: writes past the limit succeed, no EFBIG, no SIGXFSZ'
     ),
-    'etxtbsy': (
-        'no ETXTBSY: execve of a file open for writing succeeds, and open(O_WRONLY) of a '
-        'running executable succeeds'
-    ),
 }
 
 

@@ -8,6 +8,7 @@ from ..abi import errno as E
 from ..abi.errno import SyscallError
 from .mm.memfile import PAGE
 from .mm.mm import MM, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
+from .vfs.inode import allow_write_access, deny_write_access
 
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
 ET_EXEC, ET_DYN = 2, 3
@@ -139,15 +140,21 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         iphdrs = _read_phdrs(idn.inode, idn.inode.read_at(0, BINPRM_BUF_SIZE))
     # the point of no return: a process that is the only user of its address
     # space gets it emptied and reused (no new stub); otherwise a new one
-    old = t.mm
-    if old is not None and old.users == 1 and len(t.tg.tasks) == 1:
-        old.clear()
-        aspace, ctx = old.aspace, t.ctx
-        aspace.unmap(0, kernel.platform.max_user_address)
-        ctx.set_fpstate(kernel.platform.initial_fpstate)
-    else:
-        aspace, ctx = kernel.platform.new_address_space()
-    mm = MM(kernel.memfile, aspace, kernel.platform.max_user_address)
+    deny_write_access(inode)  # ETXTBSY while it is open for writing; held by the new mm
+    try:
+        old = t.mm
+        if old is not None and old.users == 1 and len(t.tg.tasks) == 1:
+            old.clear()
+            aspace, ctx = old.aspace, t.ctx
+            aspace.unmap(0, kernel.platform.max_user_address)
+            ctx.set_fpstate(kernel.platform.initial_fpstate)
+        else:
+            aspace, ctx = kernel.platform.new_address_space()
+        mm = MM(kernel.memfile, aspace, kernel.platform.max_user_address)
+    except BaseException:
+        allow_write_access(inode)
+        raise
+    mm.exe_inode = inode
     try:
         stack_top = mm.top - 0x10000
         mm.mmap_base = stack_top - STACK_SIZE - (128 << 20)

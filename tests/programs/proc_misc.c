@@ -349,7 +349,15 @@ static void etxtbsy(void) {
     if (c == 0) { execl(path, "sleep", "0.3", (char *)NULL); _exit(127); }
     usleep(100000);
     R(open(path, O_WRONLY));
+    R(open(path, O_RDONLY | O_TRUNC));
+    R(truncate(path, 10));
+    int rd = open(path, O_RDONLY);
+    printf("open for reading while it runs: %d\n", rd >= 0);
+    close(rd);
     waitpid(c, NULL, 0);
+    int w = open(path, O_WRONLY);
+    printf("open for writing once it ended: %d\n", w >= 0);
+    close(w);
     unlink(path);
 }
 

@@ -80,6 +80,7 @@ class MM:
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
         self.patches = None  # patch.Patches: syscall sites rewritten in this address space
+        self.exe_inode = None  # the program's inode, kept from writers (ETXTBSY) while mapped
         self.changes = 0  # VMAs made writable in the host (_own, protect): see cow_fault
 
     # --- lookup ---------------------------------------------------------
@@ -418,6 +419,9 @@ class MM:
         costs less than the two faults (a 200 MB Python process forks in
         6 ms instead of 170; fork+exec of a small program as before)."""
         child = MM(memfile, aspace, self.top)
+        if self.exe_inode is not None:
+            child.exe_inode = self.exe_inode
+            self.exe_inode.writecount -= 1  # (deny_write_access: nobody writes it now)
         for name in ("brk_start", "brk", "mmap_base", "exe_path", "arg_start", "arg_end",
                      "env_start", "env_end", "auxv"):
             setattr(child, name, getattr(self, name))
@@ -532,6 +536,9 @@ class MM:
         self.vmas = []
         self.starts = []
         self.patches = None
+        if self.exe_inode is not None:
+            self.exe_inode.writecount += 1  # (allow_write_access)
+            self.exe_inode = None
 
     def release(self):
         """Drop every VMA and the host address space (last user gone)."""

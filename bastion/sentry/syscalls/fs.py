@@ -139,15 +139,31 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
                    (2 if acc != I.O_RDONLY or flags & I.O_TRUNC else 0))
     if writing and (inode.is_reg() or inode.is_dir()) and _mount_ro(d):
         raise SyscallError(E.EROFS)
-    if flags & I.O_TRUNC and inode.is_reg():  # Linux truncates even for O_RDONLY
-        inode.truncate(0)
-    f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_TRUNC), t)  # O_NOCTTY: for ttys
+    held = acc != I.O_RDONLY and inode.is_reg()
+    if held:
+        I.get_write_access(inode)  # ETXTBSY while a process runs it
+    elif flags & I.O_TRUNC and inode.writecount < 0 and inode.is_reg():
+        raise SyscallError(E.ETXTBSY)
+    try:
+        if flags & I.O_TRUNC and inode.is_reg():  # Linux truncates even for O_RDONLY
+            inode.truncate(0)
+        f = inode.open(flags & ~(I.O_CREAT | I.O_EXCL | I.O_TRUNC), t)  # O_NOCTTY: for ttys
+    except BaseException:
+        if held:
+            I.put_write_access(inode)
+        raise
+    if held:  # given back when the description goes
+        f.release_hooks = [_put_write_access] + (f.release_hooks or [])
     if f.dentry is None:
         f.dentry = d
     f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)
     if k.inotify_watches:
         notify_dentry(k, d, IN_OPEN)
     return t.files.install(f, bool(flags & I.O_CLOEXEC))
+
+
+def _put_write_access(f):
+    I.put_write_access(f.inode)
 
 
 def _open_tmpfile(t, dirfd, path, flags, mode):
@@ -1042,6 +1058,8 @@ def sys_truncate(t, pathaddr, length, *_):
     if d.inode.is_dir():
         raise SyscallError(E.EISDIR)
     may_access(t, d.inode, 2)
+    if d.inode.writecount < 0:  # a process runs it
+        raise SyscallError(E.ETXTBSY)
     return _setattr(t, d, size=length)
 
 

@@ -46,6 +46,10 @@ class Inode:
     """Metadata plus directory/file operations of one filesystem object."""
 
     fs = None  # the FileSystem it belongs to
+    # Linux's i_writecount: > 0, open file descriptions that may write it;
+    # < 0, address spaces running it as their program (exec). Either keeps
+    # the other out with ETXTBSY (get_write_access, deny_write_access).
+    writecount = 0
 
     def __init__(self, mode, uid=0, gid=0, ino=None, rdev=0):
         self.ino = ino if ino is not None else new_ino()
@@ -139,6 +143,26 @@ class Inode:
     def read_at(self, off, n):
         """Bytes of a regular file (used by read, mmap and exec)."""
         raise SyscallError(E.EINVAL)
+
+
+def get_write_access(inode):
+    if inode.writecount < 0:  # a process runs it
+        raise SyscallError(E.ETXTBSY)
+    inode.writecount += 1
+
+
+def put_write_access(inode):
+    inode.writecount -= 1
+
+
+def deny_write_access(inode):
+    if inode.writecount > 0:  # open for writing
+        raise SyscallError(E.ETXTBSY)
+    inode.writecount -= 1
+
+
+def allow_write_access(inode):
+    inode.writecount += 1
 
 
 class File:
