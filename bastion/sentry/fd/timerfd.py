@@ -8,17 +8,16 @@ import time
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..sched import WaitQueue
+from ..syscalls.util import read_itimerspec, timer_deadline, write_itimerspec
 from ..vfs.inode import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
 from . import POLLIN, file_of
 from .anon import anon_inode
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
 CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM = 8, 9
-_REALTIME = (CLOCK_REALTIME, CLOCK_REALTIME_ALARM)
 _CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
            CLOCK_BOOTTIME_ALARM)
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
-_ITS = struct.Struct("<qqqq")  # struct itimerspec: interval, value
 
 
 class TimerFd(File):
@@ -82,16 +81,6 @@ class TimerFd(File):
         self.disarm()
 
 
-def _ns(sec, nsec):
-    if sec < 0 or not 0 <= nsec < 10**9:
-        raise SyscallError(E.EINVAL)
-    return sec * 10**9 + nsec
-
-
-def _spec(ns_value, ns_interval):
-    return _ITS.pack(ns_interval // 10**9, ns_interval % 10**9, ns_value // 10**9, ns_value % 10**9)
-
-
 def sys_timerfd_create(t, clock, flags, *_):
     if clock not in _CLOCKS or flags & ~(O_NONBLOCK | O_CLOEXEC):
         raise SyscallError(E.EINVAL)
@@ -102,24 +91,18 @@ def sys_timerfd_settime(t, fd, flags, new, old, *_):
     f = file_of(t, fd, TimerFd)
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise SyscallError(E.EINVAL)
-    isec, insec, vsec, vnsec = _ITS.unpack(t.mm.read(new, _ITS.size))
-    interval, value = _ns(isec, insec), _ns(vsec, vnsec)
+    interval, value = read_itimerspec(t, new)
     if old:
-        t.mm.write(old, _spec(*f.remaining()))
+        write_itimerspec(t, old, *f.remaining())
     f.disarm()
     f.ticks = 0
     f.interval = interval
     if value:
-        now = time.monotonic_ns()
-        if flags & TFD_TIMER_ABSTIME:
-            deadline = now + (value - time.time_ns()) if f.clock in _REALTIME else value
-        else:
-            deadline = now + value
-        f._arm(deadline)
+        f._arm(timer_deadline(f.clock, value, flags & TFD_TIMER_ABSTIME))
     return 0
 
 
 def sys_timerfd_gettime(t, fd, cur, *_):
     f = file_of(t, fd, TimerFd)
-    t.mm.write(cur, _spec(*f.remaining()))
+    write_itimerspec(t, cur, *f.remaining())
     return 0

@@ -21,19 +21,18 @@ import time
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
+from .util import read_itimerspec, timer_deadline, write_itimerspec
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
 CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, CLOCK_TAI = 8, 9, 11
 _CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
            CLOCK_BOOTTIME_ALARM, CLOCK_TAI)
-_REALTIME = (CLOCK_REALTIME, CLOCK_REALTIME_ALARM, CLOCK_TAI)
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 TIMER_ABSTIME = 1
 DELAYTIMER_MAX = 2**31 - 1
 TIMERS_MAX = 4096  # per process (Linux bounds them by RLIMIT_SIGPENDING)
 
 _SIGEVENT = struct.Struct("<Qiii")  # sigev_value, sigev_signo, sigev_notify, sigev_notify_thread_id
-_ITS = struct.Struct("<qqqq")  # struct itimerspec: interval, value
 _INFO = struct.Struct("<iii4xiiQi")  # siginfo: signo, errno, code, si_tid (the timer's id),
 # si_overrun, si_value, then the private word: the timer's sequence number when queued
 
@@ -58,12 +57,6 @@ def _timer(t, timerid):
     if tm is None:
         raise SyscallError(E.EINVAL)
     return tm
-
-
-def _ns(sec, nsec):
-    if sec < 0 or not 0 <= nsec < 10**9:
-        raise SyscallError(E.EINVAL)
-    return sec * 10**9 + nsec
 
 
 def _disarm(k, tm):
@@ -171,35 +164,25 @@ def _remaining(tm):
     return max(1, tm.deadline - time.monotonic_ns()), tm.interval
 
 
-def _spec(value, interval):
-    return _ITS.pack(interval // 10**9, interval % 10**9, value // 10**9, value % 10**9)
-
-
 def sys_timer_settime(t, timerid, flags, new, old, *_):
     tm = _timer(t, timerid)
     if not new:
         raise SyscallError(E.EINVAL)
-    isec, insec, vsec, vnsec = _ITS.unpack(t.mm.read(new, _ITS.size))
-    interval, value = _ns(isec, insec), _ns(vsec, vnsec)
+    interval, value = read_itimerspec(t, new)
     if old:
-        t.mm.write(old, _spec(*_remaining(tm)))
+        write_itimerspec(t, old, *_remaining(tm))
     k = t.kernel
     _disarm(k, tm)
     tm.overrun = tm.overrun_last = 0
     tm.interval = interval if value else 0
     if value:
-        now = time.monotonic_ns()
-        if flags & TIMER_ABSTIME:
-            deadline = now + (value - time.time_ns()) if tm.clock in _REALTIME else value
-        else:
-            deadline = now + value
-        _arm(k, t.tg, tm, max(deadline, now))
+        _arm(k, t.tg, tm, timer_deadline(tm.clock, value, flags & TIMER_ABSTIME))
     return 0
 
 
 def sys_timer_gettime(t, timerid, cur, *_):
     tm = _timer(t, timerid)
-    t.mm.write(cur, _spec(*_remaining(tm)))
+    write_itimerspec(t, cur, *_remaining(tm))
     return 0
 
 

@@ -2,6 +2,7 @@
 struct copies to and from app memory."""
 
 import struct
+import time
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
@@ -67,6 +68,29 @@ def read_timespec(t, addr):
 
 def write_timespec(t, addr, ns):
     t.mm.write(addr, struct.pack("<qq", ns // 10**9, ns % 10**9))
+
+
+def read_itimerspec(t, addr):
+    """struct itimerspec at addr: (interval, value) in ns; EINVAL if bad."""
+    return read_timespec(t, addr), read_timespec(t, addr + 16)
+
+
+def write_itimerspec(t, addr, value, interval):
+    t.mm.write(addr, struct.pack("<qqqq", interval // 10**9, interval % 10**9,
+                                 value // 10**9, value % 10**9))
+
+
+REALTIME_CLOCKS = (0, 8, 11)  # CLOCK_REALTIME, CLOCK_REALTIME_ALARM, CLOCK_TAI
+
+
+def timer_deadline(clock, value, absolute):
+    """The monotonic deadline of a timer set to `value` ns on `clock`: the
+    kernel's timer heap runs on the monotonic clock, so an absolute
+    realtime value is converted now."""
+    now = time.monotonic_ns()
+    if not absolute:
+        return now + value
+    return now + (value - time.time_ns()) if clock in REALTIME_CLOCKS else value
 
 
 _PTRS = [struct.Struct(f"<{n}Q") for n in range(65)]
