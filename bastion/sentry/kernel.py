@@ -923,7 +923,7 @@ class Kernel:
         parent.child_wait.notify()
 
     def _orphan_children(self, tg, init):
-        """A process ended: its timer stops, its children go to init (and
+        """A process ended: its timers stop, its children go to init (and
         get their pdeathsig), process groups it orphaned with stopped
         members get SIGHUP and SIGCONT."""
         if tg.itimer_real is not None:

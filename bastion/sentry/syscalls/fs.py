@@ -153,6 +153,7 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
             I.put_write_access(inode)
         raise
     if held:  # given back when the description goes
+        f.write_access = inode
         f.release_hooks = [_put_write_access] + (f.release_hooks or [])
     if f.dentry is None:
         f.dentry = d
@@ -163,7 +164,7 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
 
 
 def _put_write_access(f):
-    I.put_write_access(f.inode)
+    I.put_write_access(f.write_access)
 
 
 def _open_tmpfile(t, dirfd, path, flags, mode):
