@@ -81,15 +81,10 @@ def sys_time(t, tloc, *_):
     return now
 
 
-def _sleep(t, clk, deadline_clock_ns, rem):
-    """Sleep until clock `clk` reaches the deadline; the kernel's timers run
-    on the monotonic clock, so a realtime deadline is converted once."""
-    if clk in (CLOCK_REALTIME, CLOCK_TAI, CLOCK_REALTIME_ALARM):
-        mono = time.monotonic_ns() + (deadline_clock_ns - time.time_ns())
-    else:
-        mono = deadline_clock_ns
+def _sleep(t, deadline, rem):
+    """Sleep until the monotonic deadline (callers convert realtime ones)."""
     if t.deadline is None:
-        t.deadline = mono
+        t.deadline = deadline
     try:
         t.block([], t.deadline)
     except SyscallError as e:
@@ -98,19 +93,15 @@ def _sleep(t, clk, deadline_clock_ns, rem):
         left = max(0, t.deadline - time.monotonic_ns())
         if rem:
             write_timespec(t, rem, left)
-        t.restart_block = (_restart_sleep, (t.deadline, rem))
+        t.restart_block = (_sleep, (t.deadline, rem))
         raise SyscallError(E.ERESTART_RESTARTBLOCK)
-
-
-def _restart_sleep(t, deadline, rem):
-    return _sleep(t, CLOCK_MONOTONIC, deadline, rem)
 
 
 def sys_nanosleep(t, req, rem, *_):
     if t.deadline is None:
         ns = read_timespec(t, req)
         t.deadline = time.monotonic_ns() + ns
-    return _sleep(t, CLOCK_MONOTONIC, t.deadline, rem)
+    return _sleep(t, t.deadline, rem)
 
 
 def sys_clock_nanosleep(t, clk, flags, req, rem, *_):
@@ -129,7 +120,7 @@ def sys_clock_nanosleep(t, clk, flags, req, rem, *_):
     if flags & TIMER_ABSTIME:  # (also when run again after a wake-up: t.deadline is set then)
         rem = 0  # an absolute sleep leaves *rem alone
     try:
-        return _sleep(t, CLOCK_MONOTONIC, t.deadline, rem)
+        return _sleep(t, t.deadline, rem)
     except SyscallError as e:
         if e.errno == E.ERESTART_RESTARTBLOCK and flags & TIMER_ABSTIME:
             raise SyscallError(E.ERESTARTNOHAND)

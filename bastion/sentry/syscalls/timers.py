@@ -21,14 +21,13 @@ import time
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
+from .time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_REALTIME,
+                   CLOCK_REALTIME_ALARM, CLOCK_TAI, TIMER_ABSTIME)
 from .util import read_itimerspec, timer_deadline, write_itimerspec
 
-CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
-CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, CLOCK_TAI = 8, 9, 11
 _CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
            CLOCK_BOOTTIME_ALARM, CLOCK_TAI)
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
-TIMER_ABSTIME = 1
 DELAYTIMER_MAX = 2**31 - 1
 TIMERS_MAX = 4096  # per process (Linux bounds them by RLIMIT_SIGPENDING)
 
@@ -137,9 +136,7 @@ def sys_timer_create(t, clock, sevp, timerid_p, *_):
             target = t.kernel.tasks.get(tid)
             if target is None or target.tg is not tg or target.dead:
                 raise SyscallError(E.EINVAL)
-        elif notify in (SIGEV_SIGNAL, SIGEV_THREAD):
-            tid = 0
-        elif notify == SIGEV_NONE:
+        elif notify in (SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_NONE):
             tid = 0
         else:
             raise SyscallError(E.EINVAL)
