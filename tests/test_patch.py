@@ -9,6 +9,7 @@ from conftest import compile_c, run_bastion
 from core_util import ab_run
 
 SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "signals_in_loop",
+            "kicks_on_the_way_out",
             "fork_and_exec", "own_gs", "jit_site", "read_form", "read_form_frame", "unaligned_race",
             "syscall_fn", "read_form_threads", "signal_vectors", "fork_vectors", "exec_fp_reset",
             "other_forms", "unaligned16_race"]

@@ -9,8 +9,8 @@
    all: on the thread's alternate stack, which lies inside the thread's
    sysmsg slot (a 64 KiB window of the memory file the sentry also maps), it
    publishes the event (state = EVENT), wakes the sentry if it sleeps, and
-   waits (spin, then futex) for a command: RESUME returns from the handler
-   (rt_sigreturn loads the registers the sentry left in the ucontext), SYSCALL
+   waits (spin, then futex) for a command: RESUME returns to the app with
+   the registers the sentry left in the ucontext (resume), SYSCALL
    runs a host syscall for the sentry (mmap, munmap, mprotect, ...), CLONE
    makes a thread, FORK a new stub, EXIT ends the thread.
 
@@ -60,6 +60,9 @@
         .set OFF_FPSAVED,   216     /* u32: the patch frame's XSAVE image holds this entry's FP
                                        state (saved on CMD_XSAVE, or written by the sentry):
                                        patch_leave restores it; else the CPU still has it */
+        .set OFF_KICKED,    220     /* u32: a kick came while the thread was in the stub, before
+                                       patch_leave: taken there, on the way out */
+        .set OFF_APPGS,     224     /* u32: the gs base in effect is the app's, not this slot */
 
         /* The patch frame (patched syscall sites, see patch_entry): a
            ucontext and an XSAVE image laid out as in a host signal frame, in
@@ -151,13 +154,16 @@ stub_start:
         movabs  rsp, SYSMSG_BASE + STACK_TOP
         mov     r12, rsp
         and     r12, -SYSMSG_SIZE
-        /* one handler for every signal the stub takes, all signals blocked in it */
+        /* one handler for every signal the stub takes, none blocked in it (a
+           kick that comes meanwhile nests: see handler); SA_RESTART for the
+           host syscalls the stub runs for the sentry */
         lea     rax, [rip + handler]
         mov     [r12 + OFF_SA], rax
-        mov     qword ptr [r12 + OFF_SA + 8], 0x0C000004   /* SA_SIGINFO|SA_ONSTACK|SA_RESTORER */
+        mov     qword ptr [r12 + OFF_SA + 8], 0x5C000004   /* SA_SIGINFO|SA_ONSTACK|SA_RESTORER|
+                                                              SA_NODEFER|SA_RESTART */
         lea     rax, [rip + restorer]
         mov     [r12 + OFF_SA + 16], rax
-        mov     qword ptr [r12 + OFF_SA + 24], -1
+        mov     qword ptr [r12 + OFF_SA + 24], 0
         lea     rbx, [rip + handled_signals]
 1:      movzx   edi, byte ptr [rbx]
         test    edi, edi
@@ -199,6 +205,8 @@ thread_start:
         mov     r12, rsp
         and     r12, -SYSMSG_SIZE
         mov     [r12 + OFF_SELF], r12           /* gs:[OFF_SELF] finds the slot (patch_entry) */
+        mov     dword ptr [r12 + OFF_APPGS], 0
+        mov     dword ptr [r12 + OFF_KICKED], 0
         lea     rax, [r12 + PF_FP]
         mov     [r12 + PF_UC + UC_FPSTATE], rax
         mov     edi, 0x1001                     /* ARCH_SET_GS */
@@ -234,24 +242,30 @@ thread_start:
 3:      pause
         jmp     3b
 
-/* handler(signo, siginfo, ucontext), on the slot's signal stack */
+/* handler(signo, siginfo, ucontext), on the slot's signal stack. No
+   signal is blocked in it, so a kick (SIGURG) can land in the stub's own
+   code, nested: from here to patch_leave, and past patch_end, it is noted
+   (OFF_KICKED) and taken on the way out, in patch_leave; from patch_leave
+   to patch_end, where the patch frame holds the app's state, it is
+   reported at that state (patch_rewind). Before here (a new thread's
+   first kick, raised on itself in thread_start) it is reported as is. */
 handler:
         mov     r12, rsp
         and     r12, -SYSMSG_SIZE
-        cmp     edi, 23                         /* a kick (SIGURG) in the patch path? */
+        cmp     edi, 23                         /* a kick in the stub's code? */
         jne     7f
         mov     rax, [rdx + UC_RIP]
-        lea     rcx, [rip + patch_entry]
+        lea     rcx, [rip + handler]
         cmp     rax, rcx
         jb      7f
         lea     rcx, [rip + patch_leave]
         cmp     rax, rcx
-        jb      8f                              /* entering the sentry anyway: drop it */
+        jb      8f
         lea     rcx, [rip + patch_end]
         cmp     rax, rcx
-        jae     7f
+        jae     8f                              /* patch_rewind, called from here */
         call    patch_rewind                    /* leaving: report it at the app's state */
-7:        mov     [r12 + OFF_SIGNO], edi
+7:      mov     [r12 + OFF_SIGNO], edi
         mov     [r12 + OFF_INFO], rsi
         mov     [r12 + OFF_UC], rdx
         mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
@@ -274,11 +288,25 @@ report:
         je      do_batch
         ud2
 
+/* Back to the app from a host signal frame, without rt_sigreturn (~1 us
+   of a ~4 us trapped syscall here): its registers go to the patch frame,
+   its FP state back into the CPU, and the patch path's way out does the
+   rest. The host frames on this stack are done with: the thread's own
+   stack from here, so a kick on the way out nests at the signal stack's
+   top, not below them. */
 resume:
-        mov     dword ptr [r12 + OFF_NAP], 0    /* back to the app: its next wait is short */
-        call    set_bases
-        mov     dword ptr [r12 + OFF_STATE], 0
-        ret                                     /* to restorer: rt_sigreturn */
+        mov     rsi, [r12 + OFF_UC]
+        mov     r13, [rsi + UC_FPSTATE]
+        add     rsi, UC_R8
+        lea     rdi, [r12 + PF_UC + UC_R8]
+        mov     ecx, 18                         /* r8 .. eflags */
+        rep movsq
+        mov     eax, -1
+        mov     edx, -1
+        xrstor  [r13]
+        mov     dword ptr [r12 + OFF_FPSAVED], 0
+        lea     rsp, [r12 + STACK_TOP]
+        jmp     patch_leave
 
 do_syscall:
         call    load_args
@@ -433,7 +461,8 @@ restorer:
         mov     eax, 15
         syscall
         ud2
-8:      ret                                     /* a dropped kick: back to the patch path */
+8:      mov     dword ptr [r12 + OFF_KICKED], 1 /* a kick in the stub: taken in patch_leave */
+        ret
 
 /* A patched syscall site (`mov $nr, %eax; syscall` whose mov the sentry
    replaced by a jmp to a per-site thunk: mov eax, nr; movabs rcx, return
@@ -509,8 +538,7 @@ patch_xsave:
    state is CMD. When the sentry last spun on this thread's CPU it cannot
    answer before we give the CPU up, so the spin is skipped (the host may
    pack both on one CPU for long stretches). It lies before patch_leave, so
-   a kick that lands here is dropped as one in the patch path; the handler
-   path cannot take one (it runs with every signal blocked). */
+   a kick that lands here is noted and taken on the way out. */
 handover:
         mov     r13d, SPIN
         movabs  rax, GLOBAL_ADDR
@@ -562,12 +590,19 @@ handover:
 4:      mov     dword ptr [r12 + OFF_SLEEPING], 0
         ret
 
-patch_leave:                                    /* from here a kick is the app's */
+/* The way back to the app of both paths: the patch frame holds its
+   registers, and its FP state is in the CPU or (OFF_FPSAVED) in the patch
+   frame's image. A kick noted in the stub before here becomes this
+   thread's event now, at the app's state; from here on one is reported at
+   that state (patch_rewind). */
+patch_leave:
         mov     dword ptr [r12 + OFF_NAP], 0
+        cmp     dword ptr [r12 + OFF_KICKED], 0
+        jne     patch_kicked
         call    set_bases
-        test    eax, 2
-        jz      5f
-        /* The app set its own gs base: the restore below reads the patch
+        cmp     dword ptr [r12 + OFF_APPGS], 0
+        je      5f
+        /* The app has its own gs base: the restore below reads the patch
            frame through gs, so leave through rt_sigreturn on the patch
            frame instead (laid out as a signal frame for this), which
            restores the FP state from its image: saved first if need be. */
@@ -609,29 +644,30 @@ patch_leave:                                    /* from here a kick is the app's
         jmp     qword ptr gs:[PF_UC + UC_RIP]
 
 /* Apply the fs and gs bases the sentry asked for (OFF_SETFS: bit 0 fs,
-   bit 1 gs); returns the bits in eax. Used by both ways back to the app;
-   it lies before patch_end so that a kick here, on the patch path, is
-   handled as one after patch_leave. */
+   bit 1 gs), noting in OFF_APPGS whether the gs base is now the app's.
+   It lies after patch_leave: a kick here is reported at the app's state,
+   and the request is cleared only once done, so the next way out makes it
+   again. */
 set_bases:
         mov     eax, [r12 + OFF_SETFS]
-        test    eax, eax
-        jz      2f
-        mov     dword ptr [r12 + OFF_SETFS], 0
-        push    rax
         test    eax, 1
         jz      1f
         mov     edi, 0x1002                     /* ARCH_SET_FS */
         mov     rsi, [r12 + OFF_FSBASE]
         mov     eax, 158
         syscall
-1:      test    dword ptr [rsp], 2
-        jz      3f
+1:      test    dword ptr [r12 + OFF_SETFS], 2
+        jz      2f
         mov     edi, 0x1001                     /* ARCH_SET_GS */
         mov     rsi, [r12 + OFF_GSBASE]
         mov     eax, 158
         syscall
-3:      pop     rax
-2:      ret
+        xor     eax, eax
+        cmp     rsi, r12
+        setne   al
+        mov     [r12 + OFF_APPGS], eax
+2:      mov     dword ptr [r12 + OFF_SETFS], 0
+        ret
 
 /* CMD_RUN on the patch path: the batch runs with every signal blocked, so
    a kick cannot cut it short; one that came meanwhile arrives when they are
@@ -653,6 +689,18 @@ patch_run:
         mov     eax, 14
         syscall
         jmp     patch_leave
+
+/* A kick noted in the stub (OFF_KICKED): the thread's event, at the app's
+   state in the patch frame, taken as one at a patched site. */
+patch_kicked:
+        mov     dword ptr [r12 + OFF_KICKED], 0
+        lea     rax, [r12 + PF_UC]
+        mov     [r12 + OFF_UC], rax
+        mov     qword ptr [r12 + OFF_INFO], 0
+        mov     dword ptr [r12 + OFF_SIGNO], 23
+        mov     dword ptr [r12 + OFF_KIND], KIND_SIGNAL
+        call    handover
+        jmp     patch_command
 patch_end:
 
 /* A kick landed in the patch path after patch_leave: the registers the

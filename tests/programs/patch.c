@@ -378,6 +378,58 @@ static void signals_in_loop(void) {
     printf("sent %d, handled %ld, wrong results %ld\n", sent, handled, (long)bad);
 }
 
+/* A signal to a thread that alternates syscalls at a site and stretches of
+   app code with none: each must arrive while it runs that code, however
+   close to a syscall's way out it was sent (the sandbox kicks the thread,
+   and a kick that lands in its own code on the way back must not be lost:
+   with no syscall to come, only the kick brings the signal). The sender
+   waits for each before the next; "late" counts those that took more than
+   a second. */
+static volatile long kicks_sent, kicks_handled;
+static void on_kick(int sig) { (void)sig; kicks_handled = kicks_sent; }
+
+static void *kick_target(void *arg) {
+    long ppid = (long)arg, late = 0;
+    looping = 1;
+    while (!stop) {
+        for (int i = 0; i < 16; i++) site_getppid();
+        if (kicks_handled == kicks_sent) continue;
+        struct timespec a, b;  /* no syscall until it comes (the vDSO's clock traps nothing) */
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (;;) {
+            if (kicks_handled == kicks_sent) break;
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            if ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) > 1000000000L) {
+                late++;
+                break;
+            }
+        }
+    }
+    (void)ppid;
+    return (void *)late;
+}
+
+static void kicks_on_the_way_out(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_kick;
+    sa.sa_flags = SA_RESTART;
+    R(sigaction(SIGUSR2, &sa, NULL));
+    looping = stop = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, kick_target, (void *)(long)getppid());
+    while (!looping) sched_yield();
+    int n = 3000;
+    for (int i = 1; i <= n; i++) {
+        kicks_sent = i;
+        pthread_kill(t, SIGUSR2);
+        while (kicks_handled != i) sched_yield();
+    }
+    stop = 1;
+    void *late;
+    pthread_join(t, &late);
+    printf("signals sent %d, handled %ld, late %ld\n", n, kicks_handled, (long)late);
+}
+
 static void fork_and_exec(char **argv0) {
     long pid = site_getpid();
     pid_t c = fork();
@@ -861,6 +913,7 @@ int main(int argc, char **argv) {
     struct { const char *name; void (*fn)(void); } s[] = {
         {"threads_race", threads_race}, {"red_zone", red_zone}, {"vector_regs", vector_regs},
         {"flags_and_registers", flags_and_registers}, {"signals_in_loop", signals_in_loop},
+        {"kicks_on_the_way_out", kicks_on_the_way_out},
         {"fork_and_exec", fork_and_exec_}, {"site_after_exec", site_after_exec},
         {"own_gs", own_gs}, {"jit_site", jit_site}, {"site", site}, {"site_twice", site_twice},
         {"read_form", read_form},
