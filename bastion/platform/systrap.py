@@ -7,9 +7,11 @@ thread's *slot*, a 64 KiB window of the memory file that the sentry maps
 too: the host kernel's signal frame there (ucontext and XSAVE image) *is*
 the register state the sentry reads and writes, with no copy. The handler
 marks the slot EVENT, wakes the sentry if it sleeps, and spins (then sleeps
-on a futex) until the sentry marks it CMD; RESUME returns through
-rt_sigreturn, which loads whatever registers the sentry left. Faults and
-kicks (SIGURG, Platform.interrupt) take the same road. There is no ptrace
+on a futex) until the sentry marks it CMD; RESUME returns to the app
+with whatever registers the sentry left, without rt_sigreturn (~1 us here):
+the stub copies them to the slot's patch frame, loads the frame's XSAVE
+image, and leaves by the way patched sites leave. Faults and kicks
+(SIGURG, Platform.interrupt) take the same road. There is no ptrace
 anywhere: the sentry waits for many threads at once by scanning the state
 words of those it has let run (natively, `st_spin`, before it sleeps on an
 eventfd that the stubs write only while it sleeps).
