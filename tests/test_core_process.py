@@ -48,10 +48,6 @@ PROC_MISC = [
 ]
 PROC_MISC_XFAIL = {
     'ptrace_basic': 'ptrace is not implemented: PTRACE_TRACEME returns ENOSYS',
-    'rlimit_as': 'RLIMIT_AS not enforced: a 512 MiB mmap under a 256 MiB limit succeeds',
-    'rlimit_fsize': (
-        'RLIMIT_FSIZE not enforced: writes past the limit succeed, no EFBIG, no SIGXFSZ'
-    ),
 }
 
 

@@ -113,6 +113,18 @@ static void rlimit_as(void) {
         printf("malloc 400MiB: %s\n", q ? "ok" : "NULL");
         p = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         printf("mmap 16MiB: %s\n", p == MAP_FAILED ? en(errno) : "mapped");
+        void *r = mremap(p, 16 << 20, 400 << 20, MREMAP_MAYMOVE);
+        printf("mremap to 400MiB: %s\n", r == MAP_FAILED ? en(errno) : "moved");
+        r = mremap(p, 16 << 20, 32 << 20, MREMAP_MAYMOVE);
+        printf("mremap to 32MiB: %s\n", r == MAP_FAILED ? en(errno) : "moved");
+        void *top = sbrk(0);
+        printf("sbrk 300MiB: %s\n", sbrk(300 << 20) == (void *)-1 ? en(errno) : "grew");
+        printf("break unchanged: %d\n", sbrk(0) == top);
+        printf("sbrk 1MiB: %s\n", sbrk(1 << 20) == (void *)-1 ? en(errno) : "grew");
+        /* MAP_FIXED over what is mapped counts only what it adds */
+        p = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *q2 = mmap(p, 64 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        printf("mmap 64MiB, again over itself: %s\n", q2 == MAP_FAILED ? en(errno) : "mapped");
         _exit(0);
     }
     waitpid(c, NULL, 0);
@@ -132,7 +144,12 @@ static void rlimit_fsize(void) {
         R(write(fd, buf, 600));
         R(write(fd, buf, 600));   /* partial up to the limit */
         R(write(fd, buf, 600));   /* EFBIG */
+        R(pwrite(fd, buf, 10, 995));
+        R(pwrite(fd, buf, 10, 2000));
+        R(write(fd, buf, 0));
         R(ftruncate(fd, 5000));
+        R(ftruncate(fd, 500));
+        R(posix_fallocate(fd, 0, 4000) == EFBIG);
         signal(SIGXFSZ, SIG_DFL);
         write(fd, buf, 600);      /* SIGXFSZ kills */
         _exit(0);

@@ -8,6 +8,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
 from ..vfs.inode import File, pack_stat
+from ..vfs.files import check_new_size
 from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE,
                           IN_DELETE_SELF, IN_ISDIR, IN_MODIFY, IN_MOVE_SELF, IN_MOVED_FROM,
                           IN_MOVED_TO, IN_OPEN, notify, notify_dentry)
@@ -1061,6 +1062,7 @@ def sys_truncate(t, pathaddr, length, *_):
     may_access(t, d.inode, 2)
     if d.inode.writecount < 0:  # a process runs it
         raise SyscallError(E.ETXTBSY)
+    check_new_size(t, d.inode.size, length)
     return _setattr(t, d, size=length)
 
 
@@ -1070,6 +1072,7 @@ def sys_ftruncate(t, fd, length, *_):
         raise SyscallError(E.EINVAL)
     if not f.writable:
         raise SyscallError(E.EINVAL)
+    check_new_size(t, f.inode.size, length)
     f.inode.truncate(length)
     _modified(t, f, 1)
     return 0
@@ -1084,6 +1087,7 @@ def sys_fallocate(t, fd, mode, off, length, *_):
     if mode & ~1:
         raise SyscallError(E.EOPNOTSUPP)
     if not mode & 1 and off + length > f.inode.size:
+        check_new_size(t, f.inode.size, off + length)
         f.inode.truncate(off + length)
     return 0
 

@@ -14,6 +14,23 @@ _KNOWN = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
           MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |
           MAP_HUGETLB | MAP_SYNC | MAP_FIXED_NOREPLACE | MAP_UNINITIALIZED | (0x3F << 26))
 TASK_UNMAPPED_MIN = 0x10000  # vm.mmap_min_addr
+RLIMIT_AS = 9
+
+
+def may_expand(t, mm, grow, addr=None):
+    """ENOMEM if `grow` more bytes of mappings (at addr: less what is mapped
+    there already, which they replace) would pass RLIMIT_AS (Linux's
+    may_expand_vm). Only a limited process counts its mappings."""
+    limit = t.tg.rlimits[RLIMIT_AS][0]
+    if limit >= 1 << 63:
+        return
+    total = 0
+    for v in mm.vmas:
+        total += v.end - v.start
+        if addr is not None and v.start < addr + grow and addr < v.end:
+            total -= min(v.end, addr + grow) - max(v.start, addr)
+    if total + grow > limit:
+        raise SyscallError(E.ENOMEM)
 
 
 def sys_mmap(t, addr, length, prot, flags, fd, off):
@@ -60,6 +77,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
         if hint and (hint < TASK_UNMAPPED_MIN or hint + length > mm.top):
             hint = 0
         addr = mm.find_free(length, hint)
+    may_expand(t, mm, length, addr)
     if f is not None and f.dentry is not None:
         name = f.dentry.path(t.fs.root)
     if f is not None and shared and hasattr(inode, "shared_extent"):
@@ -99,7 +117,14 @@ def sys_mprotect(t, addr, length, prot, *_):
 
 
 def sys_brk(t, addr, *_):
-    return t.mm.set_brk(addr)
+    mm = t.mm
+    grow = page_up(addr) - page_up(mm.brk)
+    if grow > 0 and addr >= mm.brk_start:
+        try:
+            may_expand(t, mm, grow)
+        except SyscallError:
+            return mm.brk  # brk fails by returning the old break
+    return mm.set_brk(addr)
 
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
@@ -117,6 +142,8 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr, _a6):
         raise SyscallError(E.EFAULT)
     if flags & MREMAP_DONTUNMAP:
         raise SyscallError(E.EINVAL)
+    if new_len > old_len:
+        may_expand(t, mm, new_len - old_len)
     if not flags & MREMAP_FIXED:
         if new_len <= old_len:
             if new_len < old_len:

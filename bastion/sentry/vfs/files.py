@@ -4,10 +4,39 @@ inode's read_at/write_at, and directories over its readdir."""
 import struct
 
 from ...abi import errno as E
+from ...abi import signals as S
 from ...abi.errno import SyscallError
 from .inode import O_APPEND, File
 
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
+RLIMIT_FSIZE = 1
+
+
+def fsize_room(t, pos, n):
+    """How many of n bytes written at pos RLIMIT_FSIZE lets into a regular
+    file: all, those below the limit, or none: EFBIG, and SIGXFSZ to the
+    writer (Linux's generic_write_check_limits). Callers test
+    `pos + n > t.tg.rlimits[RLIMIT_FSIZE][0]` first (never, unlimited)."""
+    limit = t.tg.rlimits[RLIMIT_FSIZE][0]
+    if pos + n <= limit:
+        return n
+    if pos >= limit:
+        xfsz(t)
+    return limit - pos
+
+
+def check_new_size(t, old, new):
+    """A truncate or fallocate that grows a file past RLIMIT_FSIZE: EFBIG
+    and SIGXFSZ (inode_newsize_ok)."""
+    if new > old and new > t.tg.rlimits[RLIMIT_FSIZE][0]:
+        xfsz(t)
+
+
+def xfsz(t):
+    tg = t.tg
+    t.kernel.send_signal_task(t, S.SIGXFSZ, S.siginfo(S.SIGXFSZ, S.SI_USER, pid=tg.pid,
+                                                      uid=tg.creds.ruid))
+    raise SyscallError(E.EFBIG)
 
 
 class RegularFile(File):
@@ -26,6 +55,8 @@ class RegularFile(File):
     def write(self, t, data):
         if self.flags & O_APPEND:
             self.pos = self.inode.size
+        if self.pos + len(data) > t.tg.rlimits[RLIMIT_FSIZE][0]:
+            data = data[:fsize_room(t, self.pos, len(data))]
         n = self.inode.write_at(self.pos, data)
         self.pos += n
         return n
@@ -33,6 +64,8 @@ class RegularFile(File):
     def pwrite(self, t, data, off):
         if self.flags & O_APPEND:
             off = self.inode.size
+        if off + len(data) > t.tg.rlimits[RLIMIT_FSIZE][0]:
+            data = data[:fsize_room(t, off, len(data))]
         return self.inode.write_at(off, data)
 
     def lseek(self, off, whence):

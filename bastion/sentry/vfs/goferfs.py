@@ -11,7 +11,7 @@ import os
 from ... import hostsys as hs
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from .files import DirFile, RegularFile
+from .files import RLIMIT_FSIZE, DirFile, RegularFile, fsize_room
 from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
 
 
@@ -785,12 +785,16 @@ class HostBackedFile(RegularFile):
     def write(self, t, data):
         if self.flags & 0o2000:
             self.pos = os.fstat(self.fd).st_size
+        if self.pos + len(data) > t.tg.rlimits[RLIMIT_FSIZE][0]:
+            data = data[:fsize_room(t, self.pos, len(data))]
         n = os.pwrite(self.fd, data, self.pos)
         self.pos += n
         self.inode._size = max(self.inode._size, self.pos)
         return n
 
     def pwrite(self, t, data, off):
+        if off + len(data) > t.tg.rlimits[RLIMIT_FSIZE][0]:
+            data = data[:fsize_room(t, off, len(data))]
         n = os.pwrite(self.fd, data, off)
         self.inode._size = max(self.inode._size, off + n)
         return n
