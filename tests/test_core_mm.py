@@ -21,10 +21,6 @@ MMAP_XFAIL = {
         'touching a MAP_PRIVATE file page wholly beyond EOF reads zeros instead of raising '
         'SIGBUS/BUS_ADRERR'
     ),
-    'dontneed_file_private': (
-        'madvise(MADV_DONTNEED) on a modified MAP_PRIVATE file mapping zero-fills the '
-        'page instead of dropping the private copy (re-reading the file)'
-    ),
 }
 
 

@@ -487,6 +487,23 @@ static void dontneed_file_private(void) {
     memcpy(p, "modified", 8);
     R(madvise(p, PG, MADV_DONTNEED));
     printf("after DONTNEED on a private file mapping: %.8s\n", p);
+    /* the file as it is now, zeros past its end; a second page wholly past
+       it (mapped, touching it would be SIGBUS) is not looked at */
+    memcpy(p, "scribble", 8);
+    p[100] = 'x';
+    int w = open(path, O_WRONLY);
+    R(pwrite(w, "changed!", 8, 0));
+    close(w);
+    R(madvise(p, PG, MADV_DONTNEED));
+    printf("after the file changed: %.8s, byte 100: %d\n", p, p[100]);
+    /* one moved by mremap keeps reading its file */
+    char *q = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    q[0] = 'C';
+    char *m = mremap(q, PG, 2 * PG, MREMAP_MAYMOVE);
+    R(madvise(m, PG, MADV_DONTNEED));
+    printf("after mremap: %.8s\n", m);
+    munmap(m, 2 * PG);
+    munmap(p, PG);
     close(fd);
     unlink(path);
 }

@@ -42,7 +42,7 @@ class SharedRange:
 
 class VMA:
     __slots__ = ("start", "end", "prot", "shared", "off", "name", "share",
-                 "file_off", "dev", "ino", "growsdown", "maywrite")
+                 "file_off", "dev", "ino", "growsdown", "maywrite", "source")
 
     def __init__(self, start, end, prot, shared, off, name="", share=None,
                  file_off=0, dev=0, ino=0, growsdown=False, maywrite=True):
@@ -52,12 +52,16 @@ class VMA:
         # False: a shared mapping of a file opened without write access,
         # which mprotect may not make writable (Linux's VM_MAYWRITE)
         self.maywrite = maywrite
+        # the inode of a private file mapping, whose bytes MADV_DONTNEED
+        # brings back (None: anonymous, shared, or past the file's pages)
+        self.source = None
 
     def part(self, start, end):
         """A copy of this VMA restricted to [start, end)."""
         d = start - self.start
         v = VMA(start, end, self.prot, self.shared, self.off + d, self.name, self.share,
                 self.file_off + d, self.dev, self.ino, self.growsdown, self.maywrite)
+        v.source = self.source
         if v.share is not None:
             v.share.refs += 1
         return v
@@ -329,7 +333,7 @@ class MM:
                 # the file's pages borrowed; past the last one (ld.so reserves
                 # a library's whole span so), zeros, not a copy of the file
                 v = self.map_borrowed(addr, head, prot, base + off, inode, name)
-                v.file_off, v.dev, v.ino = off, dev, inode.ino
+                v.file_off, v.dev, v.ino, v.source = off, dev, inode.ino, inode
                 if head < length:
                     tail = self.map_anon(addr + head, length - head, prot, name=name)
                     tail.file_off, tail.dev, tail.ino = end, dev, inode.ino
@@ -338,7 +342,7 @@ class MM:
         if cache is not None and off + length <= end and (not prot & PROT_WRITE or valid > 0):
             base = cache(self.memfile, off, valid)
         v = self.map_anon(addr, length, prot, name=name)
-        v.file_off, v.dev, v.ino = off, dev, inode.ino
+        v.file_off, v.dev, v.ino, v.source = off, dev, inode.ino, inode
         if valid > 0:
             if base is not None:
                 self.memfile.copy(v.off, base + off, valid)
@@ -346,6 +350,17 @@ class MM:
                 data = inode.read_at(off, valid)
                 self.memfile.view[v.off:v.off + len(data)] = data
         return v
+
+    def reread(self, v, addr, length):
+        """MADV_DONTNEED on private pages: a file mapping's read the file
+        again (its bytes, zeros past its end), an anonymous one's zeros."""
+        off = v.off + (addr - v.start)
+        self.memfile.zero(off, length)
+        inode = v.source
+        if inode is not None:
+            pos = v.file_off + (addr - v.start)
+            data = inode.read_at(pos, max(0, min(length, inode.size - pos)))
+            self.memfile.view[off:off + len(data)] = data
 
     def grow(self, v, new_end):
         """Extend a private anonymous VMA in place (mremap): it moves to a
@@ -436,6 +451,7 @@ class MM:
                 memfile.copy(off, v.off, length)
                 c = VMA(v.start, v.end, v.prot, False, off, v.name, None, v.file_off,
                         v.dev, v.ino, v.growsdown)
+                c.source = v.source
                 child.vmas.append(c)
                 child.starts.append(c.start)
                 aspace.map(c.start, length, c.prot, c.off)

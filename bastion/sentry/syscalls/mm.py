@@ -165,6 +165,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr, _a6):
     src_off = v.off + (old - v.start)
     mm.memfile.copy(nv.off, src_off, min(old_len, new_len))
     nv.file_off, nv.ino, nv.dev = v.file_off + (old - v.start), v.ino, v.dev
+    nv.source = v.source
     mm.unmap(old, old_len)
     return dst
 
@@ -187,7 +188,7 @@ def sys_madvise(t, addr, length, advice, *_):
             k = min(end, v.end) - a
             mm.unshare(v)  # shared since a fork: its own first
             if v.share is None:  # private pages; borrowed file pages already read as the file
-                mm.memfile.zero(v.off + (a - v.start), k)
+                mm.reread(v, a, k)
             a += k
         return 0
     if advice > 100 and advice not in (0x64, 0x65):
