@@ -18,7 +18,6 @@ FILES_XFAIL = {
         'tmpfs files are not sparse: pwrite at offset 100 MiB gives st_blocks=204808 '
         '(fully allocated), SEEK_DATA returns 0 and SEEK_HOLE returns EOF'
     ),
-    'proc_fd_links': "readlink(/proc/self/fd/N) of an unlinked file lacks the ' (deleted)' suffix",
 }
 
 

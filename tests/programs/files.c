@@ -872,6 +872,36 @@ static void proc_fd_links(void) {
     n = readlink(path, target, sizeof target - 1);
     target[n > 0 ? n : 0] = 0;
     printf("deleted file link ends with (deleted): %d\n", n > 10 && strcmp(target + n - 10, " (deleted)") == 0);
+    /* a renamed file's link follows it; one a rename replaced is deleted */
+    put("ra", "1");
+    put("rc", "2");
+    int fa = open("ra", O_RDONLY), fc = open("rc", O_RDONLY);
+    R(rename("ra", "rb"));
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fa);
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("renamed file link ends with /rb: %d\n", n > 3 && strcmp(target + n - 3, "/rb") == 0);
+    R(rename("rc", "rb"));
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("replaced file link ends with /rb (deleted): %d\n",
+           n > 13 && strcmp(target + n - 13, "/rb (deleted)") == 0);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fc);
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("the file put there ends with /rb: %d\n", n > 3 && strcmp(target + n - 3, "/rb") == 0);
+    mkdir("rd", 0755);
+    int fd_dir = open("rd", O_RDONLY | O_DIRECTORY);
+    R(rmdir("rd"));
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd_dir);
+    n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("removed dir link ends with /rd (deleted): %d\n",
+           n > 13 && strcmp(target + n - 13, "/rd (deleted)") == 0);
+    unlink("rb");
+    close(fa);
+    close(fc);
+    close(fd_dir);
     leave_tmpdir();
 }
 

@@ -822,6 +822,7 @@ def do_unlink(t, dirfd, pathaddr, rmdir):
     may_delete(t, parent.inode, child.inode)
     parent.inode.unlink(name, rmdir)
     parent.forget(name)
+    child.unlinked = True
     k = t.kernel
     if k.inotify_watches:
         gone = child.inode
@@ -865,9 +866,10 @@ def do_rename(t, olddir, oldaddr, newdir, newaddr, flags):
     # that changes parents has its `..` rewritten
     may_delete(t, op.inode, src.inode)
     try:
-        dst = np_.child(nn).inode
+        dst_d = np_.child(nn)
+        dst = dst_d.inode
     except SyscallError:
-        dst = None
+        dst_d = dst = None
     if dst is not None:
         may_delete(t, np_.inode, dst)
     else:
@@ -877,6 +879,21 @@ def do_rename(t, olddir, oldaddr, newdir, newaddr, flags):
     op.inode.rename(on, np_.inode, nn, flags)
     op.forget(on)
     np_.forget(nn)
+    # open files follow their names (d_move): /proc/self/fd shows where
+    # they went; one that the rename replaced shows "(deleted)"
+    if dst is not src.inode:  # (two links of one file: nothing happened)
+        if dst_d is not None:
+            if flags & 2:  # RENAME_EXCHANGE
+                dst_d.parent, dst_d.name = op, on
+            else:
+                dst_d.unlinked = True
+        src.parent, src.name = np_, nn
+        if not src.inode.is_dir():  # (a directory's cached subtree, mounts and all, stays)
+            try:  # the name's dentry from now on, where it names the same inode
+                if np_.child(nn).inode is src.inode:
+                    np_.children[nn] = src
+            except SyscallError:
+                pass
     k = t.kernel
     if k.inotify_watches:
         k.rename_cookie += 1

@@ -27,7 +27,7 @@ class Mount:
 
 
 class Dentry:
-    __slots__ = ("name", "parent", "inode", "mount", "children", "mounted")
+    __slots__ = ("name", "parent", "inode", "mount", "children", "mounted", "unlinked")
 
     def __init__(self, name, parent, inode, mount):
         self.name = name
@@ -36,6 +36,7 @@ class Dentry:
         self.mount = mount
         self.children = {}
         self.mounted = None  # Mount covering this dentry
+        self.unlinked = False  # its name was removed (or replaced by a rename): "(deleted)"
 
     def child(self, name, rest=(), opening=False):
         d = self.children.get(name)

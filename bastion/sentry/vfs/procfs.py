@@ -194,8 +194,10 @@ def make_procfs(kernel):
             return Mount(f.inode.fs, f.inode).root
 
         def text(t):
-            if f.dentry is not None:
-                return f.dentry.path(t.fs.root if t is not None else None)
+            d = f.dentry
+            if d is not None:
+                return d.path(t.fs.root if t is not None else None) + \
+                    (" (deleted)" if d.unlinked else "")
             name = getattr(f, "link_name", None)
             if name:
                 return name
