@@ -63,11 +63,6 @@ CLONE = [
 ]
 CLONE_XFAIL = {
     'pidfds': 'pidfd_open returns ENOSYS (also no pidfd_send_signal / waitid(P_PIDFD) to test)',
-    'memfd_seals': (
-        'memfd seals are recorded (F_GET_SEALS = 14) but not enforced: write, ftruncate and '
-        'MAP_SHARED|PROT_WRITE succeed under F_SEAL_WRITE/SHRINK/GROW, F_SEAL_SEAL does not '
-        'block further seals, and a memfd without MFD_ALLOW_SEALING accepts seals'
-    ),
 }
 
 

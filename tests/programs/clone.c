@@ -181,6 +181,34 @@ static void memfd_seals(void) {
     char buf[4] = {0};
     R(pread(fd, buf, 3, 0));
     printf("content=%s\n", buf);
+    /* a read-only shared mapping of a write-sealed memfd; it cannot become writable */
+    char *ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    printf("read-only shared mapping: %s\n", ro == MAP_FAILED ? en(errno) : "mapped");
+    if (ro != MAP_FAILED) R(mprotect(ro, 4096, PROT_READ | PROT_WRITE));
+    /* grow alone: writes inside the size go, past it not */
+    int g = memfd_create("grow", MFD_ALLOW_SEALING);
+    write(g, "0123456789", 10);
+    R(fcntl(g, F_ADD_SEALS, F_SEAL_GROW));
+    R(pwrite(g, "ab", 2, 4));
+    R(pwrite(g, "ab", 2, 9));
+    R(ftruncate(g, 5));
+    R(ftruncate(g, 8));
+    R(lseek(g, 0, SEEK_END));
+    /* a writable shared mapping keeps F_SEAL_WRITE out until it goes */
+    int b = memfd_create("busy", MFD_ALLOW_SEALING);
+    ftruncate(b, 4096);
+    char *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+    R(fcntl(b, F_ADD_SEALS, F_SEAL_WRITE));
+    munmap(w, 4096);
+    R(fcntl(b, F_ADD_SEALS, F_SEAL_WRITE));
+    /* bad seals, a read-only fd, and a file that is no memfd */
+    R(fcntl(b, F_ADD_SEALS, 0x40));
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", g);
+    int rd = open(p, O_RDONLY);
+    R(fcntl(rd, F_ADD_SEALS, F_SEAL_SHRINK));
+    R(fcntl(rd, F_GET_SEALS));
+    R(fcntl(0, F_GET_SEALS) == -1);
 }
 
 static void eventfds(void) {

@@ -525,12 +525,7 @@ def sys_fcntl(t, fd, cmd, arg, *_):
             f.inode.capacity = size
         return f.inode.capacity
     if cmd in (F_ADD_SEALS, F_GET_SEALS):
-        if cmd == F_GET_SEALS:
-            return getattr(f.inode, "seals", 1)
-        if not hasattr(f.inode, "seals"):
-            raise SyscallError(E.EINVAL)
-        f.inode.seals |= arg
-        return 0
+        return _seals(t, f, cmd, arg)
     raise SyscallError(E.EINVAL)
 
 
@@ -1180,9 +1175,46 @@ F_SEAL_SEAL = 1
 _memfd_fs = None
 
 
+def _seals(t, f, cmd, arg):
+    """F_GET_SEALS, F_ADD_SEALS (mm/memfd.c): a memfd's seals. Writes,
+    truncates and writable shared mappings check them (MemNode.sealed,
+    sys_mmap); a tmpfs file that is no memfd has F_SEAL_SEAL alone."""
+    from ..vfs.memfs import SEAL_EXEC, SEALS_WRITE, MemNode
+    inode = f.inode
+    if not isinstance(inode, MemNode) or not inode.is_reg():
+        raise SyscallError(E.EINVAL)
+    seals = getattr(inode, "seals", F_SEAL_SEAL)
+    if cmd == F_GET_SEALS:
+        return seals
+    if not f.writable:
+        raise SyscallError(E.EPERM)
+    if arg & ~(2 * SEAL_EXEC - 1):
+        raise SyscallError(E.EINVAL)
+    if seals & F_SEAL_SEAL:
+        raise SyscallError(E.EPERM)
+    if arg & SEALS_WRITE and not seals & SEALS_WRITE and _mapped_writable(t.kernel, inode):
+        raise SyscallError(E.EBUSY)
+    inode.seals = inode.sealed = seals | arg
+    return 0
+
+
+def _mapped_writable(k, inode):
+    """Whether a MAP_SHARED mapping of inode can write it (F_SEAL_WRITE waits
+    for them to go)."""
+    seen = set()
+    for t in k.tasks.values():
+        mm = t.mm
+        if mm is None or id(mm) in seen:
+            continue
+        seen.add(id(mm))
+        for v in mm.vmas:
+            if v.shared and v.prot & PROT_WRITE and v.share is not None and v.share.owner is inode:
+                return True
+    return False
+
+
 def sys_memfd_create(t, nameaddr, flags, *_):
-    """memfd_create: an unnamed tmpfs file. Seals are recorded; only F_SEAL_SEAL
-    (set when sealing is not allowed) is enforced."""
+    """memfd_create: an unnamed tmpfs file, sealable with MFD_ALLOW_SEALING."""
     global _memfd_fs
     from ..vfs.memfs import MemFS, MemNode
     if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC):

@@ -81,9 +81,12 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
     if f is not None and f.dentry is not None:
         name = f.dentry.path(t.fs.root)
     if f is not None and shared and hasattr(inode, "shared_extent"):
+        sealed = getattr(inode, "sealed", 0) & 0x18  # memfd F_SEAL_WRITE, F_SEAL_FUTURE_WRITE
+        if sealed and prot & PROT_WRITE:
+            raise SyscallError(E.EPERM)
         base = inode.shared_extent(mm.memfile, off + length)
         v = mm.map_file_shared(addr, length, prot, base + off, inode, name)
-        v.file_off, v.ino, v.maywrite = off, inode.ino, f.writable
+        v.file_off, v.ino, v.maywrite = off, inode.ino, f.writable and not sealed
         v.dev = inode.fs.dev if inode.fs is not None else 0
         return addr
     if f is None:

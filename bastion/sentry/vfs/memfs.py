@@ -58,12 +58,19 @@ class MemFS(FileSystem):
         return n
 
 
+SEAL_SEAL, SEAL_SHRINK, SEAL_GROW, SEAL_WRITE, SEAL_FUTURE_WRITE, SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
+SEALS_WRITE = SEAL_WRITE | SEAL_FUTURE_WRITE
+
+
 class MemNode(Inode):
     # A directory over a lower one whose names (a name made, removed or
     # renamed here) or place (itself renamed: its host `..` is another
     # directory) differ from the lower's: its listing is merged here, never
     # the lower's host listing as it is (host_dir).
     diverged = False
+    # memfd seals that limit the data (F_SEAL_SHRINK, _GROW, _WRITE,
+    # _FUTURE_WRITE): 0 but on a sealed memfd (syscalls/fs.py memfd_create)
+    sealed = 0
 
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0, ino=None):
         super().__init__(mode, uid, gid, ino=ino, rdev=rdev)
@@ -123,6 +130,9 @@ class MemNode(Inode):
             raise SyscallError(E.EISDIR)
         if not self.is_reg():
             raise SyscallError(E.EINVAL)
+        if self.sealed and (size < self.size and self.sealed & SEAL_SHRINK or
+                            size > self.size and self.sealed & SEAL_GROW):
+            raise SyscallError(E.EPERM)
         if self.extent is not None:
             mf, off, cap = self.extent
             if size > cap:
@@ -153,6 +163,9 @@ class MemNode(Inode):
 
     def write_at(self, off, data):
         self.fs.check_writable()
+        if self.sealed and (self.sealed & SEALS_WRITE or
+                            self.sealed & SEAL_GROW and off + len(data) > self.size):
+            raise SyscallError(E.EPERM)
         if self.extent is not None:
             end = off + len(data)
             if end > self.extent[2]:
