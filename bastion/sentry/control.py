@@ -147,7 +147,8 @@ class ControlServer:
         (file requests resolve paths and check permissions as root)."""
         from .task import ThreadGroup, SigActions
         k = self.k
-        tg = ThreadGroup(k, 0, None, SigActions(), Creds(0, 0, [0]), [[0, 0]] * 16)
+        unlimited = [2**64 - 1, 2**64 - 1]  # (its file writes meet no RLIMIT_FSIZE)
+        tg = ThreadGroup(k, 0, None, SigActions(), Creds(0, 0, [0]), [unlimited] * 16)
         t = Task(k, 0, tg, None, FdTable(), FSContext(k.root_dentry, k.root_dentry))
         return t
 
