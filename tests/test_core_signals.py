@@ -9,7 +9,7 @@ SIGNALS = [
     "ignore_and_default", "resethand_nodefer", "segv_si_addr", "segv_in_handler_context",
     "altstack", "stack_overflow_on_altstack", "restart_semantics", "alarm_and_itimer",
     "alarm_kills_by_default", "timedwait", "kill_errors", "handler_mask_from_sa_mask",
-    "nested_signals", "fpu_preserved", "sync_faults_skip_insn", "ucontext_registers",
+    "nested_signals", "fpu_preserved", "bad_fp_frame", "sync_faults_skip_insn", "ucontext_registers",
     "sync_signal_kills", "fork_and_signals", "itimer_virtual_prof", "posix_timers",
     "posix_timers_more",
     "signalfd_read", "kill_process_group_and_broadcast", "sigcont_handler_and_stop_ignored",

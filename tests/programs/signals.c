@@ -462,6 +462,41 @@ static void nested_signals(void) {
 
 static void fp_clobber(int s) { (void)s; volatile double x = 1.0; for (int i = 0; i < 100; i++) x = x * 3.7 + 1; }
 
+/* A handler that spoils the FP image of its frame before returning: its
+   rt_sigreturn gives SIGSEGV (SI_KERNEL), with the frame's registers. */
+static int bad_fp_mode;
+static void spoil_fp(int sig, siginfo_t *si, void *ucv) {
+    (void)sig; (void)si;
+    unsigned char *fp = (unsigned char *)((ucontext_t *)ucv)->uc_mcontext.fpregs;
+    if (bad_fp_mode == 0) *(unsigned *)(fp + 24) = 0xffffffff;         /* MXCSR's reserved bits */
+    if (bad_fp_mode == 1) *(unsigned long *)(fp + 520) = 1UL << 63;    /* XCOMP_BV: compacted */
+    if (bad_fp_mode == 2) fp[512 + 20] = 1;                            /* a reserved header byte */
+}
+static void segv_after_sigreturn(int sig, siginfo_t *si, void *ucv) {
+    (void)sig; (void)ucv;
+    printf("SIGSEGV, si_code %d\n", si->si_code);
+    _exit(3);
+}
+static void bad_fp_frame(void) {
+    for (bad_fp_mode = 0; bad_fp_mode < 4; bad_fp_mode++) {
+        pid_t c = fork();
+        if (c == 0) {
+            struct sigaction sa = {0};
+            sa.sa_sigaction = spoil_fp;
+            sa.sa_flags = SA_SIGINFO;
+            sigaction(SIGUSR1, &sa, NULL);
+            sa.sa_sigaction = segv_after_sigreturn;
+            sigaction(SIGSEGV, &sa, NULL);
+            raise(SIGUSR1);
+            printf("mode %d: returned\n", bad_fp_mode);
+            _exit(0);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        printf("mode %d: %s\n", bad_fp_mode, wstatus(st));
+    }
+}
+
 static void fpu_preserved(void) {
     /* the signal frame saves and restores floating point / SSE state */
     signal(SIGUSR1, fp_clobber);
@@ -943,7 +978,7 @@ MAIN(SECTION(siginfo_fields), SECTION(sigaction_query), SECTION(mask_and_pending
      SECTION(altstack), SECTION(stack_overflow_on_altstack), SECTION(restart_semantics),
      SECTION(alarm_and_itimer), SECTION(alarm_kills_by_default), SECTION(timedwait),
      SECTION(kill_errors), SECTION(handler_mask_from_sa_mask), SECTION(nested_signals),
-     SECTION(fpu_preserved), SECTION(sync_faults_skip_insn), SECTION(ucontext_registers),
+     SECTION(fpu_preserved), SECTION(bad_fp_frame), SECTION(sync_faults_skip_insn), SECTION(ucontext_registers),
      SECTION(sync_signal_kills), SECTION(fork_and_signals), SECTION(itimer_virtual_prof),
      SECTION(posix_timers), SECTION(posix_timers_more), SECTION(timers_after_exec),
      SECTION(signalfd_read), SECTION(kill_process_group_and_broadcast),

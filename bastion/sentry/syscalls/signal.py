@@ -94,12 +94,32 @@ def sys_pause(t, *_):
         raise SyscallError(E.ERESTARTNOHAND)
 
 
+def _fp_valid(fp, host):
+    """Whether XRSTOR takes the FP image an app's frame holds: MXCSR within
+    the CPU's mask, and an XSAVE header in the standard form with features
+    the host has (`host`: an image of its own, for the mask and features).
+    Linux's rt_sigreturn gives SIGSEGV otherwise."""
+    mask = struct.unpack_from("<I", host, 28)[0] if host else 0xFFFF
+    if struct.unpack_from("<I", fp, 24)[0] & ~(mask or 0xFFBF):
+        return False
+    if len(fp) <= 512:
+        return True
+    xstate_bv, xcomp_bv = struct.unpack_from("<QQ", fp, 512)
+    features = -1  # the host's, where its image says (a signal frame's software bytes)
+    if host and len(host) > 512 and struct.unpack_from("<I", host, 464)[0] == frames.FP_XSTATE_MAGIC1:
+        features = struct.unpack_from("<Q", host, 472)[0]
+    return not xcomp_bv and not xstate_bv & ~features and not any(fp[528:576])
+
+
 def sys_rt_sigreturn(t, *_):
     regs = t.ctx.regs
     fp = frames.sigreturn(t, regs)
     patches = t.mm.patches
     if patches is not None and patches.remap:  # a frame saved inside a since-patched site
         regs.rip = patches.remap.get(regs.rip, regs.rip)
+    if fp is not None and not _fp_valid(fp, t.kernel.platform.initial_fpstate):
+        t.kernel.force_signal(t, S.SIGSEGV, S.siginfo(S.SIGSEGV, S.SI_KERNEL))
+        fp = None
     if fp is not None:
         ctx = t.ctx
         size = ctx.fpstate_size()
