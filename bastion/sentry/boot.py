@@ -11,7 +11,7 @@ from ..gofer import server as gofer_server
 from ..gofer.client import GoferClient
 from .kernel import Kernel
 from .syscalls import process
-from .task import Creds, FSContext, SigActions
+from .task import RLIM_INFINITY, RLIMIT_NOFILE, Creds, FSContext, SigActions
 from .vfs.devfs import make_devfs
 from .vfs.fdtable import FdTable
 from .vfs.goferfs import GoferFS
@@ -244,7 +244,7 @@ def _find_program(k, t, name, env):
 
 def host_rlimits():
     rl = [list(resource.getrlimit(r)) for r in range(16)]
-    return [[(v if v != resource.RLIM_INFINITY else 2**64 - 1) for v in r] for r in rl]
+    return [[(v if v != resource.RLIM_INFINITY else RLIM_INFINITY) for v in r] for r in rl]
 
 
 def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None,
@@ -269,7 +269,7 @@ def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True,
     try:
         if stdio is not None:
             files = stdio(tg)
-        files.limit = min(tg.rlimits[7][0], 1 << 20)
+        files.limit = min(tg.rlimits[RLIMIT_NOFILE][0], 1 << 20)
         fs = FSContext(k.root_dentry, k.root_dentry)
         t = Task(k, tg.pid, tg, None, files, fs)
         t.on_host = False

@@ -28,7 +28,7 @@ from .. import wire
 from ..abi import errno as E
 from ..abi import signals as S
 from ..abi.errno import SyscallError
-from .task import Creds, FSContext, Task
+from .task import RLIM_INFINITY, Creds, FSContext, Task
 from .vfs.fdtable import FdTable
 from .vfs.hostfile import HostFile
 
@@ -147,7 +147,7 @@ class ControlServer:
         (file requests resolve paths and check permissions as root)."""
         from .task import ThreadGroup, SigActions
         k = self.k
-        unlimited = [2**64 - 1, 2**64 - 1]  # (its file writes meet no RLIMIT_FSIZE)
+        unlimited = [RLIM_INFINITY, RLIM_INFINITY]  # (its file writes meet no RLIMIT_FSIZE)
         tg = ThreadGroup(k, 0, None, SigActions(), Creds(0, 0, [0]), [unlimited] * 16)
         t = Task(k, 0, tg, None, FdTable(), FSContext(k.root_dentry, k.root_dentry))
         return t

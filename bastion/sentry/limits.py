@@ -16,10 +16,9 @@ per run tag (control.py) so the caller learns why a run died.
 """
 
 from ..abi import signals as S
+from .task import RLIM_INFINITY, RLIMIT_CPU
 
 TICK = 0.05
-RLIM_INFINITY = 2**64 - 1
-RLIMIT_CPU = 0
 
 
 class Limits:

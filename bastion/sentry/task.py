@@ -15,6 +15,8 @@ from .sched import Blocked, WaitQueue
 RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
                 "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"]
 RLIM_INFINITY = 2**64 - 1
+# the ones the kernel checks itself (an index of RLIMIT_NAMES each)
+RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_AS = 0, 1, 7, 9
 
 
 class SigActions:

@@ -8,7 +8,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .. import futex as F
 from ..mm import patch
-from ..task import RLIM_INFINITY
+from ..task import RLIM_INFINITY, RLIMIT_NOFILE
 from .util import read_timespec, s32
 
 UTS_LEN = 65
@@ -128,9 +128,6 @@ def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3):
     if cmd == FUTEX_WAKE_OP:
         return F.wake_op(k, t, uaddr, s32(val), uaddr2, s32(timeout), val3 & 0xFFFFFFFF)
     raise SyscallError(E.ENOSYS)
-
-
-RLIMIT_STACK, RLIMIT_NOFILE = 3, 7
 
 
 def sys_prlimit64(t, pid, res, new, old, *_):

@@ -4,6 +4,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..mm.memfile import PAGE
 from ..mm.mm import MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
+from ..task import RLIM_INFINITY, RLIMIT_AS
 from .util import s32
 
 MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS = 0x03, 0x10, 0x20
@@ -14,7 +15,6 @@ _KNOWN = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
           MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |
           MAP_HUGETLB | MAP_SYNC | MAP_FIXED_NOREPLACE | MAP_UNINITIALIZED | (0x3F << 26))
 TASK_UNMAPPED_MIN = 0x10000  # vm.mmap_min_addr
-RLIMIT_AS = 9
 
 
 def may_expand(t, mm, grow, addr=None):
@@ -22,7 +22,7 @@ def may_expand(t, mm, grow, addr=None):
     there already, which they replace) would pass RLIMIT_AS (Linux's
     may_expand_vm). Only a limited process counts its mappings."""
     limit = t.tg.rlimits[RLIMIT_AS][0]
-    if limit >= 1 << 63:
+    if limit == RLIM_INFINITY:
         return
     total = 0
     for v in mm.vmas:

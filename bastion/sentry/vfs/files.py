@@ -6,10 +6,10 @@ import struct
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
+from ..task import RLIMIT_FSIZE
 from .inode import O_APPEND, File
 
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
-RLIMIT_FSIZE = 1
 
 
 def fsize_room(t, pos, n):

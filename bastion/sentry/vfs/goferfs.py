@@ -11,7 +11,8 @@ import os
 from ... import hostsys as hs
 from ...abi import errno as E
 from ...abi.errno import SyscallError
-from .files import RLIMIT_FSIZE, DirFile, RegularFile, fsize_room
+from ..task import RLIMIT_FSIZE
+from .files import DirFile, RegularFile, fsize_room
 from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
 
 
