@@ -1171,30 +1171,29 @@ def sys_removexattr(t, *_):
 
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
-F_SEAL_SEAL = 1
 _memfd_fs = None
 
 
 def _seals(t, f, cmd, arg):
     """F_GET_SEALS, F_ADD_SEALS (mm/memfd.c): a memfd's seals. Writes,
-    truncates and writable shared mappings check them (MemNode.sealed,
+    truncates and writable shared mappings check them (MemNode.seals,
     sys_mmap); a tmpfs file that is no memfd has F_SEAL_SEAL alone."""
-    from ..vfs.memfs import SEAL_EXEC, SEALS_WRITE, MemNode
+    from ..vfs.memfs import SEAL_EXEC, SEAL_SEAL, SEALS_WRITE, MemNode
     inode = f.inode
     if not isinstance(inode, MemNode) or not inode.is_reg():
         raise SyscallError(E.EINVAL)
-    seals = getattr(inode, "seals", F_SEAL_SEAL)
+    seals = inode.seals
     if cmd == F_GET_SEALS:
         return seals
     if not f.writable:
         raise SyscallError(E.EPERM)
     if arg & ~(2 * SEAL_EXEC - 1):
         raise SyscallError(E.EINVAL)
-    if seals & F_SEAL_SEAL:
+    if seals & SEAL_SEAL:
         raise SyscallError(E.EPERM)
     if arg & SEALS_WRITE and not seals & SEALS_WRITE and _mapped_writable(t.kernel, inode):
         raise SyscallError(E.EBUSY)
-    inode.seals = inode.sealed = seals | arg
+    inode.seals = seals | arg
     return 0
 
 
@@ -1216,7 +1215,7 @@ def _mapped_writable(k, inode):
 def sys_memfd_create(t, nameaddr, flags, *_):
     """memfd_create: an unnamed tmpfs file, sealable with MFD_ALLOW_SEALING."""
     global _memfd_fs
-    from ..vfs.memfs import MemFS, MemNode
+    from ..vfs.memfs import SEAL_SEAL, MemFS, MemNode
     if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC):
         raise SyscallError(E.EINVAL)
     name = t.mm.read_cstr(nameaddr, 250)
@@ -1224,7 +1223,7 @@ def sys_memfd_create(t, nameaddr, flags, *_):
         _memfd_fs = MemFS("tmpfs")
     c = t.tg.creds
     node = MemNode(_memfd_fs, I.S_IFREG | 0o777, c.fsuid, c.fsgid)
-    node.seals = 0 if flags & MFD_ALLOW_SEALING else F_SEAL_SEAL
+    node.seals = 0 if flags & MFD_ALLOW_SEALING else SEAL_SEAL
     f = node.open(I.O_RDWR)
     f.flags = I.O_RDWR | I.O_LARGEFILE
     f.link_name = "/memfd:" + os.fsdecode(name) + " (deleted)"

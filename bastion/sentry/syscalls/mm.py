@@ -5,6 +5,7 @@ from ...abi.errno import SyscallError
 from ..mm.memfile import PAGE
 from ..mm.mm import MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from ..task import RLIM_INFINITY, RLIMIT_AS
+from ..vfs.memfs import SEALS_WRITE
 from .util import s32
 
 MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS = 0x03, 0x10, 0x20
@@ -81,7 +82,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
     if f is not None and f.dentry is not None:
         name = f.dentry.path(t.fs.root)
     if f is not None and shared and hasattr(inode, "shared_extent"):
-        sealed = getattr(inode, "sealed", 0) & 0x18  # memfd F_SEAL_WRITE, F_SEAL_FUTURE_WRITE
+        sealed = getattr(inode, "seals", 0) & SEALS_WRITE  # a memfd's F_SEAL_WRITE, _FUTURE_WRITE
         if sealed and prot & PROT_WRITE:
             raise SyscallError(E.EPERM)
         base = inode.shared_extent(mm.memfile, off + length)

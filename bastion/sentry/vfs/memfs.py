@@ -60,6 +60,7 @@ class MemFS(FileSystem):
 
 SEAL_SEAL, SEAL_SHRINK, SEAL_GROW, SEAL_WRITE, SEAL_FUTURE_WRITE, SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
 SEALS_WRITE = SEAL_WRITE | SEAL_FUTURE_WRITE
+SEALS_DATA = SEAL_SHRINK | SEAL_GROW | SEALS_WRITE  # the ones writes and truncates check
 
 
 class MemNode(Inode):
@@ -68,9 +69,9 @@ class MemNode(Inode):
     # directory) differ from the lower's: its listing is merged here, never
     # the lower's host listing as it is (host_dir).
     diverged = False
-    # memfd seals that limit the data (F_SEAL_SHRINK, _GROW, _WRITE,
-    # _FUTURE_WRITE): 0 but on a sealed memfd (syscalls/fs.py memfd_create)
-    sealed = 0
+    # memfd seals (fcntl F_ADD_SEALS, syscalls/fs.py _seals): a tmpfs file
+    # has F_SEAL_SEAL alone, a memfd what it was made with and given
+    seals = SEAL_SEAL
 
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0, ino=None):
         super().__init__(mode, uid, gid, ino=ino, rdev=rdev)
@@ -130,8 +131,8 @@ class MemNode(Inode):
             raise SyscallError(E.EISDIR)
         if not self.is_reg():
             raise SyscallError(E.EINVAL)
-        if self.sealed and (size < self.size and self.sealed & SEAL_SHRINK or
-                            size > self.size and self.sealed & SEAL_GROW):
+        if self.seals & SEALS_DATA and (size < self.size and self.seals & SEAL_SHRINK or
+                                        size > self.size and self.seals & SEAL_GROW):
             raise SyscallError(E.EPERM)
         if self.extent is not None:
             mf, off, cap = self.extent
@@ -163,8 +164,8 @@ class MemNode(Inode):
 
     def write_at(self, off, data):
         self.fs.check_writable()
-        if self.sealed and (self.sealed & SEALS_WRITE or
-                            self.sealed & SEAL_GROW and off + len(data) > self.size):
+        if self.seals & SEALS_DATA and (self.seals & SEALS_WRITE or
+                                        self.seals & SEAL_GROW and off + len(data) > self.size):
             raise SyscallError(E.EPERM)
         if self.extent is not None:
             end = off + len(data)
