@@ -11,6 +11,7 @@ import bisect
 
 from ...abi import errno as E
 from ...abi.errno import SyscallError
+from ..vfs.inode import allow_write_access, deny_write_access
 from .memfile import PAGE
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -436,7 +437,7 @@ class MM:
         child = MM(memfile, aspace, self.top)
         if self.exe_inode is not None:
             child.exe_inode = self.exe_inode
-            self.exe_inode.writecount -= 1  # (deny_write_access: nobody writes it now)
+            deny_write_access(self.exe_inode)  # (cannot fail: this one holds it already)
         for name in ("brk_start", "brk", "mmap_base", "exe_path", "arg_start", "arg_end",
                      "env_start", "env_end", "auxv"):
             setattr(child, name, getattr(self, name))
@@ -553,7 +554,7 @@ class MM:
         self.starts = []
         self.patches = None
         if self.exe_inode is not None:
-            self.exe_inode.writecount += 1  # (allow_write_access)
+            allow_write_access(self.exe_inode)
             self.exe_inode = None
 
     def release(self):
