@@ -269,6 +269,12 @@ def getdents64(fd, n):
     return ctypes.string_at(_dents, r)
 
 
+def getdents64_at(fd, addr, n):
+    """getdents64 straight into memory at addr (the memory file's mapping:
+    an app's buffer), n bytes at most; the byte count."""
+    return _check(_syscall(_NR_GETDENTS64, fd, ctypes.c_void_p(addr), n))
+
+
 def openat2(dirfd, path, flags, mode=0, resolve=0):
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     return _check(_syscall(_NR_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how),

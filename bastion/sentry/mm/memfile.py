@@ -7,6 +7,7 @@ host gets the memory back.
 """
 
 import bisect
+import ctypes
 import mmap
 import os
 
@@ -27,6 +28,9 @@ class MemoryFile:
         self.size = size
         self.map = mmap.mmap(self.fd, size)
         self.view = memoryview(self.map)
+        # where the sentry maps it: host syscalls that fill app memory
+        # (getdents64) write there directly
+        self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
         self._bump = PAGE  # offset 0 stays unused so 0 means "none"
         self._free_starts = []  # sorted free extents below _bump
         self._free = {}  # start -> length

@@ -130,6 +130,10 @@ class DirFile(File):
             recs.append(packs[reclen - 19](ino, i, reclen, dt, nb))
         self.records = recs
 
+    def getdents_at(self, addr, size):
+        h = self.host if self.host is not None else self._host()
+        return h.getdents_at(addr, size) if h else -1
+
     def getdents(self, size):
         """linux_dirent64 records that fit in `size` bytes."""
         h = self.host if self.host is not None else self._host()

@@ -757,6 +757,12 @@ class HostDir:
         except OSError as e:
             raise SyscallError(e.errno or E.EIO)
 
+    def getdents_at(self, addr, n):
+        try:
+            return hs.getdents64_at(self.fd, addr, n)
+        except OSError as e:
+            raise SyscallError(e.errno or E.EIO)
+
     def lseek(self, off, whence):
         try:
             return os.lseek(self.fd, off, whence)

@@ -205,6 +205,12 @@ class File:
     def getdents(self, size):
         raise SyscallError(E.ENOTDIR)
 
+    def getdents_at(self, addr, size):
+        """Host records straight into sentry memory at addr (an app buffer in
+        the memory file), where this file has them (a HostDir): their byte
+        count, or -1 where it has not (then getdents)."""
+        return -1
+
     def ioctl(self, t, req, arg):
         raise SyscallError(E.ENOTTY)
 
