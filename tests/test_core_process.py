@@ -61,9 +61,7 @@ CLONE = [
     "clone_vm_and_friends", "exit_signal", "settid_flags", "vfork_shares_memory", "pidfds",
     "shared_descriptions", "memfd_seals", "eventfds",
 ]
-CLONE_XFAIL = {
-    'pidfds': 'pidfd_open returns ENOSYS (also no pidfd_send_signal / waitid(P_PIDFD) to test)',
-}
+CLONE_XFAIL = {}
 
 
 @pytest.mark.timeout(60)

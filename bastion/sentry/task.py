@@ -76,6 +76,7 @@ class ThreadGroup:
         self.exit_status = None  # wait status once dead
         self.zombie = False
         self.child_wait = WaitQueue()
+        self.pidfd_queue = None  # pidfds' wait for its exit (fd/pidfd.py), made with the first
         self.signal_queue = WaitQueue()  # notified when a signal is queued (signalfd)
         self.stopped = False
         self.stop_report = None  # "stopped"/"continued" pending for wait

@@ -2,12 +2,16 @@
    clone3 + pidfd, pidfd_open/pidfd_send_signal/waitid(P_PIDFD), file descriptions shared
    over fork (offset, status flags), memfd seals, eventfd. */
 #include "common.h"
+#include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <linux/sched.h>
 
 #define STACK (256 * 1024)
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
 
 static volatile int shared_value;
 static int child_fn_set(void *arg) {
@@ -105,6 +109,27 @@ static void vfork_shares_memory(void) {
     printf("after vfork child: v=%d\n", v);
 }
 
+static int pidfd_events(int fd) {
+    struct pollfd p = {fd, POLLIN | POLLOUT | POLLPRI, 0};
+    int n = poll(&p, 1, 0);
+    return n < 0 ? -errno : p.revents;
+}
+
+static void pidfd_pid_line(int fd, pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int f = open(path, O_RDONLY);
+    ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : -1;
+    if (f >= 0) close(f);
+    buf[n > 0 ? n : 0] = 0;
+    char *l = strstr(buf, "\nPid:");
+    printf("fdinfo Pid is the child's: %d\n", l && atoi(l + 5) == pid);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink(path, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    printf("link %s\n", buf);
+}
+
 static void pidfds(void) {
     pid_t c = fork();
     if (c == 0) { pause(); _exit(0); }
@@ -115,13 +140,106 @@ static void pidfds(void) {
         waitpid(c, NULL, 0);
         return;
     }
-    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0));
+    printf("cloexec %d, flags %o\n", fcntl(pfd, F_GETFD), fcntl(pfd, F_GETFL) & ~O_LARGEFILE);
+    pidfd_pid_line(pfd, c);
+    printf("running: events %#x\n", pidfd_events(pfd));
+    char b[8];
+    R(read(pfd, b, sizeof b));
+    R(write(pfd, b, sizeof b));
+    /* bad input */
+    R(syscall(SYS_pidfd_open, c, 1));
+    R(syscall(SYS_pidfd_open, 0, 0));
+    R(syscall(SYS_pidfd_open, -1, 0));
+    R(syscall(SYS_pidfd_open, 999999, 0));
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 8));
+    R(syscall(SYS_pidfd_send_signal, 0, SIGTERM, NULL, 0));   /* not a pidfd */
+    R(syscall(SYS_pidfd_send_signal, 999, SIGTERM, NULL, 0));
+    R(syscall(SYS_pidfd_send_signal, pfd, 99, NULL, 0));
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, (void *)8, 0));
+    siginfo_t qi;
+    memset(&qi, 0, sizeof qi);
+    qi.si_signo = SIGUSR1;
+    qi.si_code = SI_QUEUE;
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, &qi, 0));  /* signo differs */
+    qi.si_signo = SIGTERM;
+    qi.si_code = SI_USER;
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, &qi, 0));  /* SI_USER from a siginfo, to another: EPERM */
+    qi.si_code = SI_TKILL;
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, &qi, 0));
+    R(syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0));
     siginfo_t si;
+    R(waitid(P_PIDFD, 0, &si, WEXITED | WNOHANG));            /* not a pidfd */
+    R(waitid(P_PIDFD, -1, &si, WEXITED | WNOHANG));
+    memset(&si, 0, sizeof si);
+    R(waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+    printf("WNOHANG: pid %d\n", si.si_pid == c);
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0));
+    struct pollfd p = {pfd, POLLIN, 0};
+    R(poll(&p, 1, 5000));
+    printf("exited: events %#x\n", pidfd_events(pfd));
+    memset(&si, 0, sizeof si);
+    R(waitid(P_PIDFD, pfd, &si, WEXITED | WNOWAIT));
+    printf("P_PIDFD WNOWAIT: pid %d code=%s status=%s\n", si.si_pid == c,
+           si.si_code == CLD_KILLED ? "CLD_KILLED" : "other", sigabbrev_np(si.si_status));
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0)); /* a zombie */
     memset(&si, 0, sizeof si);
     R(waitid(P_PIDFD, pfd, &si, WEXITED));
     printf("P_PIDFD: code=%s status=%s\n", si.si_code == CLD_KILLED ? "CLD_KILLED" : "other",
            sigabbrev_np(si.si_status));
+    printf("reaped: events %#x\n", pidfd_events(pfd));
+    R(syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0)); /* gone */
+    R(waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+    R(syscall(SYS_pidfd_getfd, pfd, 1, 0));
     close(pfd);
+
+    /* a pidfd of our parent is no child of ours; of ourselves, one to signal */
+    int me = syscall(SYS_pidfd_open, getpid(), 0);
+    R(waitid(P_PIDFD, me, &si, WEXITED | WNOHANG));
+    signal(SIGUSR1, SIG_IGN);
+    R(syscall(SYS_pidfd_send_signal, me, SIGUSR1, NULL, 0));
+    qi.si_signo = SIGUSR1;
+    qi.si_code = SI_USER;
+    R(syscall(SYS_pidfd_send_signal, me, SIGUSR1, &qi, 0));   /* to ourselves: allowed */
+    signal(SIGUSR1, SIG_DFL);
+    close(me);
+
+    /* nonblocking: waitid without WNOHANG gives EAGAIN while it runs */
+    int sync[2];
+    pipe(sync);
+    c = fork();
+    if (c == 0) {
+        int fd = open("/dev/null", O_RDONLY);
+        dup2(fd, 7);
+        write(sync[1], "x", 1);
+        pause();
+        _exit(0);
+    }
+    read(sync[0], b, 1);
+    close(sync[0]);
+    close(sync[1]);
+    pfd = syscall(SYS_pidfd_open, c, PIDFD_NONBLOCK);
+    printf("nonblock flags %o\n", fcntl(pfd, F_GETFL) & ~O_LARGEFILE);
+    R(waitid(P_PIDFD, pfd, &si, WEXITED));
+    /* pidfd_getfd: a copy of the child's fd 7, ours close-on-exec */
+    int g = syscall(SYS_pidfd_getfd, pfd, 7, 0);
+    if (g >= 0) {
+        char path[64], buf[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", g);
+        ssize_t n = readlink(path, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        printf("getfd: %s cloexec %d\n", buf, fcntl(g, F_GETFD));
+        close(g);
+    } else
+        printf("getfd: %s\n", en(errno));
+    R(syscall(SYS_pidfd_getfd, pfd, 7, 1));
+    R(syscall(SYS_pidfd_getfd, pfd, 99, 0));
+    R(syscall(SYS_pidfd_getfd, 0, 7, 0));
+    kill(c, SIGKILL);
+    p.fd = pfd;
+    poll(&p, 1, 5000);
+    R(waitid(P_PIDFD, pfd, &si, WEXITED));
+    close(pfd);
+
     struct clone_args ca = {0};
     int pidfd = -1;
     ca.flags = CLONE_PIDFD;
@@ -130,10 +248,25 @@ static void pidfds(void) {
     long r = syscall(SYS_clone3, &ca, sizeof ca);
     if (r == 0) _exit(8);
     if (r < 0) { printf("clone3: %s\n", en(errno)); return; }
-    printf("clone3 pidfd valid: %d\n", pidfd >= 0);
+    printf("clone3 pidfd valid: %d cloexec %d\n", pidfd >= 0, fcntl(pidfd, F_GETFD));
     memset(&si, 0, sizeof si);
     R(waitid(P_PIDFD, pidfd, &si, WEXITED));
     printf("status=%d\n", si.si_status);
+    close(pidfd);
+    /* clone: the pidfd comes back through parent_tid */
+    pidfd = -1;
+    r = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
+    if (r == 0) _exit(9);
+    printf("clone pidfd valid: %d\n", r > 0 && pidfd >= 0);
+    memset(&si, 0, sizeof si);
+    R(waitid(P_PIDFD, pidfd, &si, WEXITED));
+    printf("status=%d\n", si.si_status);
+    close(pidfd);
+    R(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &pidfd, 0, 0));
+    R(syscall(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, &pidfd, 0, 0));
+    ca.flags = CLONE_PIDFD;
+    ca.pidfd = 8;
+    R(syscall(SYS_clone3, &ca, sizeof ca));
 }
 
 static void shared_descriptions(void) {

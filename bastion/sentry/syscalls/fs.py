@@ -158,7 +158,9 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
         f.release_hooks = [_put_write_access] + (f.release_hooks or [])
     if f.dentry is None:
         f.dentry = d
-    f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC)
+    # O_LARGEFILE: open(2) sets it on 64-bit (force_o_largefile); files made
+    # otherwise (pipes, sockets, eventfds, pidfds, O_PATH) have not
+    f.flags = flags & ~(I.O_CREAT | I.O_EXCL | I.O_NOCTTY | I.O_TRUNC | I.O_CLOEXEC) | I.O_LARGEFILE
     if k.inotify_watches:
         notify_dentry(k, d, IN_OPEN)
     return t.files.install(f, bool(flags & I.O_CLOEXEC))
@@ -496,7 +498,7 @@ def sys_fcntl(t, fd, cmd, arg, *_):
         t.files.set_cloexec(fd, bool(arg & 1))
         return 0
     if cmd == F_GETFL:
-        return f.flags | (I.O_LARGEFILE)
+        return f.flags
     if cmd == F_SETFL:
         f.flags = (f.flags & ~I.SETFL_MASK) | (arg & I.SETFL_MASK)
         return 0

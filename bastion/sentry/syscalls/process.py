@@ -7,6 +7,7 @@ from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
 from .. import loader
+from ..vfs.inode import O_NONBLOCK
 from .util import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, path_arg, read_ptr_array, s32
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
@@ -123,7 +124,11 @@ def sys_clone(t, flags, stack, parent_tid, child_tid, tls, _a6):
         return done
     exit_signal = flags & 0xFF
     flags &= ~0xFF
+    if flags & CLONE_PIDFD:  # clone() returns the pidfd through parent_tid
+        _check_pidfd(t, flags, parent_tid, parent_tid)
     child = do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal)
+    if flags & CLONE_PIDFD:
+        _give_pidfd(t, child, parent_tid)
     start_child(t, child, flags)
     if flags & CLONE_VFORK:
         return _vfork_wait(t) or child.tid
@@ -139,14 +144,33 @@ def sys_clone3(t, uargs, size, *_):
     raw = t.mm.read(uargs, min(size, 88)).ljust(88, b"\0")
     (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
      set_tid, set_tid_size, cgroup) = struct.unpack("<11Q", raw)
-    if exit_signal > 64 or set_tid_size or flags & CLONE_PIDFD:
+    if exit_signal > 64 or set_tid_size:
         raise SyscallError(E.EINVAL)
+    if flags & CLONE_PIDFD:
+        _check_pidfd(t, flags, pidfd, parent_tid)
     child = do_clone(t, flags, stack + stack_size if stack else 0, parent_tid, child_tid, tls,
                      exit_signal)
+    if flags & CLONE_PIDFD:
+        _give_pidfd(t, child, pidfd)
     start_child(t, child, flags)
     if flags & CLONE_VFORK:
         return _vfork_wait(t) or child.tid
     return child.tid
+
+
+def _check_pidfd(t, flags, addr, parent_tid):
+    """CLONE_PIDFD: refuse what Linux refuses before a child is made, a bad
+    address included (the child must not be made for nothing)."""
+    from ..fd import pidfd
+    pidfd.check_clone(flags, addr, parent_tid)
+    t.mm.check(addr, 4, write=True)
+
+
+def _give_pidfd(t, child, addr):
+    """The new process's pidfd, in t's fd table only (a table shared with
+    CLONE_FILES shows it to the child too, as Linux's)."""
+    from ..fd import pidfd
+    t.mm.write_u32(addr, pidfd.install(t, child.tg))
 
 
 def sys_fork(t, *_):
@@ -312,6 +336,7 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
 
 def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
     id_ = s32(id_)
+    nonblock = 0
     if idtype == P_ALL:
         match = lambda c: True  # noqa: E731
     elif idtype == P_PID:
@@ -319,6 +344,13 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
     elif idtype == P_PGID:
         pg = id_ or t.tg.pgid
         match = lambda c: c.pgid == pg  # noqa: E731
+    elif idtype == P_PIDFD:
+        if id_ < 0:
+            raise SyscallError(E.EINVAL)
+        from ..fd import pidfd
+        f = pidfd.target(t, id_)
+        match = lambda c: c is f.tg  # noqa: E731
+        nonblock = f.flags & O_NONBLOCK
     else:
         raise SyscallError(E.EINVAL)
     if not options & (WEXITED | WUNTRACED | WCONTINUED):
@@ -329,6 +361,8 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
             if infop:
                 t.mm.write(infop, bytes(128))
             return 0
+        if nonblock:  # a nonblocking pidfd's process runs on
+            raise SyscallError(E.EAGAIN)
         t.block([t.tg.child_wait], long=True)
     c, kind, status = res
     if kind == "exit":

@@ -5,7 +5,7 @@ One line per syscall. "full": Linux semantics as far as the tests know.
 it differs. A syscall not listed returns ENOSYS and is logged once by name.
 
 "fs.sys_read" below names the handler sys_read of syscalls/fs.py (fd/*.py
-for epoll, eventfd, inotify, signalfd, timerfd). Each module is imported on
+for epoll, eventfd, inotify, pidfd, signalfd, timerfd). Each module is imported on
 the first call of one of its syscalls: a sandbox's start-up does not pay
 for the modules its program never uses (sockets, epoll, inotify, ...).
 """
@@ -36,7 +36,7 @@ class _First:
 
 
 _FD = __package__.rpartition(".")[0] + ".fd"
-MODULES = {m: f"{_FD}.{m}" for m in ("epoll", "eventfd", "inotify", "signalfd", "timerfd")}
+MODULES = {m: f"{_FD}.{m}" for m in ("epoll", "eventfd", "inotify", "pidfd", "signalfd", "timerfd")}
 MODULES.update({m: f"{__package__}.{m}" for m in (
     "fs", "misc", "mm", "mount", "net", "poll", "process", "signal", "time", "timers")})
 
@@ -203,6 +203,9 @@ ENTRIES = [
     ("exit_group", "process.sys_exit_group", "full"),
     ("wait4", "process.sys_wait4", "full"),
     ("waitid", "process.sys_waitid", "full"),
+    ("pidfd_open", "pidfd.sys_pidfd_open", "partial"),  # no PIDFD_THREAD (Linux 6.9)
+    ("pidfd_send_signal", "pidfd.sys_pidfd_send_signal", "full"),
+    ("pidfd_getfd", "pidfd.sys_pidfd_getfd", "full"),
     ("getpid", "process.sys_getpid", "full"),
     ("gettid", "process.sys_gettid", "full"),
     ("getppid", "process.sys_getppid", "full"),

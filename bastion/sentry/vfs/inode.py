@@ -205,6 +205,10 @@ class File:
     def getdents(self, size):
         raise SyscallError(E.ENOTDIR)
 
+    def fdinfo(self):
+        """Lines of /proc/PID/fdinfo/FD of its own kind (a pidfd's Pid:)."""
+        return ""
+
     def getdents_at(self, addr, size):
         """Host records straight into sentry memory at addr (an app buffer in
         the memory file), where this file has them (a HostDir): their byte

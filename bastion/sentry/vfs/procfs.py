@@ -215,7 +215,7 @@ def make_procfs(kernel):
     def _fdinfo_entries(t):
         if t is None:
             return {}
-        return {str(fd): file(lambda _t, f=f, ce=ce: f"pos:\t{f.pos}\nflags:\t0{f.flags | (0o2000000 if ce else 0):o}\nmnt_id:\t1\n")
+        return {str(fd): file(lambda _t, f=f, ce=ce: f"pos:\t{f.pos}\nflags:\t0{f.flags | (0o2000000 if ce else 0):o}\nmnt_id:\t1\n" + f.fdinfo())
                 for fd, (f, ce) in t.files.fds.items()}
 
     def self_link(t):
