@@ -16,10 +16,6 @@ SIGNALS = [
     "orphaned_pgrp",
 ]
 SIGNALS_XFAIL = {
-    'itimer_virtual_prof': (
-        'setitimer(ITIMER_VIRTUAL/ITIMER_PROF) accepted but never fires (no '
-        'SIGVTALRM/SIGPROF after CPU use; getitimer shows it disarmed)'
-    ),
 }
 
 

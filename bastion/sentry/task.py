@@ -82,6 +82,7 @@ class ThreadGroup:
         self.stop_report = None  # "stopped"/"continued" pending for wait
         self.start_time = time.monotonic()
         self.itimer_real = None  # (deadline, interval) in ns
+        self.itimer_cpu = None  # {ITIMER_VIRTUAL or _PROF: [expiry in CPU ns, interval, check]}
         self.posix_timers = {}  # timer id -> syscalls/timers.py PosixTimer
         self.itimer_seq = 0
         self.vfork_done = None

@@ -676,8 +676,34 @@ static void itimer_virtual_prof(void) {
     struct itimerval cur;
     getitimer(ITIMER_VIRTUAL, &cur);
     printf("after sleeping: fired=%d still armed=%d\n", hits, cur.it_value.tv_usec > 0 || cur.it_value.tv_sec > 0);
-    struct itimerval zero = {0};
-    setitimer(ITIMER_VIRTUAL, &zero, NULL);
+    /* Linux adds a tick (4 ms at 250 Hz) to the value set */
+    printf("armed: 40ms < value <= 60ms %d, interval %ld\n", cur.it_value.tv_sec == 0 &&
+           cur.it_value.tv_usec > 40000 && cur.it_value.tv_usec <= 60000, (long)cur.it_interval.tv_usec);
+    /* not inherited over fork */
+    pid_t c = fork();
+    if (c == 0) {
+        getitimer(ITIMER_VIRTUAL, &cur);
+        printf("child: armed=%d\n", cur.it_value.tv_usec > 0 || cur.it_value.tv_sec > 0);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    struct itimerval zero = {0}, was;
+    R(setitimer(ITIMER_VIRTUAL, &zero, &was));
+    printf("disarmed, it had: 40ms < value <= 60ms %d\n", was.it_value.tv_sec == 0 &&
+           was.it_value.tv_usec > 40000 && was.it_value.tv_usec <= 60000);
+    getitimer(ITIMER_VIRTUAL, &cur);
+    printf("now armed=%d\n", cur.it_value.tv_usec > 0 || cur.it_value.tv_sec > 0);
+    /* an interval reloads: several SIGPROFs while the CPU works */
+    reset();
+    struct itimerval rep = {{0, 20000}, {0, 20000}};
+    R(setitimer(ITIMER_PROF, &rep, NULL));
+    t0 = mono_ms();
+    while (hits < 3 && mono_ms() - t0 < 2000) for (int i = 0; i < 100000; i++) x += i;
+    printf("ITIMER_PROF with an interval: 3 signals %d\n", hits >= 3);
+    R(setitimer(ITIMER_PROF, &zero, NULL));
+    R(setitimer(3, &zero, NULL));
+    R(getitimer(3, &cur));
     signal(SIGVTALRM, SIG_DFL);
     signal(SIGPROF, SIG_DFL);
 }

@@ -168,6 +168,70 @@ def _set_real(t, value_ns, interval_ns):
     return old
 
 
+# ITIMER_VIRTUAL and ITIMER_PROF count the process's CPU time (user; user
+# and system), which only the host knows (Platform.thread_times, in clock
+# ticks as Linux's own accounting): the kernel looks at it when the time
+# left could have passed at the earliest (every thread on its own CPU), and
+# again until it has, as Linux looks at every tick. What the sentry spends
+# serving the process's syscalls is not the process's CPU time here.
+_CPU_SIGNAL = {ITIMER_VIRTUAL: S.SIGVTALRM, ITIMER_PROF: S.SIGPROF}
+# Linux's set_cpu_itimer adds a tick to the value set, and get_cpu_itimer
+# answers a tick for a timer about to fire: Debian's kernels tick at 250 Hz
+_TICK = 4_000_000
+_CPU_CHECK_MIN = 1_000_000  # ns between two looks, at least
+
+
+def _cpu_ns(k, tg, which):
+    u, s = k.cpu_times(tg)
+    return int((u if which == ITIMER_VIRTUAL else u + s) * 1e9)
+
+
+def _cpu_check(k, tg, which):
+    """A CPU-time itimer's look: signal the process if its time is up (and
+    reload an interval), then plan the next look."""
+    st = (tg.itimer_cpu or {}).get(which)
+    if st is None or tg.zombie:
+        return
+    now = _cpu_ns(k, tg, which)
+    if now >= st[0]:
+        sig = _CPU_SIGNAL[which]
+        k.send_signal_group(tg, sig, S.siginfo(sig, S.SI_KERNEL))
+        if not st[1]:
+            del tg.itimer_cpu[which]
+            return
+        st[0] = max(st[0] + st[1], now + 1)
+    _plan_cpu_check(k, tg, which, st, now)
+
+
+def _plan_cpu_check(k, tg, which, st, now):
+    runners = max(1, min(len(tg.tasks), k.ncpus))
+    wait = max((st[0] - now) // runners, _CPU_CHECK_MIN)
+    st[2] = k.add_timer(time.monotonic_ns() + wait, lambda: _cpu_check(k, tg, which))
+
+
+def _cpu_get(k, tg, which):
+    st = (tg.itimer_cpu or {}).get(which)
+    if st is None:
+        return 0, 0
+    left = st[0] - _cpu_ns(k, tg, which)
+    return (left if left > 0 else _TICK), st[1]
+
+
+def _set_cpu(t, which, value_ns, interval_ns):
+    k, tg = t.kernel, t.tg
+    old = _cpu_get(k, tg, which)
+    st = (tg.itimer_cpu or {}).pop(which, None)
+    if st is not None:
+        k.cancel_timer(st[2])
+    if value_ns:
+        if tg.itimer_cpu is None:
+            tg.itimer_cpu = {}
+        now = _cpu_ns(k, tg, which)
+        st = tg.itimer_cpu[which] = [now + value_ns + _TICK, interval_ns, None]
+        _plan_cpu_check(k, tg, which, st, now)
+    return old
+
+
 _TV = struct.Struct("<qqqq")
 
 
@@ -177,10 +241,11 @@ def sys_setitimer(t, which, new, old, *_):
     isec, iusec, vsec, vusec = _TV.unpack(t.mm.read(new, 32)) if new else (0, 0, 0, 0)
     if not (0 <= iusec < 10**6 and 0 <= vusec < 10**6):
         raise SyscallError(E.EINVAL)
+    value, interval = vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000
     if which == ITIMER_REAL:
-        ov, oi = _set_real(t, vsec * 10**9 + vusec * 1000, isec * 10**9 + iusec * 1000)
+        ov, oi = _set_real(t, value, interval)
     else:
-        ov = oi = 0  # virtual/prof timers: accepted, never fire (no CPU accounting yet)
+        ov, oi = _set_cpu(t, which, value, interval)
     if old:
         t.mm.write(old, _TV.pack(oi // 10**9, (oi // 1000) % 10**6, ov // 10**9, (ov // 1000) % 10**6))
     return 0
@@ -189,7 +254,7 @@ def sys_setitimer(t, which, new, old, *_):
 def sys_getitimer(t, which, cur, *_):
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise SyscallError(E.EINVAL)
-    v, i = _itimer_get(t.tg) if which == ITIMER_REAL else (0, 0)
+    v, i = _itimer_get(t.tg) if which == ITIMER_REAL else _cpu_get(t.kernel, t.tg, which)
     t.mm.write(cur, _TV.pack(i // 10**9, (i // 1000) % 10**6, v // 10**9, (v // 1000) % 10**6))
     return 0
 
