@@ -316,6 +316,9 @@ _CODE = bytes.fromhex(
     "f0480fc70f"    # 1:      lock cmpxchg16b [rdi]
     "75f9"          #         jnz 1b
     "5b"            #         pop rbx
+    "c3"            #         ret
+    "89f0"          # cmpxchg32: mov eax, esi   (cmpxchg32(u32 *p, u32 old, u32 new): the
+    "f00fb117"      #         lock cmpxchg [rdi], edx     value found, old if it was stored)
     "c3")           #         ret
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -343,8 +346,17 @@ def _code_page():
         _code = (ctypes.CFUNCTYPE(ctypes.c_uint64)(addr),
                  ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_void_p)(addr + 13),
                  ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64)(addr + 40),
-                 ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)(addr + 47))
+                 ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)(addr + 47),
+                 ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32,
+                                  ctypes.c_uint32)(addr + 70))
     return _code
+
+
+def cmpxchg32(addr, old, new):
+    """Compare-and-swap the u32 at sentry address addr (the memory file's
+    mapping) atomically, as app threads running beside it do theirs (PI
+    futex words): the value found there, `old` if `new` was stored."""
+    return _code_page()[4](addr, old, new)
 
 
 def rdtsc():

@@ -12,11 +12,6 @@ THREADS = [
     "main_thread_exits_group", "exit_from_thread", "pthread_exit_main",
 ]
 THREADS_XFAIL = {
-    'pi_mutex': (
-        'futex PI ops (FUTEX_LOCK_PI/UNLOCK_PI/TRYLOCK_PI) return ENOSYS, so glibc '
-        'reports no PI support: pthread_mutex_init(PTHREAD_PRIO_INHERIT) = EOPNOTSUPP, '
-        'contended lock = EINVAL (or a glibc assertion abort)'
-    ),
 }
 
 

@@ -12,6 +12,7 @@ globals().update({name: code for code, name in _errno.errorcode.items()})
 NAMES = dict(_errno.errorcode)
 # aliases errorcode keeps only one name for (95 is ENOTSUP there)
 EOPNOTSUPP, EWOULDBLOCK, EDEADLOCK = _errno.EOPNOTSUPP, _errno.EWOULDBLOCK, _errno.EDEADLOCK
+EDEADLK = _errno.EDEADLK
 
 ERESTARTSYS = 512
 ERESTARTNOINTR = 513

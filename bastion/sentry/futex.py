@@ -9,6 +9,7 @@ queues from each waiting task's address."""
 
 import struct
 
+from .. import hostsys as hs
 from ..abi import errno as E
 from ..abi.errno import SyscallError
 from .sched import WaitQueue
@@ -130,6 +131,76 @@ FUTEX_WAITERS = 0x80000000
 FUTEX_TID_MASK = 0x3FFFFFFF
 
 
+# --- priority-inheritance futexes (FUTEX_LOCK_PI, UNLOCK_PI, TRYLOCK_PI) ---
+# The word holds its owner's tid, FUTEX_WAITERS while threads wait in the
+# kernel, FUTEX_OWNER_DIED once an owner died holding it. App threads change
+# it with atomic instructions as they run, so the kernel does too (cmpxchg32
+# on the memory file). An unlock hands the lock to the first waiter, as
+# Linux's does: its tid is in the word before it runs. No priorities are
+# inherited (the sandbox has none to lend).
+
+def _cas(t, addr, old, new):
+    o = t.mm.at(addr, 4, 2)  # PROT_WRITE: a read-only word is EFAULT, as Linux's
+    if o < 0:
+        raise SyscallError(E.EFAULT)
+    return hs.cmpxchg32(t.mm.memfile.addr + o, old, new)
+
+
+def lock_pi(kernel, t, addr, deadline, trylock=False):
+    if t.sys_state == "futex-pi-owned":  # an unlock made it ours while we waited
+        return 0
+    k = key(t, addr)
+    tid = t.tid
+    while True:
+        val = t.mm.read_u32(addr)
+        owner = val & FUTEX_TID_MASK
+        if owner == tid:
+            raise SyscallError(E.EDEADLK)
+        if owner == 0:  # free, or its owner died (OWNER_DIED, kept for the app to see)
+            q = queue(kernel, k, False)
+            new = tid | (val & FUTEX_OWNER_DIED) | (FUTEX_WAITERS if q is not None and q.waiters else 0)
+            if _cas(t, addr, val, new) == val:
+                return 0
+            continue
+        holder = kernel.tasks.get(owner)
+        if holder is None or holder.dead:
+            raise SyscallError(E.ESRCH)  # a tid no thread has: the app's word is wrong
+        if trylock:
+            raise SyscallError(E.EAGAIN)
+        if not val & FUTEX_WAITERS and _cas(t, addr, val, val | FUTEX_WAITERS) != val:
+            continue
+        t.futex_bitset = FUTEX_BITSET_MATCH_ANY
+        t.futex_key = k
+        try:
+            t.block([queue(kernel, k)], deadline)
+        except SyscallError as e:
+            if e.errno == E.ERESTARTSYS:  # a lock wait is always restarted after a handler
+                raise SyscallError(E.ERESTARTNOINTR)
+            raise
+
+
+def unlock_pi(kernel, t, addr):
+    k = key(t, addr)
+    while True:
+        val = t.mm.read_u32(addr)
+        if val & FUTEX_TID_MASK != t.tid:
+            raise SyscallError(E.EPERM)
+        q = queue(kernel, k, False)
+        waiters = q.waiters if q is not None else ()
+        new = 0
+        if waiters:
+            new = waiters[0].tid | (FUTEX_WAITERS if len(waiters) > 1 else 0)
+        if _cas(t, addr, val, new) == val:
+            break
+    if waiters:
+        w = waiters[0]
+        w.sys_state = "futex-pi-owned"
+        w.wake()
+        if not q.waiters:
+            kernel.futexes.pop(k, None)
+    return 0
+
+
 def exit_robust_list(kernel, t):
     """Mark the futexes a dying thread held (kernel/futex/core.c exit_robust_list)."""
     mm = t.mm
@@ -138,18 +209,23 @@ def exit_robust_list(kernel, t):
         nxt, off, pending = struct.unpack("<QqQ", mm.read(head, 24))
         seen = 0
         entries = []
-        while nxt != head and seen < 2048:
-            entries.append(nxt)
-            nxt = mm.read_u64(nxt)
+        # an entry's low bit marks a PI futex (glibc's PI mutexes)
+        while nxt & ~1 != head and seen < 2048:
+            entries.append(nxt & ~1)
+            nxt = mm.read_u64(nxt & ~1)
             seen += 1
         if pending:
-            entries.append(pending)
+            entries.append(pending & ~1)
         for e in entries:
             uaddr = (e + off) & 0xFFFFFFFFFFFFFFFF
-            val = mm.read_u32(uaddr)
-            if val & FUTEX_TID_MASK == t.tid:
-                mm.write_u32(uaddr, (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
-                if val & FUTEX_WAITERS:
-                    _wake_key(kernel, key(t, uaddr), 1)
+            while True:
+                val = mm.read_u32(uaddr)
+                if val & FUTEX_TID_MASK != t.tid:
+                    break
+                if _cas(t, uaddr, val, (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED) == val:
+                    # a PI futex's waiter, woken, takes the lock over (lock_pi)
+                    if val & FUTEX_WAITERS:
+                        _wake_key(kernel, key(t, uaddr), 1)
+                    break
     except SyscallError:
         pass

@@ -480,12 +480,28 @@ static void robust_mutex(void) {
 }
 
 static pthread_mutex_t *pi_held;
+static sem_t pi_locked;
 static void *pi_holder(void *arg) {
     (void)arg;
     pthread_mutex_lock(pi_held);
+    sem_post(&pi_locked);
     usleep(50000);
     pthread_mutex_unlock(pi_held);
     return NULL;
+}
+
+static void *pi_dier(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(pi_held);
+    return NULL;   /* ends holding it */
+}
+
+static void *pi_slow_dier(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(pi_held);
+    sem_post(&pi_locked);
+    usleep(30000);
+    return NULL;   /* ends holding it, a thread waiting for it */
 }
 
 static void pi_mutex(void) {
@@ -498,8 +514,9 @@ static void pi_mutex(void) {
     /* a contended lock: main blocks in FUTEX_LOCK_PI while a thread holds it */
     pi_held = &m;
     pthread_t h;
+    sem_init(&pi_locked, 0, 0);
     pthread_create(&h, NULL, pi_holder, NULL);
-    usleep(10000);
+    sem_wait(&pi_locked);
     int r = pthread_mutex_lock(&m);
     printf("contended PI lock: %s\n", r ? en(r) : "0");
     pthread_mutex_unlock(&m);
@@ -512,6 +529,49 @@ static void pi_mutex(void) {
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     printf("PI mutex counter=%ld\n", counter);
     mu = saved;
+    /* trylock and timedlock while another thread holds it */
+    pthread_create(&h, NULL, pi_holder, NULL);
+    sem_wait(&pi_locked);
+    printf("trylock held: %s\n", en(pthread_mutex_trylock(&m)));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 5000000;
+    if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+    printf("timedlock held: %s\n", en(pthread_mutex_timedlock(&m, &ts)));
+    pthread_join(h, NULL);
+    /* a robust PI mutex whose owner died: EOWNERDEAD for the next */
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_t rm;
+    pthread_mutex_init(&rm, &a);
+    pi_held = &rm;
+    pthread_create(&h, NULL, pi_dier, NULL);
+    pthread_join(h, NULL);
+    r = pthread_mutex_lock(&rm);
+    printf("robust PI lock after its owner died: %s\n", en(r));
+    if (r == EOWNERDEAD) pthread_mutex_consistent(&rm);
+    pthread_mutex_unlock(&rm);
+    /* ... and one waiting in the kernel when the owner dies takes it over */
+    pthread_create(&h, NULL, pi_slow_dier, NULL);
+    sem_wait(&pi_locked);
+    r = pthread_mutex_lock(&rm);
+    printf("robust PI lock waiting as its owner died: %s\n", en(r));
+    if (r == EOWNERDEAD) pthread_mutex_consistent(&rm);
+    pthread_mutex_unlock(&rm);
+    pthread_join(h, NULL);
+    /* the raw ops */
+    uint32_t w = 0;
+    R(syscall(SYS_futex, &w, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, &w, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+    printf("word is our tid: %d\n", w == (uint32_t)gettid());
+    R(syscall(SYS_futex, &w, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, &w, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, &w, FUTEX_LOCK_PI | FUTEX_CLOCK_REALTIME, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, &w, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+    printf("word after unlock: %u\n", w);
+    w = 0x3ffffff0;   /* no such thread */
+    R(syscall(SYS_futex, &w, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, &w, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0));
+    R(syscall(SYS_futex, (void *)8, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
 }
 
 static void *cancel_me(void *arg) {

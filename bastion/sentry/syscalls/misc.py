@@ -92,7 +92,7 @@ def sys_rseq(t, *_):
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
-FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_LOCK_PI2 = 9, 10, 13
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 
 
@@ -127,6 +127,18 @@ def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3):
         return F.requeue(k, t, uaddr, s32(val), uaddr2, s32(timeout), val3)
     if cmd == FUTEX_WAKE_OP:
         return F.wake_op(k, t, uaddr, s32(val), uaddr2, s32(timeout), val3 & 0xFFFFFFFF)
+    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI):
+        if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_LOCK_PI2:
+            raise SyscallError(E.ENOSYS)
+        deadline = t.deadline
+        if timeout and deadline is None and cmd != FUTEX_TRYLOCK_PI:
+            ns = read_timespec(t, timeout)  # absolute: LOCK_PI's on CLOCK_REALTIME
+            if cmd == FUTEX_LOCK_PI or op & FUTEX_CLOCK_REALTIME:
+                ns += time.monotonic_ns() - time.time_ns()
+            deadline = t.deadline = ns
+        return F.lock_pi(k, t, uaddr, deadline, cmd == FUTEX_TRYLOCK_PI)
+    if cmd == FUTEX_UNLOCK_PI:
+        return F.unlock_pi(k, t, uaddr)
     raise SyscallError(E.ENOSYS)
 
 
