@@ -12,6 +12,7 @@ import struct
 from .. import hostsys as hs
 from ..abi import errno as E
 from ..abi.errno import SyscallError
+from .mm.mm import PROT_WRITE
 from .sched import WaitQueue
 
 FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
@@ -140,7 +141,7 @@ FUTEX_TID_MASK = 0x3FFFFFFF
 # inherited (the sandbox has none to lend).
 
 def _cas(t, addr, old, new):
-    o = t.mm.at(addr, 4, 2)  # PROT_WRITE: a read-only word is EFAULT, as Linux's
+    o = t.mm.at(addr, 4, PROT_WRITE)  # a read-only word is EFAULT, as Linux's
     if o < 0:
         raise SyscallError(E.EFAULT)
     return hs.cmpxchg32(t.mm.memfile.addr + o, old, new)
