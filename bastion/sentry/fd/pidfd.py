@@ -31,18 +31,21 @@ class PidFd(File):
         raise SyscallError(E.EINVAL)
 
     def poll(self):
-        tg = self.tg
-        if tg.pid not in tg.kernel.groups or tg.kernel.groups[tg.pid] is not tg:
-            return POLLIN | POLLHUP  # reaped
-        return POLLIN if tg.zombie else 0
+        if reaped(self.tg):
+            return POLLIN | POLLHUP
+        return POLLIN if self.tg.zombie else 0
 
     def wait_queue(self, events=POLLIN):
         return exit_queue(self.tg)
 
     def fdinfo(self):
-        tg = self.tg
-        pid = tg.pid if tg.kernel.groups.get(tg.pid) is tg else -1
+        pid = -1 if reaped(self.tg) else self.tg.pid
         return f"Pid:\t{pid}\nNSpid:\t{pid}\n"
+
+
+def reaped(tg):
+    """Whether tg is gone (its pid free, or another process's by now)."""
+    return tg.kernel.groups.get(tg.pid) is not tg
 
 
 def exit_queue(tg):
@@ -60,8 +63,6 @@ def install(t, tg, flags=0):
 
 def target(t, fd):
     """The process pidfd `fd` names: EBADF for a bad fd or another file."""
-    if s32(fd) < 0:
-        raise SyscallError(E.EBADF)
     f = t.files.get(s32(fd))
     if not isinstance(f, PidFd):
         raise SyscallError(E.EBADF)
@@ -102,8 +103,8 @@ def sys_pidfd_send_signal(t, pidfd, sig, uinfo, flags, *_):
             raise SyscallError(E.EPERM)
     else:
         info = _siginfo_user(t, sig)
-    if k.groups.get(tg.pid) is not tg:
-        raise SyscallError(E.ESRCH)  # reaped
+    if reaped(tg):
+        raise SyscallError(E.ESRCH)
     if sig < 0 or sig > S.NSIG:
         raise SyscallError(E.EINVAL)
     _may_signal(t, tg)
@@ -122,7 +123,7 @@ def sys_pidfd_getfd(t, pidfd, targetfd, flags, *_):
     if flags:
         raise SyscallError(E.EINVAL)
     tg = target(t, pidfd).tg
-    if t.kernel.groups.get(tg.pid) is not tg:
+    if reaped(tg):
         raise SyscallError(E.ESRCH)
     c, d = t.tg.creds, tg.creds
     if c.euid != 0 and not (c.ruid == d.ruid == d.euid == d.suid
