@@ -898,8 +898,7 @@ class Kernel:
             self._orphan_children(tg, init)
         finally:
             tg.zombie = True
-            if tg.pidfd_queue is not None:
-                tg.pidfd_queue.notify()
+            tg.pidfd_queue.notify()
             if tg is init:  # even after a kernel error above: the sandbox must end
                 self.shutdown(tg.exit_status)
         if tg is init:
@@ -959,8 +958,7 @@ class Kernel:
             tg.parent.cstime += tg.stime + tg.cstime
             tg.parent.cmaxrss = max(tg.parent.cmaxrss, tg.maxrss, tg.cmaxrss)
         self.groups.pop(tg.pid, None)
-        if tg.pidfd_queue is not None:  # its pidfds hang up
-            tg.pidfd_queue.notify()
+        tg.pidfd_queue.notify()  # its pidfds hang up
 
     def shutdown(self, status):
         """The first process is gone: the sandbox ends, every task with it."""

@@ -76,13 +76,13 @@ class ThreadGroup:
         self.exit_status = None  # wait status once dead
         self.zombie = False
         self.child_wait = WaitQueue()
-        self.pidfd_queue = None  # pidfds' wait for its exit (fd/pidfd.py), made with the first
+        self.pidfd_queue = WaitQueue()  # notified at its exit and its reaping (fd/pidfd.py)
         self.signal_queue = WaitQueue()  # notified when a signal is queued (signalfd)
         self.stopped = False
         self.stop_report = None  # "stopped"/"continued" pending for wait
         self.start_time = time.monotonic()
         self.itimer_real = None  # (deadline, interval) in ns
-        self.itimer_cpu = None  # {ITIMER_VIRTUAL or _PROF: [expiry in CPU ns, interval, check]}
+        self.itimer_cpu = {}  # ITIMER_VIRTUAL or _PROF -> [expiry in CPU ns, interval, check]
         self.posix_timers = {}  # timer id -> syscalls/timers.py PosixTimer
         self.itimer_seq = 0
         self.vfork_done = None

@@ -11,7 +11,6 @@ import struct
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
-from ..sched import WaitQueue
 from ..vfs.inode import O_NONBLOCK, O_RDWR, File
 from . import POLLHUP, POLLIN, s32
 from .anon import anon_inode
@@ -36,7 +35,7 @@ class PidFd(File):
         return POLLIN if self.tg.zombie else 0
 
     def wait_queue(self, events=POLLIN):
-        return exit_queue(self.tg)
+        return self.tg.pidfd_queue
 
     def fdinfo(self):
         pid = -1 if reaped(self.tg) else self.tg.pid
@@ -46,14 +45,6 @@ class PidFd(File):
 def reaped(tg):
     """Whether tg is gone (its pid free, or another process's by now)."""
     return tg.kernel.groups.get(tg.pid) is not tg
-
-
-def exit_queue(tg):
-    """The queue pidfds of tg wait on, notified when it exits and when it is
-    reaped (Kernel._group_dead, reap); made at the first pidfd."""
-    if tg.pidfd_queue is None:
-        tg.pidfd_queue = WaitQueue()
-    return tg.pidfd_queue
 
 
 def install(t, tg, flags=0):
@@ -133,12 +124,3 @@ def sys_pidfd_getfd(t, pidfd, targetfd, flags, *_):
         raise SyscallError(E.EBADF)
     return t.files.install(tg.tasks[0].files.get(s32(targetfd)), True)
 
-
-def check_clone(flags, pidfd_addr, parent_tid_addr):
-    """EINVAL for CLONE_PIDFD beside flags Linux refuses with it: CLONE_THREAD
-    (as before 6.9), CLONE_DETACHED, and CLONE_PARENT_SETTID that would
-    write the same place."""
-    from ..syscalls.process import CLONE_DETACHED, CLONE_PARENT_SETTID, CLONE_THREAD
-    if flags & (CLONE_THREAD | CLONE_DETACHED) or (
-            flags & CLONE_PARENT_SETTID and pidfd_addr == parent_tid_addr):
-        raise SyscallError(E.EINVAL)

@@ -159,10 +159,12 @@ def sys_clone3(t, uargs, size, *_):
 
 
 def _check_pidfd(t, flags, addr, parent_tid):
-    """CLONE_PIDFD: refuse what Linux refuses before a child is made, a bad
-    address included (the child must not be made for nothing)."""
-    from ..fd import pidfd
-    pidfd.check_clone(flags, addr, parent_tid)
+    """CLONE_PIDFD: refuse what Linux refuses before a child is made: beside
+    CLONE_THREAD (as before 6.9), CLONE_DETACHED, a CLONE_PARENT_SETTID
+    writing the same place, and a bad address (no child made for nothing)."""
+    if flags & (CLONE_THREAD | CLONE_DETACHED) or (
+            flags & CLONE_PARENT_SETTID and addr == parent_tid):
+        raise SyscallError(E.EINVAL)
     t.mm.check(addr, 4, write=True)
 
 

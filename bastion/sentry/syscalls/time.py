@@ -189,7 +189,7 @@ def _cpu_ns(k, tg, which):
 def _cpu_check(k, tg, which):
     """A CPU-time itimer's look: signal the process if its time is up (and
     reload an interval), then plan the next look."""
-    st = (tg.itimer_cpu or {}).get(which)
+    st = tg.itimer_cpu.get(which)
     if st is None or tg.zombie:
         return
     now = _cpu_ns(k, tg, which)
@@ -210,7 +210,7 @@ def _plan_cpu_check(k, tg, which, st, now):
 
 
 def _cpu_get(k, tg, which):
-    st = (tg.itimer_cpu or {}).get(which)
+    st = tg.itimer_cpu.get(which)
     if st is None:
         return 0, 0
     left = st[0] - _cpu_ns(k, tg, which)
@@ -220,12 +220,10 @@ def _cpu_get(k, tg, which):
 def _set_cpu(t, which, value_ns, interval_ns):
     k, tg = t.kernel, t.tg
     old = _cpu_get(k, tg, which)
-    st = (tg.itimer_cpu or {}).pop(which, None)
+    st = tg.itimer_cpu.pop(which, None)
     if st is not None:
         k.cancel_timer(st[2])
     if value_ns:
-        if tg.itimer_cpu is None:
-            tg.itimer_cpu = {}
         now = _cpu_ns(k, tg, which)
         st = tg.itimer_cpu[which] = [now + value_ns + _TICK, interval_ns, None]
         _plan_cpu_check(k, tg, which, st, now)
