@@ -16,12 +16,7 @@ MMAP = [
     "high_addresses", "dev_zero_and_memfd_shared", "nx_and_text_protection",
     "mprotect_file_shared_readonly", "many_mappings", "host_file_past_eof", "file_windows",
 ]
-MMAP_XFAIL = {
-    'sigbus_past_eof': (
-        'touching a MAP_PRIVATE file page wholly beyond EOF reads zeros instead of raising '
-        'SIGBUS/BUS_ADRERR'
-    ),
-}
+MMAP_XFAIL = {}
 
 
 @pytest.mark.timeout(60)

@@ -499,11 +499,18 @@ class Kernel:
 
     def _fault(self, t, info):
         sig, code, addr = info
-        if sig == S.SIGSEGV and t.mm.cow_fault(addr, t):
-            # a write to pages shared copy-on-write since a fork, which are
-            # its own now (or a stale fault): the instruction runs again
-            self.return_to_user(t, from_syscall=False)
-            return
+        if sig == S.SIGSEGV:
+            if t.mm.cow_fault(addr, t):
+                # a write to pages shared copy-on-write since a fork, which are
+                # its own now (or a stale fault): the instruction runs again
+                self.return_to_user(t, from_syscall=False)
+                return
+            eof = t.mm.eof_fault(addr)
+            if eof:  # the file has grown over the page since it was mapped
+                self.return_to_user(t, from_syscall=False)
+                return
+            if eof is False and t.mm.find(addr).eof_prot:
+                sig, code = S.SIGBUS, S.BUS_ADRERR
         si = S.siginfo(sig, code, addr=addr)
         self.force_signal(t, sig, si)
         self.return_to_user(t, from_syscall=False)

@@ -366,11 +366,50 @@ static void file_window_cost(void) {
 
 static void sigbus_past_eof(void) {
     const char *path = tmpfile_with("mmap_bus", "short", 5);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDWR);
     char *p = mmap(NULL, 3 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
     catch_faults();
     printf("first page: %.5s tail zero=%d\n", p, p[100] == 0);
     probe("page past EOF", p + PG, 0);
+    probe("last page past EOF", p + 2 * PG + 7, 0);
+    /* the kernel's own copies from those pages fail */
+    int pfd[2];
+    R(pipe(pfd));
+    ssize_t n = write(pfd[1], p + PG, 10);
+    printf("write from past EOF: %zd %s\n", n, strerrorname_np(errno));
+    /* maps shows the protection asked for; mprotect keeps them past EOF */
+    R(mprotect(p, 3 * PG, PROT_READ | PROT_WRITE));
+    probe("write past EOF after mprotect", p + PG + 1, 1);
+    probe("write to the file's page", p + 1, 1);
+    char line[256], perms[8];
+    unsigned long lo, hi;
+    FILE *m = fopen("/proc/self/maps", "r");
+    while (fgets(line, sizeof line, m))
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
+            lo <= (unsigned long)(p + PG) && (unsigned long)(p + PG) < hi)
+            printf("maps: %s\n", perms);
+    fclose(m);
+    /* the file grows over the second page: it reads as the file now */
+    R(pwrite(fd, "grown", 5, PG + 10));
+    probe("page the file grew over", p + PG, 0);
+    printf("grown page: %.5s zero before=%d\n", p + PG + 10, p[PG + 9] == 0);
+    probe("write to it", p + PG, 1);
+    probe("third page, still past EOF", p + 2 * PG, 0);
+    /* an mmap wholly past the end; a PROT_NONE page past the end is SIGSEGV */
+    char *q = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 4 * PG);
+    probe("map at an offset past EOF", q, 0);
+    R(mprotect(q, PG, PROT_NONE));
+    probe("PROT_NONE past EOF", q, 0);
+    /* a fork's child sees the same */
+    pid_t c = fork();
+    if (c == 0) {
+        probe("child: past EOF", p + 2 * PG, 0);
+        probe("child: grown page", p + PG + 10, 0);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    close(pfd[0]);
+    close(pfd[1]);
     signal(SIGBUS, SIG_DFL);
     signal(SIGSEGV, SIG_DFL);
     close(fd);

@@ -43,7 +43,7 @@ class SharedRange:
 
 class VMA:
     __slots__ = ("start", "end", "prot", "shared", "off", "name", "share",
-                 "file_off", "dev", "ino", "growsdown", "maywrite", "source")
+                 "file_off", "dev", "ino", "growsdown", "maywrite", "source", "eof_prot")
 
     def __init__(self, start, end, prot, shared, off, name="", share=None,
                  file_off=0, dev=0, ino=0, growsdown=False, maywrite=True):
@@ -56,6 +56,11 @@ class VMA:
         # the inode of a private file mapping, whose bytes MADV_DONTNEED
         # brings back (None: anonymous, shared, or past the file's pages)
         self.source = None
+        # None, or for pages wholly past the end of the file that an mmap
+        # maps: the protection asked for, while `prot` is 0, so that a touch
+        # by the app faults (SIGBUS, as Linux) and a copy by the sentry gets
+        # EFAULT (MM.eof_fault)
+        self.eof_prot = None
 
     def part(self, start, end):
         """A copy of this VMA restricted to [start, end)."""
@@ -63,6 +68,7 @@ class VMA:
         v = VMA(start, end, self.prot, self.shared, self.off + d, self.name, self.share,
                 self.file_off + d, self.dev, self.ino, self.growsdown, self.maywrite)
         v.source = self.source
+        v.eof_prot = self.eof_prot
         if v.share is not None:
             v.share.refs += 1
         return v
@@ -318,21 +324,31 @@ class MM:
         self.aspace.map(addr, length, prot, off)
         return v
 
-    def map_file_private(self, addr, length, prot, inode, off, valid, name):
-        """A MAP_PRIVATE file mapping: file bytes [off, off+valid), zeros after.
+    def map_file_private(self, addr, length, prot, inode, off, valid, name, eof=False):
+        """A MAP_PRIVATE file mapping: file bytes [off, off+valid), zeros after
+        (an ELF segment's bss); with `eof` (mmap), the pages wholly past the
+        file's end are past_eof pages instead of zeros.
         A read-only mapping of a cacheable file borrows the page-cache pages
         (no copy, shared by every process; made private on mprotect(WRITE))."""
         dev = inode.fs.dev if inode.fs is not None else 0
         size = inode.size
         cache = getattr(inode, "page_cache", None)
         end = page_up(size)  # of the file's pages
+        if eof and off + length > end:
+            head = max(0, end - off)
+            if head:
+                v = self.map_file_private(addr, head, prot, inode, off, min(valid, head), name)
+            tail = self.map_anon(addr + head, length - head, 0, name=name)
+            tail.file_off, tail.dev, tail.ino, tail.source = off + head, dev, inode.ino, inode
+            tail.eof_prot = prot
+            return v if head else tail
         if cache is not None and not prot & PROT_WRITE and off < end and \
                 valid >= min(length, size - off):
             head = min(length, end - off)
             base = cache(self.memfile, off, head)
             if base is not None:
-                # the file's pages borrowed; past the last one (ld.so reserves
-                # a library's whole span so), zeros, not a copy of the file
+                # the file's pages borrowed; past the last one, zeros, not a
+                # copy of the file
                 v = self.map_borrowed(addr, head, prot, base + off, inode, name)
                 v.file_off, v.dev, v.ino, v.source = off, dev, inode.ino, inode
                 if head < length:
@@ -351,6 +367,27 @@ class MM:
                 data = inode.read_at(off, valid)
                 self.memfile.view[v.off:v.off + len(data)] = data
         return v
+
+    def eof_fault(self, addr):
+        """A fault at addr: None if not in past-EOF pages (VMA.eof_prot);
+        True if the file has grown over them since (they hold the file's
+        bytes now, with the protection asked for: the access runs again);
+        False if they are still past the end (the app gets SIGBUS)."""
+        v = self.find(addr)
+        if v is None or v.eof_prot is None:
+            return None
+        covered = page_up(v.source.size) - v.file_off  # bytes of v in the file now
+        if covered <= addr - v.start:
+            return False
+        end = v.start + min(covered, v.end - v.start)
+        for p in self._carve(v.start, end):
+            p.prot, p.eof_prot = p.eof_prot, None
+            self._insert(p)
+            self.unshare(p)
+            self.reread(p, p.start, p.end - p.start)
+            self.aspace.protect(p.start, p.end - p.start, p.prot)
+        self.changes += 1
+        return True
 
     def reread(self, v, addr, length):
         """MADV_DONTNEED on private pages: a file mapping's read the file
@@ -399,13 +436,24 @@ class MM:
                 raise SyscallError(E.EACCES)
             a = v.end
         remap = []
+        past_eof = []
         for v in self._carve(start, end):
+            self._insert(v)
+            if v.eof_prot is not None:  # stays inaccessible in the host
+                v.eof_prot = prot
+                past_eof.append(v)
+                continue
             if prot & PROT_WRITE and not v.shared and v.share is not None:
                 self._unborrow(v)
                 remap.append(v)
             v.prot = prot
-            self._insert(v)
-        self.aspace.protect(start, length, prot)
+        if not past_eof:
+            self.aspace.protect(start, length, prot)
+        else:
+            for v in self.vmas[bisect.bisect_left(self.starts, start):
+                               bisect.bisect_left(self.starts, end)]:
+                if v.eof_prot is None:
+                    self.aspace.protect(v.start, v.end - v.start, prot)
         for v in remap:
             self.aspace.map(v.start, v.end - v.start, prot, v.off)
         if prot & PROT_WRITE:

@@ -95,7 +95,7 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
                     growsdown=bool(flags & MAP_GROWSDOWN))
     else:
         valid = max(0, min(length, inode.size - off))
-        mm.map_file_private(addr, length, prot, inode, off, valid, name)
+        mm.map_file_private(addr, length, prot, inode, off, valid, name, eof=True)
     return addr
 
 
@@ -169,7 +169,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr, _a6):
     src_off = v.off + (old - v.start)
     mm.memfile.copy(nv.off, src_off, min(old_len, new_len))
     nv.file_off, nv.ino, nv.dev = v.file_off + (old - v.start), v.ino, v.dev
-    nv.source = v.source
+    nv.source, nv.eof_prot = v.source, v.eof_prot
     mm.unmap(old, old_len)
     return dst
 

@@ -377,8 +377,9 @@ def _maps(t):
         return ""
     lines = []
     for v in t.mm.vmas:
-        perms = ("r" if v.prot & 1 else "-") + ("w" if v.prot & 2 else "-") + \
-            ("x" if v.prot & 4 else "-") + ("s" if v.shared else "p")
+        prot = v.prot if v.eof_prot is None else v.eof_prot
+        perms = ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + \
+            ("x" if prot & 4 else "-") + ("s" if v.shared else "p")
         dev = f"{(v.dev >> 8) & 0xFFF:02x}:{v.dev & 0xFF:02x}"
         name = v.name
         off = v.file_off if v.ino else 0
