@@ -13,12 +13,7 @@ FILES = [
     "utimens_special", "o_path_fds", "proc_fd_links", "emfile_rlimit", "permissions_as_nobody",
     "sticky_tmp",
 ]
-FILES_XFAIL = {
-    'holes_and_fallocate': (
-        'tmpfs files are not sparse: pwrite at offset 100 MiB gives st_blocks=204808 '
-        '(fully allocated), SEEK_DATA returns 0 and SEEK_HOLE returns EOF'
-    ),
-}
+FILES_XFAIL = {}
 
 
 @pytest.mark.timeout(60)

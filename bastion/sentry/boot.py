@@ -161,6 +161,7 @@ def build(cfg):
     k.platform.prepare()
     k.mem_total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     ACCOUNT.limit = k.mem_total // 2  # Linux's default tmpfs size
+    ACCOUNT.memfile = k.memfile
     # directfs: the sentry runs the gofer's file code itself on root fds of
     # its own, and no gofer process is started
     if cfg.directfs:

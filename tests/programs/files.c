@@ -753,13 +753,51 @@ static void holes_and_fallocate(void) {
     printf("SEEK_DATA from 0 lands in the last page: %d\n", d >= (100 << 20) - 4096 && d <= (100 << 20));
     R(lseek(fd, 0, SEEK_HOLE));
     R(lseek(fd, (100 << 20) + 10, SEEK_DATA));
+    R(lseek(fd, 100 << 20, SEEK_HOLE));
+    R(lseek(fd, -1, SEEK_DATA));
+    char page[4096], zero[4096] = {0};
+    printf("the hole reads as zeros: %d\n", pread(fd, page, 4096, 50 << 20) == 4096 &&
+           !memcmp(page, zero, 4096));
+    /* data in the middle of the hole, then punched out again */
+    R(pwrite(fd, "y", 1, (10 << 20) + 5));
+    R(lseek(fd, 0, SEEK_DATA));
+    R(lseek(fd, 10 << 20, SEEK_HOLE));
+    fstat(fd, &st);
+    printf("two pages allocated: %d\n", st.st_blocks * 512 <= 3 * 4096 && st.st_blocks * 512 >= 2 * 4096);
+    R(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 10 << 20, 4096));
+    R(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 10 << 20, 4096));
+    R(lseek(fd, 0, SEEK_DATA));
+    fstat(fd, &st);
+    printf("punched: size=%lld, reads zero %d\n", (long long)st.st_size,
+           pread(fd, page, 16, (10 << 20) + 5) == 16 && !memcmp(page, zero, 16));
+    /* shrinking drops the data past the new end; growing again shows zeros */
+    R(ftruncate(fd, (100 << 20) - 4096));
+    R(ftruncate(fd, 101 << 20));
+    R(lseek(fd, 0, SEEK_DATA));
+    printf("grown again reads zero: %d\n", pread(fd, page, 16, 100 << 20) == 16 &&
+           !memcmp(page, zero, 16));
     R(ftruncate(fd, 0));
     R(fallocate(fd, 0, 0, 8192));
     fstat(fd, &st);
-    printf("after fallocate: size=%lld\n", (long long)st.st_size);
+    printf("after fallocate: size=%lld blocks=%lld\n", (long long)st.st_size, (long long)st.st_blocks);
     R(fallocate(fd, FALLOC_FL_KEEP_SIZE, 8192, 8192));
     fstat(fd, &st);
-    printf("keep size: %lld\n", (long long)st.st_size);
+    printf("keep size: %lld blocks=%lld\n", (long long)st.st_size, (long long)st.st_blocks);
+    R(fallocate(fd, 0, -1, 4096));
+    R(fallocate(fd, 0, 0, 0));
+    int ro = open("sparse", O_RDONLY);
+    R(fallocate(ro, 0, 0, 4096));
+    close(ro);
+    /* a small file grown by a big hole by ftruncate, then written at its start */
+    int g = open("grown", O_RDWR | O_CREAT, 0644);
+    R(write(g, "head", 4));
+    R(ftruncate(g, 1 << 30));
+    fstat(g, &st);
+    printf("1 GiB by truncate: allocated < 1MiB: %d\n", st.st_blocks * 512 < (1 << 20));
+    R(pwrite(g, "more", 4, 2));
+    printf("start: %d\n", pread(g, page, 8, 0) == 8 && !memcmp(page, "hemore\0\0", 8));
+    R(lseek(g, 0, SEEK_HOLE));
+    close(g);
     R(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL));
     close(fd);
     leave_tmpdir();

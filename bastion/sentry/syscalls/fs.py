@@ -1100,17 +1100,37 @@ def sys_ftruncate(t, fd, length, *_):
     return 0
 
 
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
+
+
 def sys_fallocate(t, fd, mode, off, length, *_):
     f = t.files.get(s32(fd))
-    if not f.writable:
-        raise SyscallError(E.EBADF)
     if s64(off) < 0 or s64(length) <= 0:
         raise SyscallError(E.EINVAL)
-    if mode & ~1:
+    # what tmpfs has; PUNCH_HOLE only with KEEP_SIZE (Linux's vfs_fallocate order)
+    if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) or \
+            mode & FALLOC_FL_PUNCH_HOLE and not mode & FALLOC_FL_KEEP_SIZE:
         raise SyscallError(E.EOPNOTSUPP)
-    if not mode & 1 and off + length > f.inode.size:
-        check_new_size(t, f.inode.size, off + length)
-        f.inode.truncate(off + length)
+    if not f.writable:
+        raise SyscallError(E.EBADF)
+    inode = f.inode
+    if inode.is_dir():
+        raise SyscallError(E.EISDIR)
+    if not inode.is_reg():
+        raise SyscallError(E.ENODEV)
+    if off + length >= 1 << 63:  # past tmpfs's s_maxbytes
+        raise SyscallError(E.EFBIG)
+    if mode & FALLOC_FL_PUNCH_HOLE:
+        if not hasattr(inode, "punch_hole"):
+            raise SyscallError(E.EOPNOTSUPP)
+        inode.punch_hole(off, length)
+        return 0
+    if not mode & FALLOC_FL_KEEP_SIZE and off + length > inode.size:
+        check_new_size(t, inode.size, off + length)
+    if hasattr(inode, "allocate"):
+        inode.allocate(off, length, mode & FALLOC_FL_KEEP_SIZE)
+    elif not mode & FALLOC_FL_KEEP_SIZE and off + length > inode.size:
+        inode.truncate(off + length)
     return 0
 
 

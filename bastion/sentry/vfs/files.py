@@ -76,14 +76,10 @@ class RegularFile(File):
             new = self.pos + off
         elif whence == SEEK_END:
             new = size + off
-        elif whence == SEEK_DATA:
-            if off >= size:
+        elif whence == SEEK_DATA or whence == SEEK_HOLE:
+            if off >= size or off < 0:
                 raise SyscallError(E.ENXIO)
-            new = off
-        elif whence == SEEK_HOLE:
-            if off >= size:
-                raise SyscallError(E.ENXIO)
-            new = size
+            new = self.inode.seek_data(off, whence == SEEK_HOLE)
         else:
             raise SyscallError(E.EINVAL)
         if new < 0:

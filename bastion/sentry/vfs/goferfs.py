@@ -12,7 +12,7 @@ from ... import hostsys as hs
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..task import RLIMIT_FSIZE
-from .files import DirFile, RegularFile, fsize_room
+from .files import SEEK_DATA, SEEK_HOLE, DirFile, RegularFile, fsize_room
 from .inode import S_IFDIR, S_IFMT, S_IFREG, FileSystem, Inode, O_ACCMODE, O_RDONLY
 
 
@@ -808,6 +808,12 @@ class HostBackedFile(RegularFile):
 
     def lseek(self, off, whence):
         self.inode._size = os.fstat(self.fd).st_size
+        if whence == SEEK_DATA or whence == SEEK_HOLE:  # the host file's holes
+            try:
+                self.pos = os.lseek(self.fd, off, whence)
+            except OSError as e:
+                raise SyscallError(e.errno or E.EINVAL)
+            return self.pos
         return super().lseek(off, whence)
 
     def release(self):

@@ -68,6 +68,11 @@ class Inode:
     def blocks(self):
         return (self.size + 511) // 512
 
+    def seek_data(self, off, hole):
+        """Where lseek's SEEK_DATA (or with `hole`, SEEK_HOLE) lands from off
+        (< size): a file without holes has data up to its end."""
+        return self.size if hole else off
+
     def refresh(self):
         """Bring attributes up to date (remote filesystems)."""
 

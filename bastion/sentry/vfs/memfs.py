@@ -8,8 +8,11 @@ not by path, so renaming a lower-backed directory needs no copying.
 So tmpfs is just a MemFS whose nodes have no lower.
 """
 
+import os
+
 from ...abi import errno as E
 from ...abi.errno import SyscallError
+from ..mm.mm import page_up
 from .files import DirFile, RegularFile
 from .inode import (S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, FileSystem, Inode, dtype, now_ns)
 
@@ -28,21 +31,36 @@ class Account:
         self.used = 0
         self.limit = None
         self.others = None  # fn() -> other bytes counted against the limit (limits.py)
+        # the kernel's memory file, where sparse files keep their bytes (boot)
+        self.memfile = None
 
     def charge(self, delta):
+        self.room(delta)
+        self.used += delta
+
+    def room(self, delta):
+        """ENOSPC unless `delta` more bytes of file data fit."""
         if delta > 0 and self.limit is not None and \
                 self.used + delta + (self.others() if self.others else 0) > self.limit:
             raise SyscallError(E.ENOSPC)
-        self.used += delta
 
 
 ACCOUNT = Account()
 
 
-def _capacity(n):
-    """Memory-file bytes reserved for a shared-mapped file of n bytes
-    (offsets are free until touched, so reserve room to grow)."""
-    return max(1 << 20, 1 << (max(n, 1) - 1).bit_length())
+# A write or truncate that would leave a hole of this many bytes or more
+# makes the file sparse first (MemNode._sparse)
+HOLE_MIN = 64 << 10
+
+
+def _reserve(memfile, n):
+    """Memory-file offsets for a file of n bytes, and how many: room to grow
+    (offsets cost nothing until touched). EFBIG past a quarter of the
+    memory file (256 GiB)."""
+    cap = max(1 << 20, 1 << (max(n, 1) - 1).bit_length())
+    if cap > memfile.size // 4:
+        raise SyscallError(E.EFBIG)
+    return memfile.alloc(cap), cap
 
 
 class MemFS(FileSystem):
@@ -72,6 +90,9 @@ class MemNode(Inode):
     # memfd seals (fcntl F_ADD_SEALS, syscalls/fs.py _seals): a tmpfs file
     # has F_SEAL_SEAL alone, a memfd what it was made with and given
     seals = SEAL_SEAL
+    # the file's memory-file range has been mapped MAP_SHARED: when the file
+    # outgrows it, the mappings keep the old range (_grow)
+    mapped = False
 
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0, ino=None):
         super().__init__(mode, uid, gid, ino=ino, rdev=rdev)
@@ -114,9 +135,27 @@ class MemNode(Inode):
         return 0
 
     def blocks(self):
+        if self.extent is not None:  # the pages that hold data, holes left out
+            mf, base, cap = self.extent
+            return sum(n for _, n in mf.populated(base, cap)) // 512
         if self.lower is not None and self.data is None:
             return self.lower.blocks()
         return (self.size + 4095) // 4096 * 8
+
+    def seek_data(self, off, hole):
+        if self.extent is None:
+            return super().seek_data(off, hole)
+        mf, base, _ = self.extent
+        end = self.ext_size
+        try:
+            pos = os.lseek(mf.fd, base + off, os.SEEK_HOLE if hole else os.SEEK_DATA) - base
+        except OSError:  # ENXIO: no data after off in the whole memory file
+            pos = end
+        if pos >= end:
+            if not hole:
+                raise SyscallError(E.ENXIO)
+            pos = end
+        return max(pos, off)
 
     def _copy_up(self):
         if self.data is None and self.mode & S_IFMT == S_IFREG:
@@ -134,13 +173,15 @@ class MemNode(Inode):
         if self.seals & SEALS_DATA and (size < self.size and self.seals & SEAL_SHRINK or
                                         size > self.size and self.seals & SEAL_GROW):
             raise SyscallError(E.EPERM)
+        if self.extent is None and size >= self.size + HOLE_MIN:
+            self._sparse(size)
         if self.extent is not None:
             mf, off, cap = self.extent
             if size > cap:
                 self._grow(size)
                 mf, off, cap = self.extent
-            if size < self.ext_size:
-                mf.view[off + size:off + self.ext_size] = bytes(self.ext_size - size)
+            if size < self.ext_size:  # (and blocks fallocate put past the end)
+                self._zero(size, cap)
             self.ext_size = size
             self.mtime = self.ctime = now_ns()
             return
@@ -152,12 +193,64 @@ class MemNode(Inode):
             self.data.extend(bytes(size - len(self.data)))
         self.mtime = self.ctime = now_ns()
 
+    def _zero(self, start, end):
+        """Zeros in [start, end) of the file's memory-file range: whole pages
+        given back to the host (holes again), the edges written."""
+        mf, base, _ = self.extent
+        lo, hi = page_up(start), end & ~(PAGE - 1)
+        if lo < hi:
+            mf.view[base + start:base + lo] = bytes(lo - start)
+            mf.zero(base + lo, hi - lo)
+            mf.view[base + hi:base + end] = bytes(end - hi)
+        else:
+            mf.view[base + start:base + end] = bytes(end - start)
+
+    def allocate(self, off, length, keep_size):
+        """fallocate: blocks for [off, off+length), the size grown to cover
+        them unless `keep_size`."""
+        end = off + length
+        if self.extent is None and end >= self.size + HOLE_MIN:
+            self._sparse(end)
+        if self.extent is not None:
+            if end > self.extent[2]:
+                self._grow(end)
+            mf, base, cap = self.extent
+            ACCOUNT.room(length)
+            # zeros written into the holes: the host's fallocate on a memfd
+            # reserves pages that SEEK_DATA (and so blocks()) does not see
+            pos = base + off
+            for data, n in list(mf.populated(pos, length)) + [(base + end, 0)]:
+                while pos < data:
+                    k = min(data - pos, 1 << 20)
+                    os.pwrite(mf.fd, bytes(k), pos)
+                    pos += k
+                pos = data + n
+            if not keep_size and end > self.ext_size:
+                self.ext_size = end
+                self.ctime = now_ns()
+        elif not keep_size and end > self.size:
+            self.truncate(end)
+
+    def punch_hole(self, off, length):
+        """fallocate(PUNCH_HOLE): zeros in [off, off+length), the size kept."""
+        end = min(off + length, self.size)
+        if off >= end:
+            return
+        if self.extent is None:
+            self._copy_up()
+            self.data[off:end] = bytes(end - off)
+        else:
+            self._zero(off, end)
+        self.mtime = self.ctime = now_ns()
+
     # --- file data ------------------------------------------------------
     def read_at(self, off, n):
         if self.extent is not None:
+            # pread, not a slice of the mapping: a hole read through the
+            # mapping would get a page of its own
             mf, base, _ = self.extent
             end = min(off + n, self.ext_size)
-            return mf.view[base + off:base + end].tobytes() if end > off else b""
+            return os.pread(mf.fd, end - off, base + off) if end > off else b""
         if self.data is None:
             return self.lower.read_at(off, n) if self.lower is not None else b""
         return bytes(self.data[off:off + n])
@@ -167,8 +260,12 @@ class MemNode(Inode):
         if self.seals & SEALS_DATA and (self.seals & SEALS_WRITE or
                                         self.seals & SEAL_GROW and off + len(data) > self.size):
             raise SyscallError(E.EPERM)
+        if self.extent is None and off >= self.size + HOLE_MIN:
+            self._sparse(off + len(data))
         if self.extent is not None:
             end = off + len(data)
+            if end > self.ext_size:
+                ACCOUNT.room(end - self.ext_size)
             if end > self.extent[2]:
                 self._grow(end)
             mf, base, _ = self.extent
@@ -194,15 +291,26 @@ class MemNode(Inode):
             return pc(memfile, off, length) if pc is not None else None
         return None
 
-    # --- shared mappings: the file's bytes move into the memory file --------
+    # --- the file's bytes in the memory file: shared mappings, holes ---------
     def shared_extent(self, memfile, length):
         """The memory-file offset of byte 0, with at least `length` bytes
         reserved. Later reads, writes and every MAP_SHARED mapping use it."""
+        self.mapped = True
+        return self._extent(memfile, length)
+
+    def _sparse(self, length):
+        """Before a write or truncate leaves a big hole: the bytes move into
+        the memory file, where pages never written take no memory and
+        SEEK_HOLE finds them (Linux's tmpfs is sparse: a 100 MiB hole costs
+        nothing). Not without a kernel's memory file (a bare MemFS)."""
+        if ACCOUNT.memfile is not None and self.mode & S_IFMT == S_IFREG:
+            self._extent(ACCOUNT.memfile, length)
+
+    def _extent(self, memfile, length):
         if self.extent is None:
             self._copy_up()
             data = self.data
-            cap = _capacity(max(len(data), length))
-            off = memfile.alloc(cap)
+            off, cap = _reserve(memfile, max(len(data), length))
             memfile.view[off:off + len(data)] = data
             self.extent = (memfile, off, cap)
             self.ext_size = len(data)
@@ -213,13 +321,16 @@ class MemNode(Inode):
         return self.extent[1]
 
     def _grow(self, need):
-        """Move to a bigger extent. Mappings made before keep the old pages:
-        a file grown past its reservation while mapped loses coherence."""
+        """Move to a bigger extent (the pages that hold data copied, holes
+        kept). Mappings made before keep the old pages: a file grown past
+        its reservation while mapped loses coherence; one never mapped
+        gives the old range back."""
         mf, off, cap = self.extent
-        ncap = _capacity(need)
-        noff = mf.alloc(ncap)
+        noff, ncap = _reserve(mf, need)
         mf.copy(noff, off, cap)
         self.extent = (mf, noff, ncap)
+        if not self.mapped:
+            mf.free(off, cap)
 
     def __del__(self):  # the last name, open file and mapping are gone
         data = getattr(self, "data", None)
