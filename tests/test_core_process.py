@@ -46,9 +46,7 @@ PROC_MISC = [
     "proc_self_files", "proc_task_dir", "auxv", "spawn", "priority", "umask_inherit", "etxtbsy",
     "children_rusage", "rusage_maxrss", "groups_and_ids", "ptrace_basic",
 ]
-PROC_MISC_XFAIL = {
-    'ptrace_basic': 'ptrace is not implemented: PTRACE_TRACEME returns ENOSYS',
-}
+PROC_MISC_XFAIL = {}
 
 
 @pytest.mark.timeout(60)
@@ -68,3 +66,13 @@ CLONE_XFAIL = {}
 @pytest.mark.parametrize("section", sections(CLONE, CLONE_XFAIL))
 def test_clone(section):
     ab_section("clone", section)
+
+
+PTRACE = ["syscall_stops", "memory_and_regs", "signal_stops", "events", "errors_and_detach"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("section", PTRACE)
+def test_ptrace(section):
+    """A process tracing another inside the sandbox (sentry/ptrace.py)."""
+    ab_section("ptrace", section)

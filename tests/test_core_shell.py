@@ -111,12 +111,7 @@ BASH = {
 }
 
 
-BASH_XFAIL = {
-    'strace_inside': (
-        "ptrace not implemented: strace inside fails 'PTRACE_TRACEME: Function not "
-        "implemented'"
-    ),
-}
+BASH_XFAIL = {}
 
 
 @pytest.mark.timeout(30)

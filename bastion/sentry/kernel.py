@@ -21,6 +21,7 @@ from ..abi import signals as S
 from ..abi.errno import SyscallError
 from ..abi.sysno import MAX as NR_MAX
 from ..platform import base as pbase
+from . import ptrace
 from . import signals as frames
 from .mm import patch as mpatch
 from .mm.memfile import MemoryFile
@@ -96,6 +97,7 @@ class Kernel:
         self.in_wait = False
         self.host_tty_fd = None
         self.host_signal_hooks = {}  # host signal -> fn() run by the loop instead of forwarding
+        self.tracees = 0  # tasks under ptrace (a syscall cycle does not pass between threads then)
         from .limits import Limits
         self.limits = Limits(self)
         self.on_orphan_exit = None  # fn(tg) when a process without a parent ends (control.py)
@@ -430,8 +432,9 @@ class Kernel:
         plat = self.platform
         # strace is set for the kernel's life, and a pause begins and ends
         # only in the loop (a control request): neither changes in here
-        traced = self.strace is not None
-        cycle = None if traced or self.frozen is not None else plat.cycle
+        # and a ptraced task stays so while in here (its tracer waits)
+        traced = self.strace is not None or t.ptrace is not None
+        cycle = None if traced or self.frozen is not None or self.tracees else plat.cycle
         patching = self.patch and plat.patch_entry is not None
         while True:
             try:
@@ -452,6 +455,9 @@ class Kernel:
                 self._patch_after(t, after)
                 after = None
             if ret is None or t.dead:  # blocked, exited, stopped, resumed itself, or the end
+                p = t.ptrace
+                if p is not None and p.stop is None and not t.blocked:
+                    p.in_syscall = False  # over: the next syscall stops at its entry
                 return
             t.deadline = None
             t.sys_state = None
@@ -480,12 +486,23 @@ class Kernel:
                 after = self._patch_trapped(t, nr)
         t.ctx.regs.rax = rax
         if traced:
-            self.strace.exit(t, nr, t.ctx.regs, ret)
+            if self.strace is not None:
+                self.strace.exit(t, nr, t.ctx.regs, ret)
+            if t.ptrace is not None and ptrace.syscall_exit(t):
+                return
         self.return_to_user(t)
 
     def _traced(self, t, nr, regs):
-        """A syscall under --strace: its entry line, then its handler."""
-        self.strace.enter(t, nr, regs)
+        """A syscall under --strace (its entry line, then its handler) or of
+        a ptraced task (its entry stop, or once resumed from it, its handler,
+        unless the tracer made its number -1: skipped, rax the result)."""
+        if t.ptrace is not None:
+            if ptrace.syscall_entry(t, regs):
+                return None
+            if nr == MASK64:
+                return regs.rax
+        if self.strace is not None:
+            self.strace.enter(t, nr, regs)
         if nr >= NR_MAX:
             return self.unsupported(t, nr)
         return self.table[nr](t, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
@@ -580,6 +597,8 @@ class Kernel:
             sig, info = self._dequeue(t)
             if not sig:
                 break
+            if t.ptrace is not None and ptrace.signal_stop(t, sig, info, from_syscall):
+                return False  # its tracer decides what is delivered (ptrace.resume)
             act = tg.sigactions.actions[sig]
             handler = act[0]
             if handler == S.SIG_IGN:
@@ -825,6 +844,8 @@ class Kernel:
         t.dead = True
         tg = t.tg
         try:
+            if t.ptrace is not None:
+                ptrace.tracee_gone(t)
             if t.blocked:
                 t.wake()
                 try:
@@ -902,6 +923,8 @@ class Kernel:
             tg.exit_status = 0
         init = self.init
         try:
+            if tg.tracees:
+                ptrace.tracer_gone(tg)
             self._orphan_children(tg, init)
         finally:
             tg.zombie = True

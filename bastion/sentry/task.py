@@ -77,6 +77,7 @@ class ThreadGroup:
         self.zombie = False
         self.child_wait = WaitQueue()
         self.pidfd_queue = WaitQueue()  # notified at its exit and its reaping (fd/pidfd.py)
+        self.tracees = []  # tasks this process ptraces (sentry/ptrace.py)
         self.signal_queue = WaitQueue()  # notified when a signal is queued (signalfd)
         self.stopped = False
         self.stop_report = None  # "stopped"/"continued" pending for wait
@@ -132,6 +133,7 @@ class Task:
         self.vfork_parent = None
         self.restart_block = None  # (fn, args) for restart_syscall
         self.in_syscall = False
+        self.ptrace = None  # a ptrace.Ptrace while another process traces this task
 
     # --- blocking -------------------------------------------------------
 

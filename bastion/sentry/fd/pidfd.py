@@ -116,10 +116,8 @@ def sys_pidfd_getfd(t, pidfd, targetfd, flags, *_):
     tg = target(t, pidfd).tg
     if reaped(tg):
         raise SyscallError(E.ESRCH)
-    c, d = t.tg.creds, tg.creds
-    if c.euid != 0 and not (c.ruid == d.ruid == d.euid == d.suid
-                            and c.rgid == d.rgid == d.egid == d.sgid):
-        raise SyscallError(E.EPERM)  # ptrace's PTRACE_MODE_ATTACH_REALCREDS, less capabilities
+    from ..ptrace import may_attach
+    may_attach(t, tg)
     if not tg.tasks:  # exited: its files are gone
         raise SyscallError(E.EBADF)
     return t.files.install(tg.tasks[0].files.get(s32(targetfd)), True)

@@ -175,6 +175,28 @@ class MM:
         for _ in self._span(addr, n, need):
             pass
 
+    def peek(self, addr, n):
+        """A tracer's read (PTRACE_PEEKDATA): whatever the protection, as
+        Linux's FOLL_FORCE; in one VMA, not in pages past a file's end."""
+        v = self.find(addr)
+        if v is None or addr + n > v.end or v.eof_prot is not None:
+            raise SyscallError(E.EFAULT)
+        o = v.off + (addr - v.start)
+        return self.view[o:o + n].tobytes()
+
+    def poke(self, addr, data):
+        """A tracer's write (PTRACE_POKEDATA: a breakpoint into program
+        text): whatever the protection; pages borrowed from a page cache,
+        or shared since a fork, get a private copy first."""
+        v = self.find(addr)
+        if v is None or addr + len(data) > v.end or v.eof_prot is not None:
+            raise SyscallError(E.EFAULT)
+        if not v.shared and v.share is not None:
+            self._unborrow(v)
+            self.aspace.map(v.start, v.end - v.start, v.prot, v.off)
+        o = v.off + (addr - v.start)
+        self.view[o:o + len(data)] = data
+
     def read_cstr(self, addr, limit=4096):
         """A NUL-terminated string; ENAMETOOLONG past `limit` bytes."""
         i = bisect.bisect_right(self.starts, addr) - 1

@@ -6,7 +6,7 @@ import struct
 from ...abi import errno as E
 from ...abi import signals as S
 from ...abi.errno import SyscallError
-from .. import loader
+from .. import loader, ptrace
 from ..vfs.inode import O_NONBLOCK
 from .util import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, path_arg, read_ptr_array, s32
 
@@ -95,7 +95,9 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
 def start_child(t, child, flags):
     """Let the new task run; vfork parents wait for exec or exit."""
     k = t.kernel
-    k.return_to_user(child, from_syscall=False)
+    if t.ptrace is None or not ptrace.new_child(t, child, flags & CLONE_VFORK, child.tg.exit_signal
+                                                if not flags & CLONE_THREAD else -1):
+        k.return_to_user(child, from_syscall=False)
     if flags & CLONE_VFORK:
         child.vfork_parent = t
         t.sys_state = {"vfork_done": False, "child": child.tid}
@@ -188,6 +190,7 @@ def do_execve(t, dentry, path, argv, envp):
     k.check_exec(t, dentry.inode)
     if not argv:
         argv = []
+    old_tid = t.tid  # PTRACE_EVENT_EXEC's message
     reusing = t.mm is not None and t.mm.users == 1 and len(t.tg.tasks) == 1
     try:
         mm, ctx, ip, sp = loader.load(k, t, dentry, path, argv, envp)
@@ -242,6 +245,8 @@ def do_execve(t, dentry, path, argv, envp):
     t.robust_list = 0
     if t.vfork_parent is not None:
         k.vfork_done(t)
+    if t.ptrace is not None:
+        ptrace.exec_done(t, old_tid)
     return 0
 
 
@@ -289,11 +294,22 @@ def _matches(t, tg, pid):
 
 
 def _wait_common(t, match, options):
-    """Find a child state change: (tg, kind, status) or None."""
+    """Find a child state change: (tg, kind, status) or None. A tracee's
+    ptrace-stop comes first: (task, "trapped", status); any task of any
+    process this one traces is waited for, as with __WALL."""
     children = t.tg.children
-    if not children:
+    tracees = t.tg.tracees
+    if not children and not tracees:
         raise SyscallError(E.ECHILD)
     any_match = False
+    for x in tracees:
+        if match(x.tg):
+            any_match = True
+            p = x.ptrace
+            if p.report is not None:
+                return x, "trapped", (p.report << 8) | 0x7F
+            if p.exited is not None and options & WEXITED:
+                return x, "traced_exit", p.exited
     for c in list(children):
         if not match(c):
             continue
@@ -325,6 +341,15 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
     c, kind, status = res
     if statusp:
         t.mm.write_u32(statusp, status)
+    if kind in ("trapped", "traced_exit"):  # a task this process traces
+        if rusage:
+            from .time import rusage_bytes
+            t.mm.write(rusage, rusage_bytes(c.tg.utime, c.tg.stime, c.tg.maxrss))
+        if kind == "trapped":
+            c.ptrace.report = None
+        else:
+            ptrace.untrace(c)
+        return c.tid
     if rusage:
         from .time import rusage_bytes
         t.mm.write(rusage, rusage_bytes(c.utime + c.cutime, c.stime + c.cstime,
@@ -367,13 +392,21 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
             raise SyscallError(E.EAGAIN)
         t.block([t.tg.child_wait], long=True)
     c, kind, status = res
-    if kind == "exit":
+    pid, uid = (c.tid, c.tg.creds.ruid) if kind in ("trapped", "traced_exit") else (c.pid, c.creds.ruid)
+    if kind == "trapped":
+        code, val = S.CLD_TRAPPED, status >> 8
+        if not options & WNOWAIT:
+            c.ptrace.report = None
+    elif kind in ("exit", "traced_exit"):
         if status & 0x7F:
             code, val = (S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED), status & 0x7F
         else:
             code, val = S.CLD_EXITED, status >> 8
         if not options & WNOWAIT:
-            t.kernel.reap(c)
+            if kind == "exit":
+                t.kernel.reap(c)
+            else:
+                ptrace.untrace(c)
     elif kind == "stopped":
         code, val = S.CLD_STOPPED, status >> 8
         if not options & WNOWAIT:
@@ -383,7 +416,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
         if not options & WNOWAIT:
             c.stop_report = None
     if infop:
-        t.mm.write(infop, S.siginfo(S.SIGCHLD, code, pid=c.pid, uid=c.creds.ruid, status=val))
+        t.mm.write(infop, S.siginfo(S.SIGCHLD, code, pid=pid, uid=uid, status=val))
     return 0
 
 

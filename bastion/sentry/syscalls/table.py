@@ -38,7 +38,7 @@ class _First:
 _FD = __package__.rpartition(".")[0] + ".fd"
 MODULES = {m: f"{_FD}.{m}" for m in ("epoll", "eventfd", "inotify", "pidfd", "signalfd", "timerfd")}
 MODULES.update({m: f"{__package__}.{m}" for m in (
-    "fs", "misc", "mm", "mount", "net", "poll", "process", "signal", "time", "timers")})
+    "fs", "misc", "mm", "mount", "net", "poll", "process", "ptrace", "signal", "time", "timers")})
 
 # (name, "module.handler", support level): plain constants, so the list costs
 # nothing to build at start-up (it was ~2.5 ms of attribute hooks)
@@ -206,6 +206,9 @@ ENTRIES = [
     ("pidfd_open", "pidfd.sys_pidfd_open", "partial"),  # no PIDFD_THREAD (Linux 6.9)
     ("pidfd_send_signal", "pidfd.sys_pidfd_send_signal", "full"),
     ("pidfd_getfd", "pidfd.sys_pidfd_getfd", "full"),
+    ("ptrace", "ptrace.sys_ptrace", "partial"),  # no single-step, debug registers, SYSEMU
+    ("process_vm_readv", "ptrace.sys_process_vm_readv", "full"),
+    ("process_vm_writev", "ptrace.sys_process_vm_writev", "full"),
     ("getpid", "process.sys_getpid", "full"),
     ("gettid", "process.sys_gettid", "full"),
     ("getppid", "process.sys_getppid", "full"),

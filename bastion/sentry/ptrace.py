@@ -1,0 +1,272 @@
+"""ptrace(2) inside the sandbox: one app process tracing another (strace,
+gdb), served by the sentry as Linux serves it.
+
+A traced task (`Task.ptrace`, a Ptrace) stops where Linux's would: at a
+syscall's entry and exit under PTRACE_SYSCALL, before a signal is delivered
+to it, and at the events its tracer asked for (exec, fork, clone). A stopped
+task is one the kernel does not resume: it is parked at that point, the
+tracer's wait reports the stop (`ThreadGroup.tracees`: Linux's wait looks at
+the tracees of every thread of the tracer), and a resuming request (CONT,
+SYSCALL, DETACH) carries it on from there (`resume`). All of it is plain
+data: a checkpoint keeps a stopped tracee stopped.
+
+Not done: single-stepping and debug registers (PTRACE_SINGLESTEP gives EIO;
+the debug registers read as 0), PTRACE_SYSEMU, seccomp events, and the exit
+of a tracee that is not its tracer's child reported to the tracer.
+"""
+
+import struct
+
+from ..abi import errno as E
+from ..abi import signals as S
+from ..abi.errno import SyscallError
+
+MASK64 = 2**64 - 1
+
+# PTRACE_SETOPTIONS bits, PTRACE_EVENT_* (linux/ptrace.h)
+O_TRACESYSGOOD, O_TRACEFORK, O_TRACEVFORK, O_TRACECLONE = 0x1, 0x2, 0x4, 0x8
+O_TRACEEXEC, O_TRACEVFORKDONE, O_TRACEEXIT, O_TRACESECCOMP = 0x10, 0x20, 0x40, 0x80
+O_EXITKILL, O_SUSPEND_SECCOMP = 0x100000, 0x200000
+O_MASK = 0xFF | O_EXITKILL | O_SUSPEND_SECCOMP
+EVENT_FORK, EVENT_VFORK, EVENT_CLONE, EVENT_EXEC, EVENT_EXIT = 1, 2, 3, 4, 6
+EVENT_STOP = 128
+
+
+class Ptrace:
+    """A traced task's side of its tracing."""
+
+    def __init__(self, tracer, seized, options=0):
+        self.tracer = tracer  # the tracing process (ThreadGroup)
+        self.seized = seized  # PTRACE_SEIZE: group-stops and INTERRUPT as PTRACE_EVENT_STOP
+        self.options = options
+        self.syscalls = False  # resumed by PTRACE_SYSCALL: stops at syscall entry and exit
+        self.in_syscall = False  # past the entry (stop) of the syscall being served
+        # where the task is parked: None (not stopped), "entry", "exit",
+        # "signal", "event", or "new" (a seized tracee's new child, before
+        # it first runs)
+        self.stop = None
+        self.code = 0  # the stop's word: a signal | event << 8 (| 0x80: a syscall stop)
+        self.report = None  # that word until the tracer's wait has taken it
+        self.siginfo = None  # what PTRACE_GETSIGINFO reads in this stop
+        self.from_syscall = False  # a signal stop on the way out of a syscall
+        self.deliver = 0  # a signal the tracer let through: no second stop for it
+        self.event = 0  # a PTRACE_EVENT the syscall being served stops for at its end
+        self.msg = 0  # PTRACE_GETEVENTMSG
+        self.exited = None  # the wait status of its end, until the tracer's wait takes it
+
+
+def may_attach(t, tg):
+    """Linux's PTRACE_MODE_ATTACH_REALCREDS, less capabilities: root, or the
+    same real, effective and saved ids. EPERM else."""
+    c, d = t.tg.creds, tg.creds
+    if c.euid != 0 and not (c.ruid == d.ruid == d.euid == d.suid
+                            and c.rgid == d.rgid == d.egid == d.sgid):
+        raise SyscallError(E.EPERM)
+
+
+def attach(t, x, seized, options=0):
+    """Make t's process the tracer of task x."""
+    if x.tg is t.tg or x.ptrace is not None or x.dead or x.tg.exiting:
+        raise SyscallError(E.EPERM)
+    may_attach(t, x.tg)
+    x.ptrace = Ptrace(t.tg, seized, options)
+    t.tg.tracees.append(x)
+    t.kernel.tracees += 1
+
+
+def _sysgood(p):
+    return S.SIGTRAP | (0x80 if p.options & O_TRACESYSGOOD else 0)
+
+
+def _stop(t, where, code, info=None):
+    """Park t in a ptrace-stop and tell its tracer (wait, SIGCHLD)."""
+    p = t.ptrace
+    p.stop = where
+    p.code = p.report = code
+    p.siginfo = info if info is not None else \
+        S.siginfo(S.SIGTRAP, code, pid=t.tg.pid, uid=t.tg.creds.ruid)
+    k = t.kernel
+    if t.ctx is not None:
+        k.platform.nap(t.ctx)
+    tracer = p.tracer
+    act = tracer.sigactions.actions[S.SIGCHLD]
+    if act[0] != S.SIG_IGN and not act[1] & S.SA_NOCLDSTOP:
+        k.send_signal_group(tracer, S.SIGCHLD, S.siginfo(
+            S.SIGCHLD, S.CLD_TRAPPED, pid=t.tid, uid=t.tg.creds.ruid, status=code & 0x7F))
+    tracer.child_wait.notify()
+
+
+# --- where a traced task stops (called by the kernel) --------------------------
+
+def syscall_entry(t, regs):
+    """Before t's syscall is served: True if t stops at its entry instead
+    (served once the tracer resumes it). A blocked syscall served again does
+    not stop again."""
+    p = t.ptrace
+    if p.in_syscall:
+        return False
+    p.in_syscall = True
+    regs.rax = -E.ENOSYS & MASK64  # as Linux: the entry stop shows it, a skipped call returns it
+    if not p.syscalls:
+        return False
+    _stop(t, "entry", _sysgood(p))
+    return True
+
+
+def syscall_exit(t):
+    """t's syscall is served (rax holds its result): True if t stops, at
+    an event the syscall raised (exec) or at its exit."""
+    p = t.ptrace
+    p.in_syscall = False
+    if p.event:
+        ev, p.event = p.event, 0
+        _stop(t, "event", S.SIGTRAP | ev << 8)
+        return True
+    if p.syscalls:
+        _stop(t, "exit", _sysgood(p))
+        return True
+    return False
+
+
+def signal_stop(t, sig, info, from_syscall):
+    """A signal is about to be delivered to t: True if t stops first (its
+    tracer decides what is delivered), False if the tracer let it through."""
+    p = t.ptrace
+    if p.deliver == sig:
+        p.deliver = 0
+        return False
+    p.from_syscall = from_syscall
+    _stop(t, "signal", sig, info)
+    return True
+
+
+def exec_done(t, old_tid):
+    """t's execve succeeded: PTRACE_EVENT_EXEC at its end, or (neither
+    asked for nor seized) a SIGTRAP, as Linux's ptrace_event."""
+    p = t.ptrace
+    if p.options & O_TRACEEXEC:
+        p.event, p.msg = EVENT_EXEC, old_tid
+    elif not p.seized:
+        t.kernel.send_signal_task(t, S.SIGTRAP, S.siginfo(S.SIGTRAP, S.SI_USER))
+
+
+def new_child(t, child, vfork, exit_signal):
+    """t made task `child`. With the option for its kind set (as Linux's
+    kernel_clone picks it: vfork, else clone for an exit signal other than
+    SIGCHLD, else fork), the child is traced by t's tracer too and t stops
+    at that PTRACE_EVENT at its syscall's end. A seized child starts in a
+    PTRACE_EVENT_STOP; another gets a SIGSTOP, whose delivery stops it.
+    True if the child starts stopped."""
+    p = t.ptrace
+    if vfork:
+        ev, opt = EVENT_VFORK, O_TRACEVFORK
+    elif exit_signal != S.SIGCHLD:
+        ev, opt = EVENT_CLONE, O_TRACECLONE
+    else:
+        ev, opt = EVENT_FORK, O_TRACEFORK
+    if not p.options & opt:
+        return False
+    tracer = p.tracer
+    child.ptrace = Ptrace(tracer, p.seized, p.options)
+    tracer.tracees.append(child)
+    t.kernel.tracees += 1
+    p.event, p.msg = ev, child.tid
+    if p.seized:
+        _stop(child, "new", S.SIGTRAP | EVENT_STOP << 8, S.siginfo(S.SIGTRAP, 0))
+        return True
+    t.kernel.send_signal_task(child, S.SIGSTOP, S.siginfo(S.SIGSTOP, S.SI_USER))
+    return False
+
+
+# --- the tracer's requests ------------------------------------------------------
+
+def resume(x, sig, syscalls):
+    """Carry x on from its stop: CONT (syscalls False), SYSCALL (True). sig:
+    a signal to deliver (0: none); in a signal-delivery-stop, the one
+    delivered instead of the one that stopped it."""
+    k = x.kernel
+    p = x.ptrace
+    where = p.stop
+    p.stop = None
+    p.report = None
+    p.syscalls = syscalls
+    if where == "entry":  # its syscall is served now, from the loop's run queue
+        if sig:
+            k.send_signal_task(x, sig)
+        k.runq.append(x)
+    elif where == "signal":
+        if sig:
+            info = p.siginfo
+            if sig != struct.unpack_from("<i", info)[0]:
+                # another signal than the one that stopped it: from the tracer
+                info = S.siginfo(sig, S.SI_USER, pid=p.tracer.pid, uid=p.tracer.creds.ruid)
+            x.pending |= S.bit(sig)
+            x.pending_info.setdefault(sig, []).insert(0, info)
+            p.deliver = sig
+        k.return_to_user(x, from_syscall=p.from_syscall)
+    else:  # "exit", "event", "new": back to app code
+        if sig:
+            k.send_signal_task(x, sig)
+        if where == "event" and syscalls:
+            _stop(x, "exit", _sysgood(p))  # the event's syscall stops at its exit too
+            return
+        k.return_to_user(x, from_syscall=where != "new")
+
+
+def detach(x, sig=0):
+    """x is traced no more: it carries on from a stop (with sig), or runs on."""
+    p = x.ptrace
+    untrace(x)
+    if p.stop is not None and not x.dead:
+        where = p.stop
+        p.syscalls = False
+        if where == "entry":
+            x.ptrace = None
+            x.kernel.runq.append(x)
+            return
+        resume(x, sig, False)
+    x.ptrace = None
+
+
+def tracer_gone(tg):
+    """The tracing process ended: its tracees run on (PTRACE_O_EXITKILL: are killed)."""
+    for x in list(tg.tracees):
+        if x.dead:
+            untrace(x)
+            continue
+        if x.ptrace.options & O_EXITKILL:
+            x.kernel.send_signal_group(x.tg, S.SIGKILL)
+            if x.ptrace is not None:
+                detach(x)
+        else:
+            detach(x)
+    tg.tracees = []
+
+
+def tracee_gone(x):
+    """A traced task ended: its tracer's wait reports the end (a thread's
+    too), unless it is the end of a child of the tracer, which the child's
+    own report is."""
+    p = x.ptrace
+    tracer = p.tracer
+    p.stop = p.report = None
+    tg = x.tg
+    if len(tg.tasks) <= 1 and tg.parent is tracer:
+        untrace(x)
+    else:
+        # a thread that ends alone (exit) reports 0; the process's end its status
+        st = p.exited = tg.exit_status or 0
+        k = x.kernel
+        code, val = (S.CLD_KILLED, st & 0x7F) if st & 0x7F else (S.CLD_EXITED, st >> 8)
+        k.send_signal_group(tracer, S.SIGCHLD, S.siginfo(S.SIGCHLD, code, pid=x.tid,
+                                                         uid=tg.creds.ruid, status=val))
+    tracer.child_wait.notify()
+
+
+def untrace(x):
+    """Take task x off its tracer's list (its end reported, or detached)."""
+    try:
+        x.ptrace.tracer.tracees.remove(x)
+    except ValueError:
+        return
+    x.kernel.tracees -= 1
