@@ -11,8 +11,11 @@ SYSCALL, DETACH) carries it on from there (`resume`). All of it is plain
 data: a checkpoint keeps a stopped tracee stopped.
 
 Not done: single-stepping and debug registers (PTRACE_SINGLESTEP gives EIO;
-the debug registers read as 0), PTRACE_SYSEMU, seccomp events, and the exit
-of a tracee that is not its tracer's child reported to the tracer.
+the debug registers read as 0), PTRACE_SYSEMU, PTRACE_LISTEN, an INTERRUPT
+that stops a running tracee, group-stops reported as ptrace-stops, and
+seccomp events. A traced process's end reaches its parent at once (Linux
+holds it until the tracer has waited for it); a traced vfork's event stop
+comes once the child has exec'd or ended, not before.
 """
 
 import struct
@@ -24,12 +27,10 @@ from ..abi.errno import SyscallError
 MASK64 = 2**64 - 1
 
 # PTRACE_SETOPTIONS bits, PTRACE_EVENT_* (linux/ptrace.h)
-O_TRACESYSGOOD, O_TRACEFORK, O_TRACEVFORK, O_TRACECLONE = 0x1, 0x2, 0x4, 0x8
-O_TRACEEXEC, O_TRACEVFORKDONE, O_TRACEEXIT, O_TRACESECCOMP = 0x10, 0x20, 0x40, 0x80
+O_TRACESYSGOOD, O_TRACEFORK, O_TRACEVFORK, O_TRACECLONE, O_TRACEEXEC = 0x1, 0x2, 0x4, 0x8, 0x10
 O_EXITKILL, O_SUSPEND_SECCOMP = 0x100000, 0x200000
-O_MASK = 0xFF | O_EXITKILL | O_SUSPEND_SECCOMP
-EVENT_FORK, EVENT_VFORK, EVENT_CLONE, EVENT_EXEC, EVENT_EXIT = 1, 2, 3, 4, 6
-EVENT_STOP = 128
+O_MASK = 0xFF | O_EXITKILL | O_SUSPEND_SECCOMP  # (the others are taken, and do nothing)
+EVENT_FORK, EVENT_VFORK, EVENT_CLONE, EVENT_EXEC, EVENT_STOP = 1, 2, 3, 4, 128
 
 
 class Ptrace:
@@ -45,8 +46,9 @@ class Ptrace:
         # "signal", "event", or "new" (a seized tracee's new child, before
         # it first runs)
         self.stop = None
-        self.code = 0  # the stop's word: a signal | event << 8 (| 0x80: a syscall stop)
-        self.report = None  # that word until the tracer's wait has taken it
+        # the stop's word (a signal | event << 8, | 0x80 for a syscall stop
+        # under TRACESYSGOOD) until the tracer's wait has taken it
+        self.report = None
         self.siginfo = None  # what PTRACE_GETSIGINFO reads in this stop
         self.from_syscall = False  # a signal stop on the way out of a syscall
         self.deliver = 0  # a signal the tracer let through: no second stop for it
@@ -65,13 +67,25 @@ def may_attach(t, tg):
 
 
 def attach(t, x, seized, options=0):
-    """Make t's process the tracer of task x."""
+    """Make t's process the tracer of task x (ATTACH, SEIZE)."""
     if x.tg is t.tg or x.ptrace is not None or x.dead or x.tg.exiting:
         raise SyscallError(E.EPERM)
     may_attach(t, x.tg)
-    x.ptrace = Ptrace(t.tg, seized, options)
-    t.tg.tracees.append(x)
-    t.kernel.tracees += 1
+    _trace(x, t.tg, seized, options)
+
+
+def traceme(t):
+    """PTRACE_TRACEME: t's parent process traces it."""
+    parent = t.tg.parent
+    if t.ptrace is not None or parent is None:
+        raise SyscallError(E.EPERM)
+    _trace(t, parent, False, 0)
+
+
+def _trace(x, tracer, seized, options):
+    x.ptrace = Ptrace(tracer, seized, options)
+    tracer.tracees.append(x)
+    x.kernel.tracees += 1
 
 
 def _sysgood(p):
@@ -82,7 +96,7 @@ def _stop(t, where, code, info=None):
     """Park t in a ptrace-stop and tell its tracer (wait, SIGCHLD)."""
     p = t.ptrace
     p.stop = where
-    p.code = p.report = code
+    p.report = code
     p.siginfo = info if info is not None else \
         S.siginfo(S.SIGTRAP, code, pid=t.tg.pid, uid=t.tg.creds.ruid)
     k = t.kernel
@@ -166,10 +180,7 @@ def new_child(t, child, vfork, exit_signal):
         ev, opt = EVENT_FORK, O_TRACEFORK
     if not p.options & opt:
         return False
-    tracer = p.tracer
-    child.ptrace = Ptrace(tracer, p.seized, p.options)
-    tracer.tracees.append(child)
-    t.kernel.tracees += 1
+    _trace(child, p.tracer, p.seized, p.options)
     p.event, p.msg = ev, child.tid
     if p.seized:
         _stop(child, "new", S.SIGTRAP | EVENT_STOP << 8, S.siginfo(S.SIGTRAP, 0))

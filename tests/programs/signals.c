@@ -759,9 +759,10 @@ static void posix_timers_more(void) {
     sev.sigev_signo = SIGRTMIN + 1;
     sev.sigev_value.sival_int = 5;
     R(timer_create(CLOCK_REALTIME, &sev, &a));
-    struct itimerspec its = {{0, 5000000}, {0, 5000000}};
+    /* (20 ms apart: no second expiry between the unblock and the disarm, even on a busy machine) */
+    struct itimerspec its = {{0, 20000000}, {0, 20000000}};
     R(timer_settime(a, 0, &its, NULL));
-    msleep(80);
+    msleep(150);
     sigprocmask(SIG_SETMASK, &old, NULL);
     struct itimerspec off = {0};
     R(timer_settime(a, 0, &off, NULL));

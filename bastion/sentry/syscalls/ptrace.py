@@ -4,6 +4,7 @@ tracee's strings). The stops themselves are sentry/ptrace.py's."""
 import struct
 
 from ...abi import errno as E
+from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ...hostsys import REG_NAMES
 from .. import ptrace as P
@@ -23,18 +24,14 @@ DEBUGREG_OFF = 848  # offsetof(struct user, u_debugreg)
 _SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
 EFLAGS_USER = 0x50CD5  # what a tracer may change: Linux's FLAG_MASK less TF (no single-step)
 AUDIT_ARCH_X86_64 = 0xC000003E
+TASK_SIZE = 0x7FFFFFFFF000  # a segment base at or past it: EIO, as Linux's putreg
 
 
 def sys_ptrace(t, req, pid, addr, data, *_):
     k = t.kernel
     req &= 0xFFFFFFFF
     if req == TRACEME:
-        parent = t.tg.parent
-        if t.ptrace is not None or parent is None:
-            raise SyscallError(E.EPERM)
-        t.ptrace = P.Ptrace(parent, False)
-        parent.tracees.append(t)
-        k.tracees += 1
+        P.traceme(t)
         return 0
     x = k.tasks.get(s32(pid))
     if req in (ATTACH, SEIZE):
@@ -46,13 +43,13 @@ def sys_ptrace(t, req, pid, addr, data, *_):
             P.attach(t, x, True, data)
         else:
             P.attach(t, x, False)
-            k.send_signal_task(x, 19)  # SIGSTOP: its delivery is the first stop
+            k.send_signal_task(x, S.SIGSTOP)  # its delivery is the first stop
         return 0
     if x is None or x.ptrace is None or x.ptrace.tracer is not t.tg:
         raise SyscallError(E.ESRCH)
     p = x.ptrace
     if req == KILL:
-        k.send_signal_group(x.tg, 9)
+        k.send_signal_group(x.tg, S.SIGKILL)
         return 0
     if req == INTERRUPT:
         if not p.seized:
@@ -120,6 +117,8 @@ def _set_reg(regs, name, val):
         return  # the sentry's platform keeps its own
     if name == "eflags":
         val = (regs.eflags & ~EFLAGS_USER) | (val & EFLAGS_USER)
+    elif name in ("fs_base", "gs_base") and val >= TASK_SIZE:
+        raise SyscallError(E.EIO)
     setattr(regs, name, val)
 
 
