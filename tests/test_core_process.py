@@ -76,3 +76,26 @@ PTRACE = ["syscall_stops", "memory_and_regs", "signal_stops", "events", "errors_
 def test_ptrace(section):
     """A process tracing another inside the sandbox (sentry/ptrace.py)."""
     ab_section("ptrace", section)
+
+
+@pytest.mark.timeout(120)
+def test_gdb_debugs_a_program_inside():
+    """gdb inside the sandbox, as natively: breakpoints (int3 written through
+    /proc/PID/mem), backtrace, next (single steps), finish, stepi, continue
+    to the end. Only the inferior's pid differs."""
+    import re
+    import shutil
+    from core_util import compile_variant
+    from conftest import run_bastion, run_native
+    if shutil.which("gdb") is None:
+        pytest.skip("gdb is not installed")
+    prog = compile_variant("gdb_target", "-O0", "-g")
+    argv = ["gdb", "-q", "-batch", "-nx", "-ex", "break square", "-ex", "run", "-ex", "bt",
+            "-ex", "print x", "-ex", "next", "-ex", "next", "-ex", "print y", "-ex", "finish",
+            "-ex", "info breakpoints", "-ex", "delete", "-ex", "stepi", "-ex", "continue", prog]
+    n = run_native(argv, timeout=60)
+    b = run_bastion(argv, timeout=60)
+    pid = re.compile(rb"process \d+")
+    assert b.status == n.status == 0, b
+    assert pid.sub(b"process N", b.stdout) == pid.sub(b"process N", n.stdout), (n, b)
+    assert b"total 14" in b.stdout and b"Value returned is $3 = 1" in b.stdout

@@ -606,7 +606,7 @@ patch_leave:
            frame through gs, so leave through rt_sigreturn on the patch
            frame instead (laid out as a signal frame for this), which
            restores the FP state from its image: saved first if need be. */
-        cmp     dword ptr [r12 + OFF_FPSAVED], 0
+9:      cmp     dword ptr [r12 + OFF_FPSAVED], 0
         jne     6f
         mov     eax, -1
         mov     edx, -1
@@ -617,7 +617,11 @@ patch_leave:
         mov     eax, 15
         syscall
         ud2
-5:      mov     dword ptr [r12 + OFF_STATE], 0
+        /* The trap flag (a tracer's single step) leaves through rt_sigreturn
+           too: set by the popfq below, it would trap in the stub's own code. */
+5:      test    dword ptr [r12 + PF_UC + UC_EFLAGS], 0x100
+        jnz     9b
+        mov     dword ptr [r12 + OFF_STATE], 0
         cmp     dword ptr [r12 + OFF_FPSAVED], 0
         je      6f
         mov     eax, -1

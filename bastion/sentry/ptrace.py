@@ -10,8 +10,11 @@ the tracees of every thread of the tracer), and a resuming request (CONT,
 SYSCALL, DETACH) carries it on from there (`resume`). All of it is plain
 data: a checkpoint keeps a stopped tracee stopped.
 
-Not done: single-stepping and debug registers (PTRACE_SINGLESTEP gives EIO;
-the debug registers read as 0), PTRACE_SYSEMU, PTRACE_LISTEN, an INTERRUPT
+A traced address space has its syscall sites unpatched and patches no more
+(mm/patch.py disable): a tracer reads and writes the program's own code, and
+a single step (the trap flag) must not step into the stub's.
+
+Not done: debug registers (they read as 0), PTRACE_SYSEMU, PTRACE_LISTEN, an INTERRUPT
 that stops a running tracee, group-stops reported as ptrace-stops, and
 seccomp events. A traced process's end reaches its parent at once (Linux
 holds it until the tracer has waited for it); a traced vfork's event stop
@@ -23,6 +26,7 @@ import struct
 from ..abi import errno as E
 from ..abi import signals as S
 from ..abi.errno import SyscallError
+from .mm import patch as mpatch
 
 MASK64 = 2**64 - 1
 
@@ -31,6 +35,8 @@ O_TRACESYSGOOD, O_TRACEFORK, O_TRACEVFORK, O_TRACECLONE, O_TRACEEXEC = 0x1, 0x2,
 O_EXITKILL, O_SUSPEND_SECCOMP = 0x100000, 0x200000
 O_MASK = 0xFF | O_EXITKILL | O_SUSPEND_SECCOMP  # (the others are taken, and do nothing)
 EVENT_FORK, EVENT_VFORK, EVENT_CLONE, EVENT_EXEC, EVENT_STOP = 1, 2, 3, 4, 128
+EFLAGS_TF = 0x100  # the trap flag: a debug trap after one instruction
+TRAP_BRKPT = 1
 
 
 class Ptrace:
@@ -55,6 +61,7 @@ class Ptrace:
         self.event = 0  # a PTRACE_EVENT the syscall being served stops for at its end
         self.msg = 0  # PTRACE_GETEVENTMSG
         self.exited = None  # the wait status of its end, until the tracer's wait takes it
+        self.step = False  # resumed by PTRACE_SINGLESTEP: the trap flag is ours to clear
 
 
 def may_attach(t, tg):
@@ -86,6 +93,8 @@ def _trace(x, tracer, seized, options):
     x.ptrace = Ptrace(tracer, seized, options)
     tracer.tracees.append(x)
     x.kernel.tracees += 1
+    if x.mm is not None:
+        mpatch.disable(x.mm)
 
 
 def _sysgood(p):
@@ -129,9 +138,13 @@ def syscall_entry(t, regs):
 
 def syscall_exit(t):
     """t's syscall is served (rax holds its result): True if t stops, at
-    an event the syscall raised (exec) or at its exit."""
+    an event the syscall raised (exec) or at its exit. A single step over
+    the syscall ends here, with a SIGTRAP (Linux's user_single_step_report)."""
     p = t.ptrace
     p.in_syscall = False
+    if p.step:
+        t.kernel.force_signal(t, S.SIGTRAP, S.siginfo(S.SIGTRAP, TRAP_BRKPT,
+                                                      addr=t.ctx.regs.rip))
     if p.event:
         ev, p.event = p.event, 0
         _stop(t, "event", S.SIGTRAP | ev << 8)
@@ -158,6 +171,7 @@ def exec_done(t, old_tid):
     """t's execve succeeded: PTRACE_EVENT_EXEC at its end, or (neither
     asked for nor seized) a SIGTRAP, as Linux's ptrace_event."""
     p = t.ptrace
+    mpatch.disable(t.mm)  # (a new address space: patches would start again)
     if p.options & O_TRACEEXEC:
         p.event, p.msg = EVENT_EXEC, old_tid
     elif not p.seized:
@@ -191,16 +205,22 @@ def new_child(t, child, vfork, exit_signal):
 
 # --- the tracer's requests ------------------------------------------------------
 
-def resume(x, sig, syscalls):
-    """Carry x on from its stop: CONT (syscalls False), SYSCALL (True). sig:
-    a signal to deliver (0: none); in a signal-delivery-stop, the one
-    delivered instead of the one that stopped it."""
+def resume(x, sig, syscalls, step=False):
+    """Carry x on from its stop: CONT (syscalls False), SYSCALL (True),
+    SINGLESTEP (step: one instruction, with the CPU's trap flag, whose
+    SIGTRAP stops it again). sig: a signal to deliver (0: none); in a
+    signal-delivery-stop, the one delivered instead of the one that
+    stopped it."""
     k = x.kernel
     p = x.ptrace
     where = p.stop
     p.stop = None
     p.report = None
     p.syscalls = syscalls
+    if step or p.step:
+        regs = x.ctx.regs
+        regs.eflags = regs.eflags | EFLAGS_TF if step else regs.eflags & ~EFLAGS_TF
+        p.step = step
     if where == "entry":  # its syscall is served now, from the loop's run queue
         if sig:
             k.send_signal_task(x, sig)
@@ -228,6 +248,9 @@ def detach(x, sig=0):
     """x is traced no more: it carries on from a stop (with sig), or runs on."""
     p = x.ptrace
     untrace(x)
+    if p.step and not x.dead:  # the trap flag was ours
+        x.ctx.regs.eflags &= ~EFLAGS_TF
+        p.step = False
     if p.stop is not None and not x.dead:
         where = p.stop
         p.syscalls = False

@@ -134,6 +134,27 @@ static void memory_and_regs(void) {
     remote.iov_base = (void *)16;
     R(process_vm_readv(c, &local, 1, &remote, 1, 0));
     R(process_vm_readv(c, &local, 1, &remote, 1, 1));
+    /* /proc/PID/mem: the same memory, at the offset of its address */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", c);
+    int m = open(path, O_RDWR);
+    memset(buf, 0, sizeof buf);
+    printf("mem: %zd %s\n", pread(m, buf, sizeof message, (off_t)(long)message), buf);
+    R(pwrite(m, "A", 1, (off_t)(long)message));
+    R(pread(m, buf, 8, 16));
+    R(pwrite(m, "A", 1, 16));
+    R(lseek(m, (off_t)(long)message + 2, SEEK_SET) == (off_t)(long)message + 2);
+    R(read(m, buf, 6));
+    printf("at the seek: %.6s\n", buf);
+    errno = 0;
+    long first = ptrace(PTRACE_PEEKDATA, c, (void *)message, NULL);
+    printf("written through mem: %c\n", (char)first);
+    close(m);
+    int self = open("/proc/self/mem", O_RDONLY);
+    long code = 0;
+    R(pread(self, &code, 8, (off_t)(long)(void *)body_print_word));
+    printf("own text through mem: %d\n", code == *(long *)(void *)body_print_word);
+    close(self);
     finish(c);
 }
 

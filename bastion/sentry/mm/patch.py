@@ -339,8 +339,8 @@ def _write_jmp(mm, site, thunk, size=8):
 
 def disable(mm):
     """Undo every patch of this address space and make no more (the app
-    sets its own gs base). A site whose bytes are no longer our jmp (the
-    app remapped its code) is left alone."""
+    sets its own gs base, or is traced: sentry/ptrace.py). A site whose
+    bytes are no longer our jmp (the app remapped its code) is left alone."""
     p = mm.patches
     if p is None:
         p = mm.patches = Patches()

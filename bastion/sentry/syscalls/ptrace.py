@@ -17,12 +17,13 @@ SETOPTIONS, GETEVENTMSG, GETSIGINFO, SETSIGINFO = 0x4200, 0x4201, 0x4202, 0x4203
 GETREGSET, SETREGSET, SEIZE, INTERRUPT, LISTEN = 0x4204, 0x4205, 0x4206, 0x4207, 0x4208
 GET_SYSCALL_INFO = 0x420E
 NT_PRSTATUS, NT_PRFPREG, NT_X86_XSTATE = 1, 2, 0x202
+FP_XSTATE_MAGIC1 = 0x46505853
 
 _REGS = struct.Struct(f"<{len(REG_NAMES)}Q")  # struct user_regs_struct
 USER_SIZE = 928  # sizeof(struct user)
 DEBUGREG_OFF = 848  # offsetof(struct user, u_debugreg)
 _SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
-EFLAGS_USER = 0x50CD5  # what a tracer may change: Linux's FLAG_MASK less TF (no single-step)
+EFLAGS_USER = 0x50DD5  # what a tracer may change (Linux's FLAG_MASK)
 AUDIT_ARCH_X86_64 = 0xC000003E
 TASK_SIZE = 0x7FFFFFFFF000  # a segment base at or past it: EIO, as Linux's putreg
 
@@ -57,17 +58,17 @@ def sys_ptrace(t, req, pid, addr, data, *_):
         return 0  # (a running tracee is not stopped: not done)
     if p.stop is None:  # running: every other request needs it stopped
         raise SyscallError(E.ESRCH)
-    if req in (CONT, SYSCALL, DETACH):
+    if req in (CONT, SYSCALL, SINGLESTEP, DETACH):
         if data > 64:
             raise SyscallError(E.EIO)
         if req == DETACH:
             P.detach(x, data)
         else:
-            P.resume(x, data, req == SYSCALL)
+            P.resume(x, data, req == SYSCALL, req == SINGLESTEP)
         return 0
     fn = _STOPPED.get(req)
     if fn is None:
-        raise SyscallError(E.EIO)  # SINGLESTEP, SYSEMU, LISTEN, ...: not done
+        raise SyscallError(E.EIO)  # SYSEMU, LISTEN, ...: not done
     return fn(t, x, addr, data)
 
 
@@ -188,7 +189,7 @@ def _regset(t, x, note, iov, setting):
     elif note == NT_PRFPREG:
         have = x.ctx.fpstate()[:512]
     elif note == NT_X86_XSTATE:
-        have = x.ctx.fpstate()
+        have = _xstate(x.ctx.fpstate())
     else:
         raise SyscallError(E.EINVAL)
     n = min(length, len(have))
@@ -203,6 +204,17 @@ def _regset(t, x, note, iov, setting):
         t.mm.write(base, have[:n])
     t.mm.write_u64(iov + 8, n)
     return 0
+
+
+def _xstate(fp):
+    """The XSAVE image as ptrace shows it: XCR0 in the first word of the
+    software-reserved bytes (464), where a signal frame's image has its
+    magic and the features at 472 (debuggers read the CPU's from there)."""
+    if struct.unpack_from("<I", fp, 464)[0] == FP_XSTATE_MAGIC1:
+        fp = bytearray(fp)
+        fp[464:472] = fp[472:480]
+        return bytes(fp)
+    return fp
 
 
 def _getregset(t, x, addr, data):

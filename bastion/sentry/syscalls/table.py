@@ -206,7 +206,7 @@ ENTRIES = [
     ("pidfd_open", "pidfd.sys_pidfd_open", "partial"),  # no PIDFD_THREAD (Linux 6.9)
     ("pidfd_send_signal", "pidfd.sys_pidfd_send_signal", "full"),
     ("pidfd_getfd", "pidfd.sys_pidfd_getfd", "full"),
-    ("ptrace", "ptrace.sys_ptrace", "partial"),  # no single-step, debug registers, SYSEMU
+    ("ptrace", "ptrace.sys_ptrace", "partial"),  # no debug registers, SYSEMU, LISTEN
     ("process_vm_readv", "ptrace.sys_process_vm_readv", "full"),
     ("process_vm_writev", "ptrace.sys_process_vm_writev", "full"),
     ("getpid", "process.sys_getpid", "full"),

@@ -82,6 +82,80 @@ class ProcOpen(SnapshotFile):
         return self._data(t)[off:off + n]
 
 
+class ProcMem(Inode):
+    """/proc/PID/mem: the process's memory, the file offset its address
+    (Linux's mem_rw: whatever the protection, as a tracer's PTRACE_PEEKDATA;
+    debuggers read through it). Opening needs ptrace's permission; the file
+    keeps the address space it was opened on, as Linux's keeps its mm."""
+
+    MAX_RW = 1 << 20  # bytes one read or write moves at most (a short count past it)
+
+    def __init__(self, fs, tg):
+        super().__init__(S_IFREG | 0o600)
+        self.fs = fs
+        self.tg = tg
+
+    def open(self, flags, t=None):
+        if t is not None:
+            from ..ptrace import may_attach
+            try:
+                may_attach(t, self.tg)
+            except SyscallError:
+                raise SyscallError(E.EACCES)
+        f = MemFile(self, flags)
+        f.mm = self.tg.tasks[0].mm if self.tg.tasks else None
+        return f
+
+
+class MemFile(RegularFile):
+    mm = None
+
+    def _rw(self, addr, n, data=None):
+        mm = self.mm
+        n = min(n, ProcMem.MAX_RW)
+        done = 0
+        out = []
+        while mm is not None and done < n:
+            a = addr + done
+            v = mm.find(a)
+            if v is None or v.eof_prot is not None:
+                break
+            k = min(n - done, v.end - a)
+            if data is None:
+                out.append(mm.peek(a, k))
+            else:
+                mm.poke(a, data[done:done + k])
+            done += k
+        if not done and n:
+            raise SyscallError(E.EIO)
+        return b"".join(out) if data is None else done
+
+    def pread(self, t, n, off):
+        return self._rw(off, n)
+
+    def read(self, t, n):
+        out = self._rw(self.pos, n)
+        self.pos += len(out)
+        return out
+
+    def pwrite(self, t, data, off):
+        return self._rw(off, len(data), data)
+
+    def write(self, t, data):
+        n = self._rw(self.pos, len(data), data)
+        self.pos += n
+        return n
+
+    def lseek(self, off, whence):
+        if whence == 0:
+            self.pos = off
+        elif whence == 1:
+            self.pos += off
+        else:
+            raise SyscallError(E.EINVAL)
+        return self.pos
+
+
 class ProcLink(Inode):
     """A symlink whose target is computed: a path, or for magic links a
     dentry to jump to (target) with the text readlink shows (text)."""
@@ -160,6 +234,7 @@ def make_procfs(kernel):
                          lambda t, data: _set_comm(main, data)),
             "maps": file(lambda t: _maps(main)),
             "auxv": file(lambda t: main.mm.auxv if main and main.mm else b"", 0o400),
+            "mem": lambda: ProcMem(fs, tg),
             "limits": file(lambda t: _limits(tg)),
             "mounts": file(lambda t: _mounts(k)),
             "mountinfo": file(lambda t: _mountinfo(k)),
