@@ -99,3 +99,24 @@ def test_gdb_debugs_a_program_inside():
     assert b.status == n.status == 0, b
     assert pid.sub(b"process N", b.stdout) == pid.sub(b"process N", n.stdout), (n, b)
     assert b"total 14" in b.stdout and b"Value returned is $3 = 1" in b.stdout
+
+
+@pytest.mark.timeout(120)
+def test_gdb_stops_in_threads():
+    """gdb follows a program's threads (PTRACE_O_TRACECLONE, each new thread
+    waited for by its tid), stops in each at a breakpoint and lists them.
+    Thread addresses and ids differ from a native run, and which thread
+    stops first may: the lines that must be there are checked."""
+    import shutil
+    from core_util import compile_variant
+    from conftest import run_bastion
+    if shutil.which("gdb") is None:
+        pytest.skip("gdb is not installed")
+    prog = compile_variant("gdb_threads", "-O0", "-g")
+    b = run_bastion(["gdb", "-q", "-batch", "-nx", "-ex", "break worker", "-ex", "run",
+                     "-ex", "info threads", "-ex", "continue", "-ex", "continue", prog], timeout=60)
+    out = b.stdout.decode()
+    assert b.status == 0 and "internal-error" not in out, b
+    assert out.count("hit Breakpoint 1, worker (arg=0x") == 2, out
+    assert "worker (arg=0x1)" in out and "worker (arg=0x2)" in out, out
+    assert "[New Thread" in out and "shared 3" in out and "exited normally" in out, out

@@ -293,17 +293,18 @@ def _matches(t, tg, pid):
     return tg.pid == pid
 
 
-def _wait_common(t, match, options):
+def _wait_common(t, match, options, pid=0):
     """Find a child state change: (tg, kind, status) or None. A tracee's
     ptrace-stop comes first: (task, "trapped", status); any task of any
-    process this one traces is waited for, as with __WALL."""
+    process this one traces is waited for, as with __WALL, and a pid asked
+    for names a tracee by its tid (a traced thread, as Linux's wait)."""
     children = t.tg.children
     tracees = t.tg.tracees
     if not children and not tracees:
         raise SyscallError(E.ECHILD)
     any_match = False
     for x in tracees:
-        if match(x.tg):
+        if x.tid == pid if pid > 0 else match(x.tg):
             any_match = True
             p = x.ptrace
             if p.report is not None:
@@ -333,7 +334,7 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
     pid = s32(pid)
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE):
         raise SyscallError(E.EINVAL)
-    res = _wait_common(t, lambda c: _matches(t, c, pid), options | WEXITED)
+    res = _wait_common(t, lambda c: _matches(t, c, pid), options | WEXITED, pid)
     if res is None:
         if options & WNOHANG:
             return 0
@@ -382,7 +383,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
         raise SyscallError(E.EINVAL)
     if not options & (WEXITED | WUNTRACED | WCONTINUED):
         raise SyscallError(E.EINVAL)
-    res = _wait_common(t, match, options)
+    res = _wait_common(t, match, options, id_ if idtype == P_PID else 0)
     if res is None:
         if options & WNOHANG:
             if infop:
