@@ -15,11 +15,17 @@ SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "s
             "other_forms", "unaligned16_race"]
 
 
-@pytest.mark.timeout(90)
+# 3,000 signals to a thread spinning in app code take ~45 s on the ptrace
+# platform, whose sentry, woken by each stop, waits for a CPU the two
+# spinning threads hold (2 cores): its own time, not 60 s's
+SLOW = {"kicks_on_the_way_out": 150}
+
+
+@pytest.mark.timeout(200)
 @pytest.mark.parametrize("opts", [(), ("--no-patch",)], ids=["patch", "no-patch"])
 @pytest.mark.parametrize("section", SECTIONS)
 def test_patched_sites_behave_as_natively(section, opts):
-    n, _ = ab_run([compile_c("patch"), section], opts=opts, timeout=60)
+    n, _ = ab_run([compile_c("patch"), section], opts=opts, timeout=SLOW.get(section, 60))
     assert n.stdout.startswith(f"== {section}\n".encode()), n.stdout
 
 
