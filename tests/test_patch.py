@@ -16,8 +16,9 @@ SECTIONS = ["threads_race", "red_zone", "vector_regs", "flags_and_registers", "s
 
 
 # 3,000 signals to a thread spinning in app code take ~45 s on the ptrace
-# platform: a kick of a running thread takes ~7 ms there (0.15 on systrap;
-# not understood yet), and 60 s failed on a busy machine
+# platform, where the whole sandbox shares one CPU (ptrace.py
+# _pin_to_current_cpu): the spinning threads hold it until the scheduler's
+# slice ends, ~7 ms a kick (0.15 ms on systrap). 60 s failed on a busy machine.
 SLOW = {"kicks_on_the_way_out": 150}
 
 
