@@ -49,6 +49,14 @@ def bit(sig):
     return 1 << (sig - 1)
 
 
+def child_end(status):
+    """(si_code, si_status) of a child's end, from its wait status: what
+    SIGCHLD and waitid report."""
+    if status & 0x7F:
+        return (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F
+    return CLD_EXITED, status >> 8
+
+
 def siginfo(signo, code, errno=0, pid=0, uid=0, status=None, addr=None, value=None):
     """A 128-byte siginfo_t."""
     head = struct.pack("<iii4x", signo, errno, code)

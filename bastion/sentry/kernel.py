@@ -939,11 +939,7 @@ class Kernel:
                 self.on_orphan_exit(tg)
             self.reap(tg)
             return
-        st = tg.exit_status
-        if st & 0x7F:
-            code, val = (S.CLD_DUMPED if st & 0x80 else S.CLD_KILLED), st & 0x7F
-        else:
-            code, val = S.CLD_EXITED, st >> 8
+        code, val = S.child_end(tg.exit_status)
         act = parent.sigactions.actions[S.SIGCHLD]
         autoreap = tg.exit_signal == S.SIGCHLD and (act[0] == S.SIG_IGN or act[1] & S.SA_NOCLDWAIT)
         if tg.exit_signal:

@@ -289,11 +289,10 @@ def tracee_gone(x):
         untrace(x)
     else:
         # a thread that ends alone (exit) reports 0; the process's end its status
-        st = p.exited = tg.exit_status or 0
-        k = x.kernel
-        code, val = (S.CLD_KILLED, st & 0x7F) if st & 0x7F else (S.CLD_EXITED, st >> 8)
-        k.send_signal_group(tracer, S.SIGCHLD, S.siginfo(S.SIGCHLD, code, pid=x.tid,
-                                                         uid=tg.creds.ruid, status=val))
+        p.exited = tg.exit_status or 0
+        code, val = S.child_end(p.exited)
+        x.kernel.send_signal_group(tracer, S.SIGCHLD, S.siginfo(S.SIGCHLD, code, pid=x.tid,
+                                                                uid=tg.creds.ruid, status=val))
     tracer.child_wait.notify()
 
 

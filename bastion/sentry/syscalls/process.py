@@ -330,6 +330,15 @@ def _wait_common(t, match, options, pid=0):
     return None
 
 
+def _took_tracee(x, kind):
+    """The tracer's wait took tracee x's stop (it stays stopped) or its end
+    (it is traced no more)."""
+    if kind == "trapped":
+        x.ptrace.report = None
+    else:
+        ptrace.untrace(x)
+
+
 def sys_wait4(t, pid, statusp, options, rusage, *_):
     pid = s32(pid)
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE):
@@ -346,10 +355,7 @@ def sys_wait4(t, pid, statusp, options, rusage, *_):
         if rusage:
             from .time import rusage_bytes
             t.mm.write(rusage, rusage_bytes(c.tg.utime, c.tg.stime, c.tg.maxrss))
-        if kind == "trapped":
-            c.ptrace.report = None
-        else:
-            ptrace.untrace(c)
+        _took_tracee(c, kind)
         return c.tid
     if rusage:
         from .time import rusage_bytes
@@ -397,17 +403,14 @@ def sys_waitid(t, idtype, id_, infop, options, rusage, _a6):
     if kind == "trapped":
         code, val = S.CLD_TRAPPED, status >> 8
         if not options & WNOWAIT:
-            c.ptrace.report = None
+            _took_tracee(c, kind)
     elif kind in ("exit", "traced_exit"):
-        if status & 0x7F:
-            code, val = (S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED), status & 0x7F
-        else:
-            code, val = S.CLD_EXITED, status >> 8
+        code, val = S.child_end(status)
         if not options & WNOWAIT:
             if kind == "exit":
                 t.kernel.reap(c)
             else:
-                ptrace.untrace(c)
+                _took_tracee(c, kind)
     elif kind == "stopped":
         code, val = S.CLD_STOPPED, status >> 8
         if not options & WNOWAIT:

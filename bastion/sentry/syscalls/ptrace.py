@@ -8,6 +8,7 @@ from ...abi import signals as S
 from ...abi.errno import SyscallError
 from ...hostsys import REG_NAMES
 from .. import ptrace as P
+from .fs import _iovecs
 from .util import s32
 
 TRACEME, PEEKTEXT, PEEKDATA, PEEKUSER, POKETEXT, POKEDATA, POKEUSER = 0, 1, 2, 3, 4, 5, 6
@@ -254,13 +255,6 @@ _STOPPED = {
 
 
 # --- process_vm_readv / process_vm_writev ------------------------------------------
-
-def _iovecs(t, addr, n):
-    if n > 1024:
-        raise SyscallError(E.EINVAL)
-    raw = t.mm.read(addr, 16 * n) if n else b""
-    return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
-
 
 def _vm_copy(t, pid, local, nlocal, remote, nremote, flags, writing):
     if flags:
