@@ -68,7 +68,8 @@ def test_clone(section):
     ab_section("clone", section)
 
 
-PTRACE = ["syscall_stops", "memory_and_regs", "signal_stops", "events", "errors_and_detach"]
+PTRACE = ["syscall_stops", "memory_and_regs", "signal_stops", "events", "errors_and_detach",
+          "single_step"]
 
 
 @pytest.mark.timeout(60)

@@ -282,5 +282,43 @@ static void errors_and_detach(void) {
     printf("victim: %s\n", wstatus(st));
 }
 
+/* --- breakpoints and single steps: an int3 stops with SIGTRAP (SI_KERNEL); a
+       step stops after one instruction (TRAP_TRACE), here a `ret` written
+       over another function and run there, as gdb's displaced steps do --- */
+__attribute__((noinline)) void scratch(void) { __asm__ volatile("nop; nop; nop; nop; nop; nop; nop; nop"); }
+
+static void body_int3(void) {
+    __asm__ volatile("int3");
+    printf("child: past the breakpoint\n");
+}
+
+static void single_step(void) {
+    pid_t c = traced_child(body_int3);
+    int st;
+    siginfo_t si;
+    ptrace(PTRACE_CONT, c, NULL, NULL);
+    waitpid(c, &st, 0);
+    ptrace(PTRACE_GETSIGINFO, c, NULL, &si);
+    printf("breakpoint: %s code %#x\n", wstatus(st), si.si_code);
+    struct user_regs_struct r, r2;
+    ptrace(PTRACE_GETREGS, c, 0, &r);
+    long orig = ptrace(PTRACE_PEEKTEXT, c, (void *)scratch, 0);
+    ptrace(PTRACE_POKETEXT, c, (void *)scratch, (void *)((orig & ~0xffL) | 0xc3));
+    r2 = r;
+    r2.rsp -= 8;
+    ptrace(PTRACE_POKEDATA, c, (void *)r2.rsp, (void *)r.rip);
+    r2.rip = (unsigned long)scratch;
+    ptrace(PTRACE_SETREGS, c, 0, &r2);
+    R(ptrace(PTRACE_SINGLESTEP, c, 0, 0));
+    waitpid(c, &st, 0);
+    ptrace(PTRACE_GETSIGINFO, c, NULL, &si);
+    ptrace(PTRACE_GETREGS, c, 0, &r2);
+    printf("step: %s code %d, back where it was: %d, trap flag kept: %d\n", wstatus(st), si.si_code,
+           r2.rip == r.rip && r2.rsp == r.rsp, !!(r2.eflags & 0x100));
+    ptrace(PTRACE_POKETEXT, c, (void *)scratch, (void *)orig);
+    finish(c);
+    scratch();
+}
+
 MAIN(SECTION(syscall_stops), SECTION(memory_and_regs), SECTION(signal_stops), SECTION(events),
-     SECTION(errors_and_detach))
+     SECTION(errors_and_detach), SECTION(single_step))

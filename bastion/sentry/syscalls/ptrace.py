@@ -98,26 +98,40 @@ def _user_offset(addr):
 
 def _peekuser(t, x, addr, data):
     i = _user_offset(addr)
-    val = getattr(x.ctx.regs, REG_NAMES[i]) if i < len(REG_NAMES) else 0
-    t.mm.write_u64(data, val)
+    t.mm.write_u64(data, _reg(x, REG_NAMES[i]) if i < len(REG_NAMES) else 0)
     return 0
 
 
 def _pokeuser(t, x, addr, data):
     i = _user_offset(addr)
     if i < len(REG_NAMES):
-        _set_reg(x.ctx.regs, REG_NAMES[i], data)
+        _set_reg(x, REG_NAMES[i], data)
     elif DEBUGREG_OFF <= addr < DEBUGREG_OFF + 64:
         if data:  # hardware breakpoints: not done (clearing them is fine)
             raise SyscallError(E.EIO)
     return 0
 
 
-def _set_reg(regs, name, val):
+def _reg(x, name):
+    """A register as the tracer reads it: the trap flag of a single step
+    hidden (Linux's get_flags and TIF_FORCED_TF)."""
+    val = getattr(x.ctx.regs, name)
+    if name == "eflags" and x.ptrace.step:
+        val &= ~P.EFLAGS_TF
+    return val
+
+
+def _set_reg(x, name, val):
+    regs = x.ctx.regs
     val &= 0xFFFFFFFFFFFFFFFF
     if name in _SEGMENTS:
         return  # the sentry's platform keeps its own
     if name == "eflags":
+        # a trap flag the tracer sets is its own; ours stays while we step (set_flags)
+        if val & P.EFLAGS_TF:
+            x.ptrace.step = False
+        elif x.ptrace.step:
+            val |= P.EFLAGS_TF
         val = (regs.eflags & ~EFLAGS_USER) | (val & EFLAGS_USER)
     elif name in ("fs_base", "gs_base") and val >= TASK_SIZE:
         raise SyscallError(E.EIO)
@@ -125,14 +139,12 @@ def _set_reg(regs, name, val):
 
 
 def regs_bytes(x):
-    r = x.ctx.regs
-    return _REGS.pack(*(getattr(r, n) for n in REG_NAMES))
+    return _REGS.pack(*(_reg(x, n) for n in REG_NAMES))
 
 
 def _set_regs(x, raw):
-    regs = x.ctx.regs
     for name, val in zip(REG_NAMES, _REGS.unpack(raw)):
-        _set_reg(regs, name, val)
+        _set_reg(x, name, val)
 
 
 def _getregs(t, x, addr, data):
