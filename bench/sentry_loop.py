@@ -20,8 +20,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from bastion.platform import base, systrap  # noqa: E402
 from bastion.platform.systrap import SysRegs  # noqa: E402
+from bastion.sentry.creds import Creds  # noqa: E402
 from bastion.sentry.kernel import Kernel  # noqa: E402
-from bastion.sentry.task import Creds, SigActions  # noqa: E402
+from bastion.sentry.task import SigActions  # noqa: E402
 from bastion.sentry.vfs.fdtable import FdTable  # noqa: E402
 
 _GETPPID, _EXIT_GROUP = 110, 231

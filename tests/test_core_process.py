@@ -79,6 +79,18 @@ def test_ptrace(section):
     ab_section("ptrace", section)
 
 
+CREDS = ["capget_capset", "prctl_caps", "setuid_moves_caps", "exec_caps", "setid_files",
+         "dac_checks", "noexec_mount"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("section", CREDS)
+def test_creds(section):
+    """Capabilities, how set*uid and exec move them, set-user-ID files, and
+    the permission checks they decide (sentry/creds.py)."""
+    ab_section("creds", section)
+
+
 @pytest.mark.timeout(120)
 def test_gdb_debugs_a_program_inside():
     """gdb inside the sandbox, as natively: breakpoints (int3 written through

@@ -21,6 +21,8 @@ import json
 import os
 import posixpath
 
+from ..abi.caps import mask
+
 OCI_VERSION = "1.0.2"
 
 RLIMITS = {name: i for i, name in enumerate((
@@ -99,14 +101,20 @@ class Process:
             _want(soft <= hard, f, "soft is greater than hard")
             self.rlimits[RLIMITS[r["type"]]] = [min(soft, RLIM_INFINITY), min(hard, RLIM_INFINITY)]
         self.no_new_privileges = bool(obj.get("noNewPrivileges", False))
-        self.capabilities = obj.get("capabilities") or {}  # recorded; the sentry has its own creds
+        self.caps = None  # no "capabilities": the user's own (root: all)
+        caps = obj.get("capabilities")
+        if caps is not None:
+            caps = _obj(caps, f"{field}.capabilities")
+            self.caps = {k: mask(_strs(caps.get(k, []), f"{field}.capabilities.{k}"))
+                         for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
         size = obj.get("consoleSize")
         self.console_size = (size.get("height", 0), size.get("width", 0)) if isinstance(size, dict) else None
 
     def request(self):
         """As the control socket's "spawn" fields."""
         return {"argv": self.argv, "env": self.env, "cwd": self.cwd, "uid": self.uid, "gid": self.gid,
-                "groups": self.groups, "rlimits": self.rlimits, "tty": self.terminal}
+                "groups": self.groups, "rlimits": self.rlimits, "tty": self.terminal,
+                "caps": self.caps, "no_new_privs": self.no_new_privileges}
 
 
 class Spec:

@@ -11,7 +11,8 @@ from ..gofer import server as gofer_server
 from ..gofer.client import GoferClient
 from .kernel import Kernel
 from .syscalls import process
-from .task import RLIM_INFINITY, RLIMIT_NOFILE, Creds, FSContext, SigActions
+from .creds import Creds
+from .task import RLIM_INFINITY, RLIMIT_NOFILE, FSContext, SigActions
 from .vfs.devfs import make_devfs
 from .vfs.fdtable import FdTable
 from .vfs.goferfs import GoferFS
@@ -249,20 +250,32 @@ def host_rlimits():
 
 
 def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True, run=None, stdio=None,
-          rlimits=None, ignored=()):
+          rlimits=None, ignored=(), caps=None, no_new_privs=False):
     """A new process with no parent in the sandbox (pid 1, or one started
     from outside by control.py), running argv[0] found on env's PATH.
     `stdio(tg)` may build its fd table instead of `files` (a terminal).
     With start=False it waits, loaded, for k.return_to_user (OCI create/start).
     `rlimits` {resource number: (soft, hard)} override the host's;
-    `ignored`: signals it starts with ignored (an exec keeps SIG_IGN)."""
+    `ignored`: signals it starts with ignored (an exec keeps SIG_IGN).
+    `caps` {"bounding", "effective", "inheritable", "permitted", "ambient":
+    mask}: the sets it has before its exec (as runc leaves them before its
+    own), which the exec then transforms as Linux's does; None: the user's
+    own (root: all). `no_new_privs`: PR_SET_NO_NEW_PRIVS from the start."""
     from .task import Task
     actions = SigActions()
     for sig in ignored:
         if sig not in (S.SIGKILL, S.SIGSTOP):
             actions.actions[sig] = (S.SIG_IGN, 0, 0, 0)
-    tg = k.new_group(None, actions, Creds(uid, gid, [gid] if groups is None else groups),
-                     host_rlimits(), pid=pid or k.alloc_pid())
+    creds = Creds(uid, gid, [gid] if groups is None else groups)
+    if caps is not None:
+        from ..abi.caps import ALL
+        creds.cap_bset = caps.get("bounding", 0) & ALL
+        creds.cap_prm = caps.get("permitted", 0) & ALL
+        creds.cap_eff = caps.get("effective", 0) & creds.cap_prm
+        creds.cap_inh = caps.get("inheritable", 0) & ALL
+        creds.cap_amb = caps.get("ambient", 0) & creds.cap_prm & creds.cap_inh
+    tg = k.new_group(None, actions, creds, host_rlimits(), pid=pid or k.alloc_pid())
+    tg.no_new_privs = int(no_new_privs)
     tg.run = run
     tg.started = start
     for r, (soft, hard) in (rlimits or {}).items():

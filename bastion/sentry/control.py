@@ -28,7 +28,8 @@ from .. import wire
 from ..abi import errno as E
 from ..abi import signals as S
 from ..abi.errno import SyscallError
-from .task import RLIM_INFINITY, Creds, FSContext, Task
+from .creds import Creds
+from .task import RLIM_INFINITY, FSContext, Task
 from .vfs.fdtable import FdTable
 from .vfs.hostfile import HostFile
 
@@ -154,7 +155,8 @@ class ControlServer:
 
     # --- processes -------------------------------------------------------
     def op_spawn(self, ch, req, fds):
-        """argv, env (dict), cwd, uid, gid, groups, run, start, rlimits, tty;
+        """argv, env (dict), cwd, uid, gid, groups, run, start, rlimits, tty,
+        caps ({set: mask}, as boot.spawn), no_new_privs;
         fds: stdin, stdout, stderr (host fds; missing ones are /dev/null), or
         with tty a host terminal (fds[0] in, fds[1] or fds[0] out) relayed to
         a new sandbox pty that becomes the process's controlling terminal."""
@@ -181,7 +183,8 @@ class ControlServer:
         try:
             t = spawn(k, argv, env, req.get("cwd"), int(req.get("uid", 0)), int(req.get("gid", 0)), files,
                       groups=req.get("groups"), run=req.get("run"), start=req.get("start", True),
-                      stdio=stdio, rlimits=rl)
+                      stdio=stdio, rlimits=rl, caps=req.get("caps"),
+                      no_new_privs=bool(req.get("no_new_privs")))
         except BaseException:
             if stdio is not None:
                 console.close()

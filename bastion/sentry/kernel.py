@@ -18,6 +18,7 @@ import time
 from .. import hostsys as hs
 from ..abi import errno as E
 from ..abi import signals as S
+from ..abi.caps import SEARCH_BYPASS
 from ..abi.errno import SyscallError
 from ..abi.sysno import MAX as NR_MAX
 from ..platform import base as pbase
@@ -27,7 +28,8 @@ from .mm import patch as mpatch
 from .mm.memfile import MemoryFile
 from .sched import Blocked, RearmQueue, WaitQueue
 from .task import Task, ThreadGroup
-from .vfs.path import Walker, check_name, through_mounts
+from .creds import permission
+from .vfs.path import MS_NOEXEC, Walker, check_name, through_mounts
 
 MASK64 = 0xFFFFFFFFFFFFFFFF
 _SI_TIMER = S.SI_TIMER.to_bytes(4, "little", signed=True)
@@ -239,6 +241,9 @@ class Kernel:
             cur = dirfd_dentry or t.fs.cwd
             if cur.inode.mode & 0o170000 != 0o040000:
                 raise SyscallError(E.ENOTDIR)
+            c = t.tg.creds
+            if not c.cap_eff & SEARCH_BYPASS and not permission(c, cur.inode, 1):
+                raise SyscallError(E.EACCES)
             nxt = cur.children.get(path)
             if nxt is None:
                 check_name(path)
@@ -253,12 +258,11 @@ class Kernel:
         w = Walker(t.fs.root)
         return w.walk_parent(dirfd_dentry or t.fs.cwd, path, t)
 
-    def check_exec(self, t, inode):
-        if inode.is_dir():
-            raise SyscallError(E.EACCES)
-        if not inode.is_reg():
-            raise SyscallError(E.EACCES)
-        if not inode.mode & 0o111:
+    def check_exec(self, t, d):
+        """May t exec d's file? A regular file, not on a noexec mount, that
+        t may execute (for root: with some exec bit), else EACCES."""
+        inode = d.inode
+        if not inode.is_reg() or d.mount.flags & MS_NOEXEC or not permission(t.tg.creds, inode, 1):
             raise SyscallError(E.EACCES)
 
     # --- the loop ---------------------------------------------------------

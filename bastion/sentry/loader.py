@@ -5,10 +5,12 @@ import os
 import struct
 
 from ..abi import errno as E
+from ..abi.caps import CAP_SYS_PTRACE
 from ..abi.errno import SyscallError
 from .mm.memfile import PAGE
 from .mm.mm import MM, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from .vfs.inode import allow_write_access, deny_write_access
+from .vfs.path import MS_NOSUID
 
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
 ET_EXEC, ET_DYN = 2, 3
@@ -115,7 +117,9 @@ def _map_elf(mm, inode, etype, phdrs, name, bias_hint):
 
 
 def load(kernel, t, dentry, path, argv, envp, depth=0):
-    """Build a new MM for `dentry`'s program. Returns (mm, regs-setup dict)."""
+    """Build a new MM for `dentry`'s program: (mm, ctx, entry ip, stack
+    pointer, the credentials it runs with, whether its exec is a secure one),
+    which do_execve commits."""
     inode = dentry.inode
     head = inode.read_at(0, BINPRM_BUF_SIZE)
     if head[:2] == b"#!":
@@ -124,7 +128,7 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         interp, arg = parse_shebang(head)
         ipath = os.fsdecode(interp)
         idn = kernel.lookup(t, ipath, follow=True, opening=True)
-        kernel.check_exec(t, idn.inode)
+        kernel.check_exec(t, idn)
         new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(path)] + argv[1:]
         return load(kernel, t, idn, ipath, new_argv, envp, depth + 1)
     etype, entry, phoff, phdrs = _read_phdrs(inode, head)
@@ -138,6 +142,11 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
     if interp:
         idn = kernel.lookup(t, os.fsdecode(interp), follow=True, opening=True)
         iphdrs = _read_phdrs(idn.inode, idn.inode.read_at(0, BINPRM_BUF_SIZE))
+    # the credentials it runs with: those of the ELF file, not a script's
+    creds = t.tg.creds.copy()
+    p = t.ptrace
+    secure = creds.exec(inode, dentry.mount.flags & MS_NOSUID, t.tg.no_new_privs,
+                        p is not None and not p.tracer.creds.capable(CAP_SYS_PTRACE))
     # the point of no return: a process that is the only user of its address
     # space gets it emptied and reused (no new stub); otherwise a new one
     deny_write_access(inode)  # ETXTBSY while it is open for writing; held by the new mm
@@ -182,9 +191,9 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         mm.brk_start = mm.brk = end
         mm.map_anon(stack_top - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, name="[stack]",
                     growsdown=True)
-        sp = _build_stack(t, mm, stack_top, argv, envp, path, img)
+        sp = _build_stack(mm, stack_top, argv, envp, path, img, creds, secure)
         mm.exe_path = dentry.path(kernel.root_dentry)
-        return mm, ctx, start_ip, sp
+        return mm, ctx, start_ip, sp, creds, secure
     except BaseException:
         if ctx is t.ctx:  # past the point of no return: the caller kills the process
             mm.clear()
@@ -193,8 +202,7 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         raise
 
 
-def _build_stack(t, mm, top, argv, envp, execfn, img):
-    creds = t.tg.creds
+def _build_stack(mm, top, argv, envp, execfn, img, creds, secure):
     # the strings at the top, from the lowest: the platform string, argv,
     # envp, the file name (where Linux puts them), in one write
     strs = [b"x86_64", *argv, *envp, os.fsencode(execfn)]
@@ -222,7 +230,7 @@ def _build_stack(t, mm, top, argv, envp, execfn, img):
         (AT["PAGESZ"], PAGE), (AT["BASE"], img.base), (AT["FLAGS"], 0), (AT["ENTRY"], img.entry),
         (AT["UID"], creds.ruid), (AT["EUID"], creds.euid), (AT["GID"], creds.rgid),
         (AT["EGID"], creds.egid), (AT["PLATFORM"], plat_addr),
-        (AT["HWCAP"], HOST_AUXV.get(16, 0)), (AT["CLKTCK"], 100), (AT["SECURE"], 0),
+        (AT["HWCAP"], HOST_AUXV.get(16, 0)), (AT["CLKTCK"], 100), (AT["SECURE"], int(secure)),
         (AT["RANDOM"], rand_addr), (AT["HWCAP2"], HOST_AUXV.get(26, 0)),
         (AT["EXECFN"], execfn_addr), (AT["MINSIGSTKSZ"], HOST_AUXV.get(51, 2048)), (0, 0)]
     words = [len(argv)] + arg_addrs + [0] + env_addrs + [0]

@@ -25,6 +25,7 @@ import struct
 
 from ..abi import errno as E
 from ..abi import signals as S
+from ..abi.caps import CAP_SYS_PTRACE
 from ..abi.errno import SyscallError
 from .mm import patch as mpatch
 
@@ -65,11 +66,14 @@ class Ptrace:
 
 
 def may_attach(t, tg):
-    """Linux's PTRACE_MODE_ATTACH_REALCREDS, less capabilities: root, or the
-    same real, effective and saved ids. EPERM else."""
+    """Linux's PTRACE_MODE_ATTACH_REALCREDS: the same real, effective and
+    saved ids, and no capability the tracer's permitted set lacks, or else
+    CAP_SYS_PTRACE. EPERM else."""
     c, d = t.tg.creds, tg.creds
-    if c.euid != 0 and not (c.ruid == d.ruid == d.euid == d.suid
-                            and c.rgid == d.rgid == d.egid == d.sgid):
+    if c.capable(CAP_SYS_PTRACE):
+        return
+    if not (c.ruid == d.ruid == d.euid == d.suid and c.rgid == d.rgid == d.egid == d.sgid) \
+            or d.cap_prm & ~c.cap_prm:
         raise SyscallError(E.EPERM)
 
 

@@ -77,7 +77,8 @@ def _load_init(k, init, console_fd, stdio_fds):
     t = spawn(k, init["argv"], init.get("env", {}), init.get("cwd") or "/", int(init.get("uid", 0)),
               int(init.get("gid", 0)), files, groups=init.get("groups"), pid=k.alloc_pid(),
               start=False, stdio=stdio,
-              rlimits={int(r): v for r, v in (init.get("rlimits") or {}).items()})
+              rlimits={int(r): v for r, v in (init.get("rlimits") or {}).items()},
+              caps=init.get("caps"), no_new_privs=bool(init.get("no_new_privs")))
     k.init = t.tg
 
 

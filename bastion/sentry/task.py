@@ -42,19 +42,6 @@ class FSContext:
         return FSContext(self.root, self.cwd, self.umask)
 
 
-class Creds:
-    def __init__(self, uid=0, gid=0, groups=()):
-        self.ruid = self.euid = self.suid = self.fsuid = uid
-        self.rgid = self.egid = self.sgid = self.fsgid = gid
-        self.groups = list(groups)
-
-    def copy(self):
-        c = Creds()
-        c.__dict__.update(self.__dict__)
-        c.groups = list(self.groups)
-        return c
-
-
 class ThreadGroup:
     """A process: pid, parent/children, exit status, shared signal state."""
 

@@ -31,6 +31,7 @@ import struct
 
 from ... import hostsys
 from ...abi import errno as E
+from ...abi.caps import CAP_NET_BIND_SERVICE
 from ...abi.errno import SyscallError
 from ..fd import POLLHUP
 from ..vfs.inode import O_NONBLOCK, O_RDWR, S_IFSOCK, File, Inode
@@ -278,7 +279,7 @@ class HostSocket(File):
             if self.family != AF_INET or len(raw) < 16 or bytes(raw[4:8]) != bytes(4):
                 raise SyscallError(E.EAFNOSUPPORT if len(raw) >= 16 else E.EINVAL)
             addr = ("0.0.0.0", struct.unpack(">H", bytes(raw[2:4]))[0])
-        if 0 < addr[1] < PRIVILEGED_PORTS and t.tg.creds.euid != 0:
+        if 0 < addr[1] < PRIVILEGED_PORTS and not t.tg.creds.capable(CAP_NET_BIND_SERVICE):
             raise SyscallError(E.EACCES)
         try:
             self.sock.bind(addr)

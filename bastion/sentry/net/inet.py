@@ -19,6 +19,7 @@ import os
 import struct
 
 from ...abi import errno as E
+from ...abi.caps import CAP_NET_BIND_SERVICE
 from ...abi.errno import SyscallError
 from ..fd import POLLIN, POLLRDNORM
 from ..vfs.inode import O_NONBLOCK
@@ -222,7 +223,7 @@ class InetSocket(U.UnixSocket):
         self._check_local(ip)
         if self.lport != 0:
             raise SyscallError(E.EINVAL)
-        if 0 < port < 1024 and t.tg.creds.euid != 0:
+        if 0 < port < 1024 and not t.tg.creds.capable(CAP_NET_BIND_SERVICE):
             raise SyscallError(E.EACCES)
         old = self.laddr
         self.laddr = ip

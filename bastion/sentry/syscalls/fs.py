@@ -5,8 +5,10 @@ import struct
 import time
 
 from ...abi import errno as E
+from ...abi.caps import CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_MKNOD
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
+from ..creds import S_ISGID, S_ISUID, owner_or_capable, permission
 from ..vfs.inode import File, pack_stat
 from ..vfs.files import check_new_size
 from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE,
@@ -15,7 +17,7 @@ from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE
 from ..mm.mm import PROT_READ, PROT_WRITE
 from ..vfs.path import Dentry
 from ..vfs.pipe import Pipe
-from .util import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
+from .util import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
                    AT_SYMLINK_NOFOLLOW, dir_dentry, path_arg, resolve_at, s32, s64)
 
 MAX_RW = 0x7FFFF000  # MAX_RW_COUNT
@@ -50,30 +52,19 @@ def _start(t, dirfd, path):
 
 
 def may_access(t, inode, want):
-    """DAC check (fs/namei.c generic_permission); root passes except exec."""
-    c = t.tg.creds
-    mode = inode.mode
-    if c.fsuid == 0:
-        if want & 1 and not inode.is_dir() and not mode & 0o111:
-            raise SyscallError(E.EACCES)
-        return
-    if c.fsuid == inode.uid:
-        bits = (mode >> 6) & 7
-    elif inode.gid == c.fsgid or inode.gid in c.groups:
-        bits = (mode >> 3) & 7
-    else:
-        bits = mode & 7
-    if want & ~bits:
+    """EACCES unless t may `want` (4 read, 2 write, 1 exec) on inode."""
+    if not permission(t.tg.creds, inode, want):
         raise SyscallError(E.EACCES)
 
 
 def may_delete(t, dir_inode, victim):
     """fs/namei.c may_delete: write and search rights on the directory and,
-    in a sticky one (/tmp), being the file's owner or the directory's (or
-    root)."""
+    in a sticky one (/tmp), being the file's owner or the directory's, or
+    CAP_FOWNER."""
     may_access(t, dir_inode, 3)
-    fsuid = t.tg.creds.fsuid
-    if dir_inode.mode & 0o1000 and fsuid != 0 and fsuid != victim.uid and fsuid != dir_inode.uid:
+    c = t.tg.creds
+    if dir_inode.mode & 0o1000 and c.fsuid != victim.uid and c.fsuid != dir_inode.uid \
+            and not c.capable(CAP_FOWNER):
         raise SyscallError(E.EPERM)
 
 
@@ -647,22 +638,23 @@ def sys_fstatfs(t, fd, buf, *_):
 
 
 def do_access(t, dirfd, pathaddr, mode, flags):
-    if mode & ~7 or flags & ~(0x200 | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+    """The lookup and the check are made with the real ids (and the
+    capabilities real root would have) unless AT_EACCESS: a set-user-ID
+    program asks what its user may do (access_override_creds)."""
+    if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise SyscallError(E.EINVAL)
-    d = resolve_at(t, dirfd, pathaddr, flags, not flags & AT_SYMLINK_NOFOLLOW)
-    if mode & 2 and hasattr(d, "mount") and _mount_ro(d) and not d.inode.is_link() and \
-            (d.inode.is_reg() or d.inode.is_dir()):
-        raise SyscallError(E.EROFS)
-    c = t.tg.creds
-    if not flags & 0x200:  # check with the real ids unless AT_EACCESS
-        saved = (c.fsuid, c.fsgid)
-        c.fsuid, c.fsgid = c.ruid, c.rgid
-        try:
-            may_access(t, d.inode, mode)
-        finally:
-            c.fsuid, c.fsgid = saved
-    else:
+    tg = t.tg
+    c = tg.creds
+    if not flags & AT_EACCESS:
+        tg.creds = c.for_access()
+    try:
+        d = resolve_at(t, dirfd, pathaddr, flags, not flags & AT_SYMLINK_NOFOLLOW)
+        if mode & 2 and hasattr(d, "mount") and _mount_ro(d) and not d.inode.is_link() and \
+                (d.inode.is_reg() or d.inode.is_dir()):
+            raise SyscallError(E.EROFS)
         may_access(t, d.inode, mode)
+    finally:
+        tg.creds = c
     return 0
 
 
@@ -767,7 +759,7 @@ def do_mknod(t, dirfd, pathaddr, mode, dev):
         kind = I.S_IFREG
     if kind == I.S_IFDIR:
         raise SyscallError(E.EPERM)
-    if kind in (I.S_IFCHR, I.S_IFBLK) and t.tg.creds.euid != 0:
+    if kind in (I.S_IFCHR, I.S_IFBLK) and not t.tg.creds.capable(CAP_MKNOD):
         raise SyscallError(E.EPERM)
     if kind not in (I.S_IFREG, I.S_IFIFO, I.S_IFCHR, I.S_IFBLK, I.S_IFSOCK):
         raise SyscallError(E.EINVAL)
@@ -971,9 +963,6 @@ def _setattr(t, d, **kw):
     if hasattr(d, "mount") and _mount_ro(d):
         raise SyscallError(E.EROFS)
     inode = d.inode if hasattr(d, "inode") else d
-    c = t.tg.creds
-    if c.fsuid != 0 and c.fsuid != inode.uid and ("mode" in kw or "uid" in kw):
-        raise SyscallError(E.EPERM)
     inode.setattr(**kw)
     k = t.kernel
     if k.inotify_watches:
@@ -985,33 +974,75 @@ def _setattr(t, d, **kw):
     return 0
 
 
+def _chmod(t, d, mode):
+    """The owner or CAP_FOWNER may; a set-group-ID bit for a group the
+    caller is not in is dropped without CAP_FSETID (setattr_prepare)."""
+    inode = d.inode if hasattr(d, "inode") else d
+    c = t.tg.creds
+    mode &= 0o7777
+    if hasattr(d, "mount") and _mount_ro(d):
+        raise SyscallError(E.EROFS)
+    if not owner_or_capable(c, inode):
+        raise SyscallError(E.EPERM)
+    if mode & S_ISGID and not c.in_group(inode.gid) and not c.capable(CAP_FSETID):
+        mode &= ~S_ISGID
+    return _setattr(t, d, mode=mode)
+
+
+def _utimes(t, d, atime, mtime, explicit):
+    """Times given (`explicit`) need the owner or CAP_FOWNER (EPERM); times
+    set to now, write permission too (EACCES)."""
+    inode = d.inode if hasattr(d, "inode") else d
+    c = t.tg.creds
+    if hasattr(d, "mount") and _mount_ro(d):
+        raise SyscallError(E.EROFS)
+    if not owner_or_capable(c, inode):
+        if explicit:
+            raise SyscallError(E.EPERM)
+        may_access(t, inode, 2)
+    return _setattr(t, d, atime=atime, mtime=mtime)
+
+
 def sys_chmod(t, pathaddr, mode, *_):
-    return _setattr(t, t.kernel.lookup(t, path_arg(t, pathaddr), True), mode=mode & 0o7777)
+    return _chmod(t, t.kernel.lookup(t, path_arg(t, pathaddr), True), mode)
 
 
 def sys_fchmodat(t, dirfd, pathaddr, mode, *_):
-    return _setattr(t, resolve_at(t, dirfd, pathaddr, 0, True), mode=mode & 0o7777)
+    return _chmod(t, resolve_at(t, dirfd, pathaddr, 0, True), mode)
 
 
 def sys_fchmodat2(t, dirfd, pathaddr, mode, flags, *_):
     d = resolve_at(t, dirfd, pathaddr, flags, not flags & AT_SYMLINK_NOFOLLOW)
     if d.inode.is_link():
         raise SyscallError(E.EOPNOTSUPP)
-    return _setattr(t, d, mode=mode & 0o7777)
+    return _chmod(t, d, mode)
 
 
 def sys_fchmod(t, fd, mode, *_):
     f = _fd(t, fd)
-    return _setattr(t, f.dentry or f.inode, mode=mode & 0o7777)
+    return _chmod(t, f.dentry or f.inode, mode)
 
 
 def _chown(t, d, uid, gid):
+    """chown_ok and chgrp_ok: the owner may set the owner it has and a
+    group it is in; CAP_CHOWN anything. A file that is not a directory
+    loses its set-user-ID bit, and its set-group-ID bit if group-executable."""
     uid, gid = s32(uid), s32(gid)
+    inode = d.inode if hasattr(d, "inode") else d
     c = t.tg.creds
-    if c.euid != 0 and (uid != -1 or gid not in (-1,) + tuple([c.egid] + c.groups)):
-        raise SyscallError(E.EPERM)
-    return _setattr(t, d, uid=None if uid == -1 else uid & 0xFFFFFFFF,
-                    gid=None if gid == -1 else gid & 0xFFFFFFFF)
+    if not c.capable(CAP_CHOWN):
+        owner = c.fsuid == inode.uid
+        if uid != -1 and not (owner and uid == inode.uid) or \
+                gid != -1 and not (owner and (gid == inode.gid or c.in_group(gid))):
+            raise SyscallError(E.EPERM)
+    kw = {"uid": None if uid == -1 else uid & 0xFFFFFFFF,
+          "gid": None if gid == -1 else gid & 0xFFFFFFFF}
+    mode = inode.mode
+    if not inode.is_dir():
+        kill = mode & (S_ISUID | (S_ISGID if mode & 0o010 else 0))
+        if kill:
+            kw["mode"] = mode & 0o7777 & ~kill
+    return _setattr(t, d, **kw)
 
 
 def sys_chown(t, pathaddr, uid, gid, *_):
@@ -1042,9 +1073,10 @@ def sys_utimensat(t, dirfd, pathaddr, times, flags, *_):
         d = resolve_at(t, dirfd, pathaddr, flags, not flags & AT_SYMLINK_NOFOLLOW)
     now = time.time_ns()
     if times == 0:
-        return _setattr(t, d, atime=now, mtime=now)
+        return _utimes(t, d, now, now, False)
     a_s, a_ns, m_s, m_ns = struct.unpack("<qqqq", t.mm.read(times, 32))
     vals = []
+    explicit = False
     for s_, ns in ((a_s, a_ns), (m_s, m_ns)):
         if ns == UTIME_NOW:
             vals.append(now)
@@ -1052,27 +1084,30 @@ def sys_utimensat(t, dirfd, pathaddr, times, flags, *_):
             vals.append(None)
         elif 0 <= ns < 10**9:
             vals.append(s_ * 10**9 + ns)
+            explicit = True
         else:
             raise SyscallError(E.EINVAL)
-    return _setattr(t, d, atime=vals[0], mtime=vals[1])
+    if vals == [None, None]:
+        return 0
+    return _utimes(t, d, vals[0], vals[1], explicit)
 
 
 def sys_utimes(t, pathaddr, times, *_):
     d = t.kernel.lookup(t, path_arg(t, pathaddr), True)
     if times == 0:
         now = time.time_ns()
-        return _setattr(t, d, atime=now, mtime=now)
+        return _utimes(t, d, now, now, False)
     a_s, a_us, m_s, m_us = struct.unpack("<qqqq", t.mm.read(times, 32))
-    return _setattr(t, d, atime=a_s * 10**9 + a_us * 1000, mtime=m_s * 10**9 + m_us * 1000)
+    return _utimes(t, d, a_s * 10**9 + a_us * 1000, m_s * 10**9 + m_us * 1000, True)
 
 
 def sys_utime(t, pathaddr, times, *_):
     d = t.kernel.lookup(t, path_arg(t, pathaddr), True)
     if times == 0:
         now = time.time_ns()
-        return _setattr(t, d, atime=now, mtime=now)
+        return _utimes(t, d, now, now, False)
     a, m = struct.unpack("<qq", t.mm.read(times, 16))
-    return _setattr(t, d, atime=a * 10**9, mtime=m * 10**9)
+    return _utimes(t, d, a * 10**9, m * 10**9, True)
 
 
 def sys_truncate(t, pathaddr, length, *_):

@@ -4,6 +4,7 @@ import os
 import struct
 import time
 
+from ...abi import caps as C
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .. import futex as F
@@ -26,7 +27,7 @@ def sys_uname(t, buf, *_):
 def _uts_name(t, name, length):
     if length > 64:  # __NEW_UTS_LEN
         raise SyscallError(E.EINVAL)
-    if t.tg.creds.euid != 0:
+    if not t.tg.creds.capable(C.CAP_SYS_ADMIN):
         raise SyscallError(E.EPERM)
     return t.mm.read(name, length).decode("utf-8", "surrogateescape")
 
@@ -154,7 +155,7 @@ def sys_prlimit64(t, pid, res, new, old, *_):
         soft, hard = struct.unpack("<QQ", t.mm.read(new, 16))
         if soft > hard:
             raise SyscallError(E.EINVAL)
-        if hard > cur[1] and t.tg.creds.euid != 0:
+        if hard > cur[1] and not t.tg.creds.capable(C.CAP_SYS_RESOURCE):
             raise SyscallError(E.EPERM)
         if res == RLIMIT_NOFILE and hard > 1 << 20 and hard != RLIM_INFINITY:
             raise SyscallError(E.EPERM)
@@ -208,6 +209,8 @@ PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 38, 39, 36
 PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, PR_SET_VMA, PR_GET_TIMERSLACK = 37, 23, 0x53564D41, 30
 PR_SET_KEEPCAPS, PR_GET_KEEPCAPS, PR_SET_TIMERSLACK, PR_MCE_KILL_GET = 8, 7, 29, 34
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, PR_CAP_AMBIENT = 41, 42, 47
+PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_SECUREBITS = 24, 27, 28
+PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
 
 
 def sys_prctl(t, option, a2, a3, a4, a5, _a6):
@@ -245,13 +248,11 @@ def sys_prctl(t, option, a2, a3, a4, a5, _a6):
     if option == PR_GET_CHILD_SUBREAPER:
         t.mm.write_u32(a2, int(tg.subreaper))
         return 0
-    if option == PR_CAPBSET_READ:
-        if a2 > 40:
-            raise SyscallError(E.EINVAL)
-        return 1
-    if option in (PR_SET_VMA, PR_SET_KEEPCAPS, PR_SET_TIMERSLACK, PR_SET_THP_DISABLE):
+    if option in _CAP_OPTIONS:
+        return _prctl_caps(tg.creds, option, a2, a3, a4, a5)
+    if option in (PR_SET_VMA, PR_SET_TIMERSLACK, PR_SET_THP_DISABLE):
         return 0
-    if option in (PR_GET_KEEPCAPS, PR_GET_THP_DISABLE):
+    if option == PR_GET_THP_DISABLE:
         return 0
     if option == PR_GET_TIMERSLACK:
         return 50000
@@ -259,10 +260,70 @@ def sys_prctl(t, option, a2, a3, a4, a5, _a6):
         return 0
     if option == PR_MCE_KILL_GET:
         return 0
-    if option == PR_CAP_AMBIENT:
-        if a2 == 1:  # PR_CAP_AMBIENT_IS_SET
-            return 0
+    raise SyscallError(E.EINVAL)
+
+
+_CAP_OPTIONS = (PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS,
+                PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_CAP_AMBIENT)
+
+
+def _prctl_caps(c, option, a2, a3, a4, a5):
+    """prctl's capability options (cap_task_prctl): the bounding set, keepcaps,
+    securebits, the ambient set."""
+    if option == PR_CAPBSET_READ:
+        if a2 > C.CAP_LAST_CAP:
+            raise SyscallError(E.EINVAL)
+        return c.cap_bset >> a2 & 1
+    if option == PR_CAPBSET_DROP:
+        if not c.capable(C.CAP_SETPCAP):
+            raise SyscallError(E.EPERM)
+        if a2 > C.CAP_LAST_CAP:
+            raise SyscallError(E.EINVAL)
+        c.cap_bset &= ~(1 << a2)
+        return 0
+    if option == PR_GET_KEEPCAPS:
+        return int(bool(c.securebits & C.SECURE_KEEP_CAPS))
+    if option == PR_SET_KEEPCAPS:
+        if a2 > 1:
+            raise SyscallError(E.EINVAL)
+        if c.securebits & C.SECURE_KEEP_CAPS_LOCKED:
+            raise SyscallError(E.EPERM)
+        c.securebits = c.securebits & ~C.SECURE_KEEP_CAPS | (C.SECURE_KEEP_CAPS if a2 else 0)
+        return 0
+    if option == PR_GET_SECUREBITS:
+        return c.securebits
+    if option == PR_SET_SECUREBITS:
+        old = c.securebits
+        if (old & C.SECURE_ALL_LOCKS) >> 1 & (old ^ a2) or old & C.SECURE_ALL_LOCKS & ~a2 \
+                or a2 & ~(C.SECURE_ALL_LOCKS | C.SECURE_ALL_BITS):
+            raise SyscallError(E.EPERM)  # a locked bit changed, a lock undone, an unknown bit
+        if not c.capable(C.CAP_SETPCAP):
+            # only the bits user space enforces on itself, and (for an old
+            # program's sake) not a call that changes nothing
+            changed = old ^ a2
+            if not changed or changed & ~(C.SECURE_ALL_UNPRIVILEGED | C.SECURE_ALL_UNPRIVILEGED << 1):
+                raise SyscallError(E.EPERM)
+        c.securebits = a2
+        return 0
+    # PR_CAP_AMBIENT
+    if a2 == PR_CAP_AMBIENT_CLEAR_ALL:
+        if a3 or a4 or a5:
+            raise SyscallError(E.EINVAL)
+        c.cap_amb = 0
+        return 0
+    if a3 > C.CAP_LAST_CAP or a4 or a5:
         raise SyscallError(E.EINVAL)
+    bit = 1 << a3
+    if a2 == PR_CAP_AMBIENT_IS_SET:
+        return int(bool(c.cap_amb & bit))
+    if a2 == PR_CAP_AMBIENT_RAISE:
+        if not c.cap_prm & bit or not c.cap_inh & bit or c.securebits & C.SECURE_NO_CAP_AMBIENT_RAISE:
+            raise SyscallError(E.EPERM)
+        c.cap_amb |= bit
+        return 0
+    if a2 == PR_CAP_AMBIENT_LOWER:
+        c.cap_amb &= ~bit
+        return 0
     raise SyscallError(E.EINVAL)
 
 
@@ -361,34 +422,65 @@ def sys_getpriority(t, which, who, *_):
 
 def sys_setpriority(t, which, who, prio, *_):
     """setpriority(2): a user may set its own threads' nice, and only
-    raise it (lower their priority) without CAP_SYS_NICE (root here)."""
+    raise it (lower their priority) without CAP_SYS_NICE."""
     nice = max(-20, min(19, s32(prio)))
     c = t.tg.creds
+    free = c.capable(C.CAP_SYS_NICE)
     for x in _prio_tasks(t, which, who):
         xc = x.tg.creds
-        if c.euid != 0 and c.euid not in (xc.ruid, xc.euid):
+        if not free and c.euid not in (xc.ruid, xc.euid):
             raise SyscallError(E.EPERM)
-        if c.euid != 0 and nice < x.nice:
+        if not free and nice < x.nice:
             raise SyscallError(E.EACCES)
         x.nice = nice
     return 0
 
 
-def sys_capget(t, hdr, data, *_):
+def _cap_header(t, hdr):
+    """capget/capset's header (cap_validate_magic): (how many 32-bit words
+    per set, pid); an unknown version is answered with the one we speak."""
     version = t.mm.read_u32(hdr)
-    if version not in (0x19980330, 0x20071026, 0x20080522):
-        t.mm.write_u32(hdr, 0x20080522)
-        if data:
-            raise SyscallError(E.EINVAL)
+    if version not in (C.VERSION_1, C.VERSION_2, C.VERSION_3):
+        t.mm.write_u32(hdr, C.VERSION_3)
+        return 0, 0
+    return 1 if version == C.VERSION_1 else 2, s32(t.mm.read_u32(hdr + 4))
+
+
+def sys_capget(t, hdr, data, *_):
+    words, pid = _cap_header(t, hdr)
+    if not data:
         return 0
-    if data:
-        full = 0xFFFFFFFF if t.tg.creds.euid == 0 else 0
-        n = 1 if version == 0x19980330 else 2
-        t.mm.write(data, struct.pack("<III", full, full, 0) * n)  # effective, permitted, inheritable
+    if not words:
+        raise SyscallError(E.EINVAL)
+    if pid < 0:
+        raise SyscallError(E.EINVAL)
+    x = t if pid == 0 else t.kernel.tasks.get(pid)
+    if x is None:
+        raise SyscallError(E.ESRCH)
+    c = x.tg.creds
+    t.mm.write(data, b"".join(struct.pack("<III", c.cap_eff >> s & 0xFFFFFFFF, c.cap_prm >> s & 0xFFFFFFFF,
+                                          c.cap_inh >> s & 0xFFFFFFFF) for s in (0, 32)[:words]))
     return 0
 
 
 def sys_capset(t, hdr, data, *_):
+    """The caller's own sets only (cap_capset): permitted no larger,
+    effective within it, inheritable within the old inheritable set and
+    (without CAP_SETPCAP) the old permitted one, never past the bounding
+    set. The ambient set keeps what stays permitted and inheritable."""
+    words, pid = _cap_header(t, hdr)
+    if not words:
+        raise SyscallError(E.EINVAL)
+    if pid != 0 and pid != t.tid:
+        raise SyscallError(E.EPERM)
+    raw = struct.unpack(f"<{3 * words}I", t.mm.read(data, 12 * words)) + (0, 0, 0)
+    eff, prm, inh = ((raw[i] | raw[i + 3] << 32) & C.ALL for i in range(3))
+    c = t.tg.creds
+    if not c.capable(C.CAP_SETPCAP) and inh & ~(c.cap_inh | c.cap_prm) \
+            or inh & ~(c.cap_inh | c.cap_bset) or prm & ~c.cap_prm or eff & ~prm:
+        raise SyscallError(E.EPERM)
+    c.cap_eff, c.cap_prm, c.cap_inh = eff, prm, inh
+    c.cap_amb &= prm & inh
     return 0
 
 

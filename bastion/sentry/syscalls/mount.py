@@ -2,9 +2,10 @@
 sandbox's own tree. Nothing here reaches the host's mount table."""
 
 from ...abi import errno as E
+from ...abi.caps import CAP_SYS_ADMIN
 from ...abi.errno import SyscallError
 from ..vfs.memfs import MemFS
-from ..vfs.path import Mount
+from ..vfs.path import MNT_FLAGS, Mount
 from .util import path_arg
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
@@ -14,7 +15,7 @@ MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW = 1, 2, 4, 8
 
 def sys_mount(t, source, target, fstype, flags, data, _a6):
     k = t.kernel
-    if t.tg.creds.euid != 0:
+    if not t.tg.creds.capable(CAP_SYS_ADMIN):
         raise SyscallError(E.EPERM)
     tpath = path_arg(t, target)
     mp = k.lookup(t, tpath, True)
@@ -22,7 +23,7 @@ def sys_mount(t, source, target, fstype, flags, data, _a6):
         return 0  # propagation types: one mount namespace, nothing to propagate
     if flags & MS_REMOUNT:
         m = mp.mount
-        m.flags = (m.flags & ~MS_RDONLY) | (flags & MS_RDONLY)
+        m.flags = flags & MNT_FLAGS
         return 0
     if flags & MS_BIND:
         src = k.lookup(t, path_arg(t, source), True)
@@ -43,7 +44,7 @@ def sys_mount(t, source, target, fstype, flags, data, _a6):
         raise SyscallError(E.ENOTDIR)
     while mp.mounted is not None:
         mp = mp.mounted.root
-    m = Mount(fs, root, mp, flags & MS_RDONLY, src_name)
+    m = Mount(fs, root, mp, flags & MNT_FLAGS, src_name)
     mp.mounted = m
     k.mounts.append((mp.path(k.root_dentry), m))
     return 0
@@ -51,7 +52,7 @@ def sys_mount(t, source, target, fstype, flags, data, _a6):
 
 def sys_umount2(t, target, flags, *_):
     k = t.kernel
-    if t.tg.creds.euid != 0:
+    if not t.tg.creds.capable(CAP_SYS_ADMIN):
         raise SyscallError(E.EPERM)
     if flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW):
         raise SyscallError(E.EINVAL)

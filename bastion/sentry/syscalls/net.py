@@ -7,6 +7,7 @@ parse_name, sockname and peername."""
 import struct
 
 from ...abi import errno as E
+from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN
 from ...abi.errno import SyscallError
 from ..net import hostinet as H
 from ..net import inet as I
@@ -223,9 +224,10 @@ def _parse_cmsgs(t, ctl, clen):
                 if ln != 16 + UCRED.size:
                     raise SyscallError(E.EINVAL)
                 pid, uid, gid = UCRED.unpack(body)
-                c = t.tg.creds
-                if c.euid != 0 and (pid != t.tg.pid or uid not in (c.ruid, c.euid, c.suid)
-                                    or gid not in (c.rgid, c.egid, c.sgid)):
+                c = t.tg.creds  # scm_check_creds
+                if pid != t.tg.pid and not c.capable(CAP_SYS_ADMIN) \
+                        or uid not in (c.ruid, c.euid, c.suid) and not c.capable(CAP_SETUID) \
+                        or gid not in (c.rgid, c.egid, c.sgid) and not c.capable(CAP_SETGID):
                     raise SyscallError(E.EPERM)
                 cred = (pid, uid, gid)
             else:

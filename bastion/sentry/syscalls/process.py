@@ -4,6 +4,7 @@ import os
 import struct
 
 from ...abi import errno as E
+from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_CHROOT
 from ...abi import signals as S
 from ...abi.errno import SyscallError
 from .. import loader, ptrace
@@ -187,19 +188,22 @@ def sys_vfork(t, *_):
 
 def do_execve(t, dentry, path, argv, envp):
     k = t.kernel
-    k.check_exec(t, dentry.inode)
+    k.check_exec(t, dentry)
     if not argv:
         argv = []
     old_tid = t.tid  # PTRACE_EVENT_EXEC's message
     reusing = t.mm is not None and t.mm.users == 1 and len(t.tg.tasks) == 1
     try:
-        mm, ctx, ip, sp = loader.load(k, t, dentry, path, argv, envp)
+        mm, ctx, ip, sp, creds, secure = loader.load(k, t, dentry, path, argv, envp)
     except SyscallError:
         if reusing and not t.mm.vmas:  # the old image is gone: nothing to return to
             k.exit_group(t, S.SIGSEGV)
             return None
         raise
     tg = t.tg
+    tg.creds = creds
+    if secure:
+        tg.pdeathsig = 0  # a parent may not signal a more privileged program
     # de_thread: every other thread of the process dies
     for other in list(tg.tasks):
         if other is not t:
@@ -512,62 +516,105 @@ def sys_getegid(t, *_):
     return _cr(t).egid
 
 
-def _set_ids(t, kind, r, e, s):
-    c = _cr(t)
-    privileged = c.euid == 0
-    cur = (getattr(c, "r" + kind), getattr(c, "e" + kind), getattr(c, "s" + kind))
-    vals = []
-    for v, old in zip((r, e, s), cur):
-        v = s32(v)
-        if v == -1:
-            vals.append(old)
-            continue
-        if not privileged and v not in cur:
-            raise SyscallError(E.EPERM)
-        vals.append(v)
-    setattr(c, "r" + kind, vals[0])
-    setattr(c, "e" + kind, vals[1])
-    setattr(c, "s" + kind, vals[2])
-    setattr(c, "fs" + kind, vals[1])
+_NOCHANGE = 0xFFFFFFFF  # (uid_t)-1: leave this id as it is
+
+
+def _xid(v):
+    return v & 0xFFFFFFFF
+
+
+def _may_setid(c, kind):
+    return c.capable(CAP_SETUID if kind == "uid" else CAP_SETGID)
+
+
+def _ids(c, kind):
+    return getattr(c, "r" + kind), getattr(c, "e" + kind), getattr(c, "s" + kind)
+
+
+def _commit_ids(c, kind, r, e, s):
+    """Set the real, effective and saved ids; the fs id follows the
+    effective one, and for uids so do the capabilities (Creds.fix_setuid)."""
+    old = _ids(c, kind)
+    setattr(c, "r" + kind, r)
+    setattr(c, "e" + kind, e)
+    setattr(c, "s" + kind, s)
+    setattr(c, "fs" + kind, e)
+    if kind == "uid":
+        c.fix_setuid(*old)
     return 0
 
 
+def _setid(t, kind, v):
+    """setuid/setgid: with CAP_SETUID (CAP_SETGID) all three ids, else the
+    effective one, to the real or saved id only (kernel/sys.c)."""
+    c = _cr(t)
+    v = _xid(v)
+    if v == _NOCHANGE:
+        raise SyscallError(E.EINVAL)
+    r, e, s = _ids(c, kind)
+    if _may_setid(c, kind):
+        return _commit_ids(c, kind, v, v, v)
+    if v not in (r, s):
+        raise SyscallError(E.EPERM)
+    return _commit_ids(c, kind, r, v, s)
+
+
 def sys_setuid(t, uid, *_):
-    if _cr(t).euid == 0:
-        return _set_ids(t, "uid", uid, uid, uid)
-    return _set_ids(t, "uid", -1, uid, -1)
+    return _setid(t, "uid", uid)
 
 
 def sys_setgid(t, gid, *_):
-    if _cr(t).euid == 0:
-        return _set_ids(t, "gid", gid, gid, gid)
-    return _set_ids(t, "gid", -1, gid, -1)
+    return _setid(t, "gid", gid)
 
 
-def _set_re(t, kind, r, e):
-    """setreuid/setregid: the saved id follows the new effective id when the
-    real id is set or the effective id moves off the old real id
-    (kernel/sys.c), so a dropped privilege cannot be taken back."""
-    r, e = s32(r), s32(e)
-    old_real = getattr(_cr(t), "r" + kind)
-    s = e if e != -1 and (r != -1 or e != old_real) else -1
-    return _set_ids(t, kind, r, e, s)
+def _setre(t, kind, nr, ne):
+    """setreuid/setregid: the real id to the old real or effective one, the
+    effective to any of the three, unless privileged; the saved id follows
+    the new effective id when the real id is set or the effective id moves
+    off the old real id, so a dropped privilege cannot be taken back."""
+    c = _cr(t)
+    nr, ne = _xid(nr), _xid(ne)
+    r, e, s = _ids(c, kind)
+    free = _may_setid(c, kind)
+    if nr != _NOCHANGE and nr not in (r, e) and not free:
+        raise SyscallError(E.EPERM)
+    if ne != _NOCHANGE and ne not in (r, e, s) and not free:
+        raise SyscallError(E.EPERM)
+    new_r = r if nr == _NOCHANGE else nr
+    new_e = e if ne == _NOCHANGE else ne
+    new_s = new_e if nr != _NOCHANGE or (ne != _NOCHANGE and ne != r) else s
+    return _commit_ids(c, kind, new_r, new_e, new_s)
 
 
 def sys_setreuid(t, r, e, *_):
-    return _set_re(t, "uid", r, e)
+    return _setre(t, "uid", r, e)
 
 
 def sys_setregid(t, r, e, *_):
-    return _set_re(t, "gid", r, e)
+    return _setre(t, "gid", r, e)
+
+
+def _setres(t, kind, nr, ne, ns):
+    """setresuid/setresgid: each id to any of the old three, unless
+    privileged; -1 leaves one as it is."""
+    c = _cr(t)
+    cur = _ids(c, kind)
+    vals = []
+    for v, old in zip((_xid(nr), _xid(ne), _xid(ns)), cur):
+        if v == _NOCHANGE:
+            v = old
+        elif v not in cur and not _may_setid(c, kind):
+            raise SyscallError(E.EPERM)
+        vals.append(v)
+    return _commit_ids(c, kind, *vals)
 
 
 def sys_setresuid(t, r, e, s, *_):
-    return _set_ids(t, "uid", r, e, s)
+    return _setres(t, "uid", r, e, s)
 
 
 def sys_setresgid(t, r, e, s, *_):
-    return _set_ids(t, "gid", r, e, s)
+    return _setres(t, "gid", r, e, s)
 
 
 def sys_getresuid(t, r, e, s, *_):
@@ -585,18 +632,23 @@ def sys_getresgid(t, r, e, s, *_):
 
 
 def sys_setfsuid(t, uid, *_):
+    """The old fsuid, whether or not it changed (no error, as Linux)."""
     c = _cr(t)
     old = c.fsuid
-    if c.euid == 0 or uid in (c.ruid, c.euid, c.suid):
-        c.fsuid = uid & 0xFFFFFFFF
+    uid = _xid(uid)
+    if uid != _NOCHANGE and uid != old and (
+            uid in (c.ruid, c.euid, c.suid) or c.capable(CAP_SETUID)):
+        c.fsuid = uid
+        c.fix_setfsuid(old)
     return old
 
 
 def sys_setfsgid(t, gid, *_):
     c = _cr(t)
     old = c.fsgid
-    if c.euid == 0 or gid in (c.rgid, c.egid, c.sgid):
-        c.fsgid = gid & 0xFFFFFFFF
+    gid = _xid(gid)
+    if gid != _NOCHANGE and (gid in (c.rgid, c.egid, c.sgid) or c.capable(CAP_SETGID)):
+        c.fsgid = gid
     return old
 
 
@@ -617,7 +669,7 @@ def sys_setgroups(t, size, lst, *_):
     size = s32(size)
     if size < 0 or size > 65536:
         raise SyscallError(E.EINVAL)
-    if _cr(t).euid != 0:
+    if not _cr(t).capable(CAP_SETGID):
         raise SyscallError(E.EPERM)
     _cr(t).groups = list(struct.unpack(f"<{size}I", t.mm.read(lst, 4 * size))) if size else []
     return 0
@@ -627,7 +679,7 @@ def sys_chroot(t, pathaddr, *_):
     d = t.kernel.lookup(t, path_arg(t, pathaddr), True)
     if not d.inode.is_dir():
         raise SyscallError(E.ENOTDIR)
-    if _cr(t).euid != 0:
+    if not _cr(t).capable(CAP_SYS_CHROOT):
         raise SyscallError(E.EPERM)
     t.fs.root = d
     return 0

@@ -4,6 +4,7 @@ import struct
 
 from ...abi import errno as E
 from ...abi import signals as S
+from ...abi.caps import CAP_KILL
 from ...abi.errno import SyscallError
 from .. import signals as frames
 from .util import read_timespec, s32
@@ -156,7 +157,8 @@ def _siginfo_user(t, sig, code=S.SI_USER):
 
 def _may_signal(t, tg):
     c, d = t.tg.creds, tg.creds
-    if c.euid != 0 and c.euid not in (d.ruid, d.suid) and c.ruid not in (d.ruid, d.suid):
+    if c.euid not in (d.ruid, d.suid) and c.ruid not in (d.ruid, d.suid) \
+            and not c.capable(CAP_KILL):
         raise SyscallError(E.EPERM)
 
 

@@ -6,7 +6,9 @@ back up for `..`. Paths are str (surrogateescape-decoded bytes).
 """
 
 from ...abi import errno as E
+from ...abi.caps import SEARCH_BYPASS
 from ...abi.errno import SyscallError
+from ..creds import permission
 
 MAXSYMLINKS = 40  # include/linux/namei.h
 NAME_MAX = 255  # include/uapi/linux/limits.h
@@ -15,6 +17,11 @@ NAME_MAX = 255  # include/uapi/linux/limits.h
 def check_name(c):
     if len(c) > NAME_MAX // 3 and len(c.encode("utf-8", "surrogateescape")) > NAME_MAX:
         raise SyscallError(E.ENAMETOOLONG)
+
+
+# Mount.flags: the per-mount flags of mount(2) a Mount keeps
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
 class Mount:
@@ -104,13 +111,22 @@ class Walker:
         while last > 0 and comps[last] == "":
             last -= 1
         must_dir = path.endswith("/")
+        # search permission on each directory walked through, unless the
+        # caller may pass any (CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH)
+        creds = t.tg.creds if t is not None else None
+        if creds is not None and creds.cap_eff & SEARCH_BYPASS:
+            creds = None
         for i, c in enumerate(comps):
-            if c == "" or c == ".":
+            if c == "":
                 if i >= last and not cur.inode.is_dir():
                     raise SyscallError(E.ENOTDIR)
                 continue
             if not cur.inode.is_dir():
                 raise SyscallError(E.ENOTDIR)
+            if creds is not None and not permission(creds, cur.inode, 1):
+                raise SyscallError(E.EACCES)
+            if c == ".":
+                continue
             if c == "..":
                 cur = parent_of(cur, self.root)
                 continue

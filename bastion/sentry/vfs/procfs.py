@@ -431,9 +431,8 @@ def _status(k, tg, t):
             f"SigPnd:\t{(t.pending if t else 0):016x}\nShdPnd:\t{tg.shared_pending:016x}\n"
             f"SigBlk:\t{mask:016x}\nSigIgn:\t{_sigmask_of(tg, 1):016x}\n"
             f"SigCgt:\t{_sigmask_of(tg, None):016x}\n"
-            f"CapInh:\t0000000000000000\nCapPrm:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
-            f"CapEff:\t{'000001ffffffffff' if c.euid == 0 else '0' * 16}\n"
-            f"CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{tg.no_new_privs}\n"
+            f"CapInh:\t{c.cap_inh:016x}\nCapPrm:\t{c.cap_prm:016x}\nCapEff:\t{c.cap_eff:016x}\n"
+            f"CapBnd:\t{c.cap_bset:016x}\nCapAmb:\t{c.cap_amb:016x}\nNoNewPrivs:\t{tg.no_new_privs}\n"
             f"Seccomp:\t0\nCpus_allowed_list:\t{k.cpu_list}\n"
             f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n")
 
@@ -500,12 +499,18 @@ def _limits(tg):
     return "\n".join(out) + "\n"
 
 
+def _mount_opts(m, ro):
+    """A mount's options as /proc/mounts shows them (show_mnt_opts)."""
+    return ",".join(["ro" if ro else "rw"] + [o for bit, o in ((2, "nosuid"), (4, "nodev"), (8, "noexec"))
+                                              if m.flags & bit] + ["relatime"])
+
+
 def _mounts(k):
     out = []
     for path, m in k.mounts:
         fsname = getattr(m.fs, "name", "none")
-        opts = "ro" if m.flags & 1 or getattr(m.fs, "readonly", False) and path != "/" else "rw"
-        out.append(f"{m.source} {path} {fsname} {opts},relatime 0 0")
+        ro = m.flags & 1 or getattr(m.fs, "readonly", False) and path != "/"
+        out.append(f"{m.source} {path} {fsname} {_mount_opts(m, ro)} 0 0")
     return "\n".join(out) + "\n"
 
 
@@ -513,8 +518,9 @@ def _mountinfo(k):
     out = []
     for i, (path, m) in enumerate(k.mounts):
         fsname = getattr(m.fs, "name", "none")
-        opts = "ro" if m.flags & 1 else "rw"
-        out.append(f"{i + 1} {1 if i else 0} 0:{m.fs.dev} / {path} {opts},relatime - {fsname} {m.source} {opts}")
+        opts = _mount_opts(m, m.flags & 1)
+        out.append(f"{i + 1} {1 if i else 0} 0:{m.fs.dev} / {path} {opts} - {fsname} {m.source} "
+                   f"{'ro' if m.flags & 1 else 'rw'}")
     return "\n".join(out) + "\n"
 
 

@@ -31,6 +31,7 @@ import time
 
 from ...abi import errno as E
 from ...abi import signals as S
+from ...abi.caps import CAP_SYS_ADMIN
 from ...abi.errno import SyscallError
 from ..sched import Callback, WaitQueue
 from .inode import O_NOCTTY, O_NONBLOCK, O_RDWR, S_IFCHR, S_IFDIR, File, FileSystem, Inode
@@ -849,7 +850,7 @@ class Pty:
             mm.write_u32(arg, int(self.excl))
             return 0
         if req == TIOCSTI:
-            if t.tg.creds.euid != 0:
+            if not t.tg.creds.capable(CAP_SYS_ADMIN):
                 raise SyscallError(E.EPERM)
             c = mm.read(arg, 1)
             self.pend += c
@@ -864,11 +865,11 @@ class Pty:
         if tg.sid != tg.pid or self.devpts.ctty(tg) is not None:
             raise SyscallError(E.EPERM)
         if self.session is not None and self.session_alive():
-            if arg == 1 and tg.creds.euid == 0:  # steal it
+            if arg == 1 and tg.creds.capable(CAP_SYS_ADMIN):  # steal it
                 pass
             else:
                 raise SyscallError(E.EPERM)
-        if not f.readable and tg.creds.euid != 0:
+        if not f.readable and not tg.creds.capable(CAP_SYS_ADMIN):
             raise SyscallError(E.EPERM)
         self.session = tg.sid
         self.pgrp = tg.pgid

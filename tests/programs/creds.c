@@ -1,0 +1,465 @@
+/* Credentials: capabilities (capget/capset, prctl's bounding set, keepcaps,
+   securebits, ambient set), how set*uid and exec move them, set-user-ID
+   files, and the permission checks they grant or deny (DAC, search rights
+   on a path, chown/chmod/utimes, kill, noexec mounts). Run as root; each
+   section changes its credentials in a child. */
+#include "common.h"
+#include <grp.h>
+#include <sched.h>
+#include <sys/auxv.h>
+#include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <linux/capability.h>
+
+struct caps { unsigned long long eff, prm, inh; };
+
+static int capget_(int pid, struct caps *c) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, pid};
+    struct __user_cap_data_struct d[2];
+    int r = syscall(SYS_capget, &h, d);
+    if (r == 0) {
+        c->eff = d[0].effective | (unsigned long long)d[1].effective << 32;
+        c->prm = d[0].permitted | (unsigned long long)d[1].permitted << 32;
+        c->inh = d[0].inheritable | (unsigned long long)d[1].inheritable << 32;
+    }
+    return r;
+}
+
+static int capset_(unsigned long long eff, unsigned long long prm, unsigned long long inh) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2] = {
+        {(unsigned)eff, (unsigned)prm, (unsigned)inh},
+        {(unsigned)(eff >> 32), (unsigned)(prm >> 32), (unsigned)(inh >> 32)}};
+    return syscall(SYS_capset, &h, d);
+}
+
+#define BIT(c) (1ULL << (c))
+
+/* Root's permitted set at the start: the host may give fewer than all
+   (a container without CAP_SYS_MODULE), so sets print relative to it. */
+static unsigned long long full_;
+
+static const char *capstr(unsigned long long x) {
+    static char bufs[8][160];
+    static int k;
+    char *b = bufs[k++ & 7];
+    if (x == full_) return "full";
+    if (!(x & ~full_) && __builtin_popcountll(x) > 20) {
+        strcpy(b, "full");
+        for (int i = 0; i < 64; i++)
+            if ((full_ & ~x) >> i & 1) sprintf(b + strlen(b), "-%d", i);
+        return b;
+    }
+    snprintf(b, 160, "%llx", x);
+    return b;
+}
+
+static void show_caps(const char *when) {
+    struct caps c;
+    capget_(0, &c);
+    unsigned long long amb = 0;
+    for (int i = 0; i <= CAP_LAST_CAP; i++)
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0) == 1) amb |= BIT(i);
+    uid_t r, e, s;
+    getresuid(&r, &e, &s);
+    printf("%s: uid %d/%d/%d fsuid %d eff %s prm %s inh %s amb %s keepcaps %d\n", when,
+           r, e, s, setfsuid(-1), capstr(c.eff), capstr(c.prm), capstr(c.inh), capstr(amb),
+           prctl(PR_GET_KEEPCAPS));
+}
+
+/* run fn in a child and wait for it */
+static void in_child(void (*fn)(void)) {
+    pid_t c = fork();
+    if (c == 0) { fn(); _exit(0); }
+    int st;
+    waitpid(c, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("child: %s\n", wstatus(st));
+}
+
+/* the exec'd half: `creds --show WHAT` prints its credentials */
+static int show_main(const char *what) {
+    show_caps(what);
+    printf("%s: gid %d egid %d secure %lu\n", what, getgid(), getegid(), getauxval(AT_SECURE));
+    return 0;
+}
+
+static void exec_show(const char *what) {
+    execl(self_path, self_path, "--show", what, (char *)NULL);
+    printf("exec: %s\n", en(errno));
+}
+
+static void capget_capset(void) {
+    struct __user_cap_header_struct h = {0x12345678, 0};
+    struct __user_cap_data_struct d[2];
+    R(syscall(SYS_capget, &h, NULL));
+    printf("version answered: %#x\n", h.version);
+    h.version = 0x12345678;
+    R(syscall(SYS_capget, &h, d));
+    h.version = _LINUX_CAPABILITY_VERSION_1;
+    h.pid = 0;
+    R(syscall(SYS_capget, &h, d));
+    printf("v1: eff %s prm %s inh %x\n", capstr(d[0].effective | (full_ & ~0xffffffffULL)),
+           capstr(d[0].permitted | (full_ & ~0xffffffffULL)), d[0].inheritable);
+    h.version = _LINUX_CAPABILITY_VERSION_3;
+    h.pid = -5;
+    R(syscall(SYS_capget, &h, d));
+    h.pid = 1 << 22;
+    R(syscall(SYS_capget, &h, d));
+    h.pid = getppid();
+    R(syscall(SYS_capget, &h, d));
+    show_caps("start");
+    in_child(({ void f(void) {
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff & ~BIT(CAP_KILL), c.prm, 0));
+        show_caps("kill dropped from effective");
+        R(capset_(c.eff, c.prm, 0));  /* back: still permitted */
+        R(capset_(c.eff & ~BIT(CAP_SYS_BOOT), c.prm & ~BIT(CAP_SYS_BOOT), 0));
+        R(capset_(c.eff, c.prm, 0));  /* not permitted any more */
+        R(capset_(c.eff & ~BIT(CAP_SYS_BOOT), c.prm & ~BIT(CAP_SYS_BOOT) & ~BIT(CAP_CHOWN), 0));
+        R(capset_(BIT(CAP_CHOWN), c.prm & ~BIT(CAP_SYS_BOOT) & ~BIT(CAP_CHOWN), 0));
+        R(capset_(BIT(CAP_KILL), BIT(CAP_KILL) | BIT(CAP_SETPCAP), BIT(CAP_NET_RAW) | BIT(CAP_KILL)));
+        show_caps("small sets");
+        R(capset_(BIT(CAP_KILL), BIT(CAP_KILL), BIT(CAP_NET_ADMIN)));  /* inheritable: SETPCAP */
+        R(capset_(BIT(CAP_KILL), BIT(CAP_KILL), BIT(CAP_NET_RAW)));
+        R(capset_(BIT(CAP_KILL), BIT(CAP_KILL), BIT(CAP_NET_ADMIN)));  /* now without SETPCAP */
+        struct __user_cap_header_struct h2 = {_LINUX_CAPABILITY_VERSION_3, getppid()};
+        struct __user_cap_data_struct d2[2] = {{0, 0, 0}, {0, 0, 0}};
+        R(syscall(SYS_capset, &h2, d2));
+        struct __user_cap_header_struct h1 = {_LINUX_CAPABILITY_VERSION_1, 0};
+        R(syscall(SYS_capset, &h1, d2));
+        show_caps("v1 capset of nothing");
+    } f; }));
+}
+
+static void prctl_caps(void) {
+    R(prctl(PR_CAPBSET_READ, CAP_CHOWN));
+    R(prctl(PR_CAPBSET_READ, CAP_LAST_CAP));
+    R(prctl(PR_CAPBSET_READ, CAP_LAST_CAP + 1));
+    R(prctl(PR_GET_SECUREBITS));
+    R(prctl(PR_GET_KEEPCAPS));
+    in_child(({ void f(void) {
+        R(prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT));
+        R(prctl(PR_CAPBSET_READ, CAP_SYS_BOOT));
+        R(prctl(PR_CAPBSET_DROP, 99));
+        R(prctl(PR_SET_KEEPCAPS, 2));
+        R(prctl(PR_SET_KEEPCAPS, 1));
+        R(prctl(PR_GET_KEEPCAPS));
+        R(prctl(PR_GET_SECUREBITS));
+        R(prctl(PR_SET_SECUREBITS, 1 << 12));  /* unknown bit */
+        R(prctl(PR_SET_SECUREBITS, 1 << 5 | 1 << 4));  /* keepcaps, locked */
+        R(prctl(PR_SET_KEEPCAPS, 0));
+        R(prctl(PR_SET_SECUREBITS, 1 << 5));  /* undo a lock */
+        R(prctl(PR_GET_SECUREBITS));
+        /* the ambient set: only what is permitted and inheritable */
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_RAW, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0));
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff, c.prm, BIT(CAP_NET_RAW) | BIT(CAP_KILL)));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_KILL, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_RAW, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 99, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_KILL, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, 9, CAP_KILL, 0, 0));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 1, 0, 0));
+        show_caps("ambient net_raw");
+        /* dropping it from the inheritable set takes it out of the ambient one */
+        R(capset_(c.eff, c.prm, BIT(CAP_KILL)));
+        show_caps("inheritable kill only");
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+    } f; }));
+}
+
+static void setuid_moves_caps(void) {
+    in_child(({ void f(void) {  /* leaving root for good: no capabilities */
+        R(setresuid(1000, 1000, 1000));
+        show_caps("setresuid 1000");
+        R(setuid(0));
+        R(setgid(1000));
+        R(setgroups(0, NULL));
+        R(kill(1, 0));
+    } f; }));
+    in_child(({ void f(void) {  /* with keepcaps: the permitted set stays */
+        R(prctl(PR_SET_KEEPCAPS, 1));
+        R(setresuid(1000, 1000, 1000));
+        show_caps("keepcaps, setresuid 1000");
+        struct caps c;
+        capget_(0, &c);
+        R(setresgid(1000, 1000, 1000));  /* no CAP_SETGID in effect */
+        R(capset_(c.prm, c.prm, 0));
+        R(setresgid(1000, 1000, 1000));
+        R(setgroups(0, NULL));
+        show_caps("effective raised again");
+        R(access("/etc/shadow", R_OK));  /* CAP_DAC_OVERRIDE */
+        exec_show("exec as 1000");
+    } f; }));
+    in_child(({ void f(void) {  /* an effective uid that leaves 0 and comes back */
+        R(seteuid(1000));
+        show_caps("seteuid 1000");
+        R(setgroups(0, NULL));
+        R(seteuid(0));
+        show_caps("seteuid 0");
+        R(setfsuid(1000));
+        show_caps("setfsuid 1000");  /* the fs capabilities go */
+        R(setfsuid(0));
+        show_caps("setfsuid 0");
+        R(setreuid(1000, -1));
+        show_caps("setreuid 1000 -1");
+        R(setreuid(-1, 2000));
+        show_caps("setreuid -1 2000");
+        R(setreuid(2000, 2000));
+        R(setreuid(0, -1));
+        show_caps("setreuid to 2000");
+        R(setuid(1000));
+        R(setuid(3000));
+    } f; }));
+}
+
+static void exec_caps(void) {
+    in_child(({ void f(void) {  /* root: the bounding set is what an exec gives */
+        R(prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT));
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff & ~BIT(CAP_KILL), c.prm, 0));
+        exec_show("root exec");
+    } f; }));
+    in_child(({ void f(void) {  /* real root only: permitted, not effective */
+        R(setresuid(0, 1000, 1000));
+        exec_show("real root exec");
+    } f; }));
+    in_child(({ void f(void) {  /* anyone else: the ambient set */
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff, c.prm, BIT(CAP_NET_BIND_SERVICE)));
+        R(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
+        R(prctl(PR_SET_KEEPCAPS, 1));
+        R(setresuid(1000, 1000, 1000));
+        exec_show("ambient exec");
+    } f; }));
+    in_child(({ void f(void) {  /* no_new_privs: root's exec keeps no more than it had */
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff & ~BIT(CAP_KILL), c.prm & ~BIT(CAP_KILL), 0));
+        R(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+        exec_show("no_new_privs exec");
+    } f; }));
+}
+
+static char dir[64];
+static char path_[160];  /* a file the children of a section use */
+
+static void mkfile(const char *name, int mode, uid_t uid, gid_t gid, const char *body) {
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (body) write(fd, body, strlen(body));
+    close(fd);
+    chown(p, uid, gid);
+    chmod(p, mode);
+}
+
+static void copy_self(const char *name) {
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int in = open(self_path, O_RDONLY), out = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0755);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) write(out, buf, n);
+    close(in);
+    close(out);
+}
+
+static void cleanup(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    system(cmd);
+}
+
+static void setid_files(void) {
+    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+    mkdtemp(dir);
+    chmod(dir, 0755);
+    copy_self("suid");
+    char *p = path_;
+    snprintf(p, sizeof path_, "%s/suid", dir);
+    R(chown(p, 1000, 1000));
+    R(chmod(p, 06755));
+    struct stat st;
+    stat(p, &st);
+    printf("mode %o\n", st.st_mode & 07777);
+    in_child(({ void f(void) {
+        R(setgroups(0, NULL));
+        R(setresgid(3000, 3000, 3000));
+        R(setresuid(2000, 2000, 2000));
+        execl(path_, path_, "--show", "set-user-ID exec", (char *)NULL);
+        printf("exec: %s\n", en(errno));
+    } f; }));
+    in_child(({ void f(void) {  /* no_new_privs: the bits do nothing */
+        R(setresuid(2000, 2000, 2000));
+        R(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+        execl(path_, path_, "--show", "no_new_privs set-user-ID exec", (char *)NULL);
+    } f; }));
+    /* chown takes the set-user-ID bit away, and set-group-ID with group exec */
+    R(chown(p, 1000, -1));
+    stat(p, &st);
+    printf("after chown: mode %o\n", st.st_mode & 07777);
+    R(chmod(p, 06745));
+    R(chown(p, -1, -1));
+    stat(p, &st);
+    printf("after chown -1 -1: mode %o\n", st.st_mode & 07777);
+    cleanup();
+}
+
+static void dac_checks(void) {
+    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+    mkdtemp(dir);
+    chmod(dir, 0755);
+    mkfile("secret", 0600, 0, 0, "root only\n");
+    mkfile("open", 0666, 0, 0, "anyone\n");
+    mkfile("mine", 0644, 1000, 1000, "1000's\n");
+    mkfile("noexec", 0644, 0, 0, "#!/bin/sh\nexit 0\n");
+    mkfile("script", 0755, 0, 0, "#!/bin/sh\nexit 7\n");
+    char p[160];
+    snprintf(p, sizeof p, "%s/locked", dir);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/locked/inner", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    snprintf(p, sizeof p, "%s/passonly", dir);
+    mkdir(p, 0711);
+    snprintf(p, sizeof p, "%s/passonly/inner", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    in_child(({ void f(void) {
+        char q[160];
+        R(setgroups(0, NULL));
+        R(setresgid(1000, 1000, 1000));
+        R(setresuid(1000, 1000, 1000));
+        struct stat st;
+        snprintf(q, sizeof q, "%s/secret", dir); R(open(q, O_RDONLY));
+        snprintf(q, sizeof q, "%s/open", dir); E(open(q, O_RDWR));
+        snprintf(q, sizeof q, "%s/locked/inner", dir); R(stat(q, &st));
+        R(open(q, O_RDONLY));
+        snprintf(q, sizeof q, "%s/locked/../open", dir); R(stat(q, &st));
+        snprintf(q, sizeof q, "%s/locked/.", dir); R(stat(q, &st));
+        snprintf(q, sizeof q, "%s/locked", dir); R(stat(q, &st));
+        R(chdir(q));
+        snprintf(q, sizeof q, "%s/passonly/inner", dir); R(stat(q, &st));
+        snprintf(q, sizeof q, "%s/passonly", dir); R(open(q, O_RDONLY | O_DIRECTORY));
+        R(chdir(q));
+        R(stat("inner", &st));
+        R(chdir(".."));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        R(fstatat(dfd, "locked/inner", &st, 0));
+        R(faccessat(dfd, "passonly/inner", R_OK, 0));
+        close(dfd);
+        snprintf(q, sizeof q, "%s/noexec", dir); R(execl(q, q, (char *)NULL));
+        snprintf(q, sizeof q, "%s/secret", dir);
+        R(chmod(q, 0644));
+        R(chown(q, 1000, 1000));
+        R(utimes(q, NULL));
+        snprintf(q, sizeof q, "%s/open", dir);
+        R(utimes(q, NULL));  /* now: write permission is enough */
+        struct timeval tv[2] = {{1, 0}, {2, 0}};
+        R(utimes(q, tv));    /* given times: the owner only */
+        R(chown(q, 1000, 1000));
+        snprintf(q, sizeof q, "%s/mine", dir);
+        R(chown(q, 1000, 1000));
+        R(chown(q, -1, 0));
+        R(chown(q, 0, -1));
+        R(utimes(q, tv));
+        R(chmod(q, 02644));  /* its own group: kept */
+        stat(q, &st);
+        printf("mine: mode %o\n", st.st_mode & 07777);
+        R(kill(1, 0));
+        R(kill(getppid(), 0));
+    } f; }));
+    char *q = path_;
+    snprintf(q, sizeof path_, "%s/mine", dir);
+    /* root with a group it is not in: set-group-ID dropped without CAP_FSETID */
+    in_child(({ void f(void) {
+        R(setresuid(1000, 1000, 0));
+        R(setgroups(0, NULL));
+        R(setresgid(2000, 2000, 2000));
+        R(chmod(path_, 02755));
+        struct stat st;
+        stat(path_, &st);
+        printf("mine by its owner, group not its own: mode %o\n", st.st_mode & 07777);
+    } f; }));
+    /* root: exec needs some exec bit, reading needs none */
+    snprintf(q, sizeof path_, "%s/noexec", dir); R(execl(q, q, (char *)NULL));
+    snprintf(q, sizeof path_, "%s/secret", dir); R(chmod(q, 0)); E(open(q, O_RDWR));
+    /* CAP_DAC_READ_SEARCH alone: read and search, no write */
+    in_child(({ void f(void) {
+        struct caps c;
+        capget_(0, &c);
+        R(capset_(c.eff & ~BIT(CAP_DAC_OVERRIDE), c.prm, 0));
+        char r[160];
+        snprintf(r, sizeof r, "%s/secret", dir);
+        E(open(r, O_RDONLY));
+        R(open(r, O_WRONLY));
+        R(capset_(c.eff & ~BIT(CAP_DAC_OVERRIDE) & ~BIT(CAP_DAC_READ_SEARCH), c.prm, 0));
+        R(open(r, O_RDONLY));
+        snprintf(r, sizeof r, "%s/script", dir);
+        pid_t k = fork();
+        if (k == 0) { execl(r, r, (char *)NULL); _exit(100 + errno); }
+        int st;
+        waitpid(k, &st, 0);
+        printf("script: %s\n", wstatus(st));
+    } f; }));
+    cleanup();
+}
+
+static void noexec_mount(void) {
+    in_child(({ void f(void) {
+        if (unshare(CLONE_NEWNS) != 0) { printf("unshare: %s\n", en(errno)); return; }
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+        mkdtemp(dir);
+        R(mount("none", dir, "tmpfs", MS_NOEXEC | MS_NOSUID, NULL));
+        mkfile("script", 0755, 0, 0, "#!/bin/sh\nexit 0\n");
+        char q[160];
+        snprintf(q, sizeof q, "%s/script", dir);
+        R(execl(q, q, (char *)NULL));
+        FILE *m = fopen("/proc/self/mounts", "r");
+        char line[512];
+        while (fgets(line, sizeof line, m))
+            if (strstr(line, dir)) printf("mounted %s\n", strstr(line, "noexec") && strstr(line, "nosuid")
+                                              ? "noexec,nosuid" : line);
+        fclose(m);
+        R(mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND, NULL));
+        pid_t k = fork();
+        if (k == 0) { execl(q, q, (char *)NULL); _exit(100 + errno); }
+        int st;
+        waitpid(k, &st, 0);
+        printf("after remount: %s\n", wstatus(st));
+        umount(dir);
+        rmdir(dir);
+        /* without CAP_SYS_ADMIN, no mount */
+        R(setresuid(1000, 1000, 1000));
+        R(mount("none", "/mnt", "tmpfs", 0, NULL));
+    } f; }));
+}
+
+static struct section secs[] = {
+    SECTION(capget_capset), SECTION(prctl_caps), SECTION(setuid_moves_caps), SECTION(exec_caps),
+    SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount)};
+
+int main(int argc, char **argv) {
+    const char *full = getenv("CREDS_FULL");  /* set for the programs the sections exec */
+    if (full) {
+        full_ = strtoull(full, NULL, 16);
+    } else {
+        struct caps c;
+        capget_(0, &c);
+        full_ = c.prm;
+        char buf[32];
+        snprintf(buf, sizeof buf, "%llx", full_);
+        setenv("CREDS_FULL", buf, 1);
+    }
+    if (argc == 3 && strcmp(argv[1], "--show") == 0)
+        return show_main(argv[2]);
+    return run_sections(secs, sizeof secs / sizeof secs[0], argc, argv);
+}
