@@ -364,6 +364,15 @@ static void dac_checks(void) {
         R(utimes(q, NULL));  /* now: write permission is enough */
         struct timeval tv[2] = {{1, 0}, {2, 0}};
         R(utimes(q, tv));    /* given times: the owner only */
+        struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+        R(utimensat(AT_FDCWD, q, ts, 0));
+        ts[1].tv_nsec = UTIME_OMIT;  /* one now, one left: the owner only */
+        R(utimensat(AT_FDCWD, q, ts, 0));
+        ts[0].tv_nsec = UTIME_OMIT;  /* nothing to do: not even a lookup */
+        R(utimensat(AT_FDCWD, "/nonexistent/x", ts, 0));
+        ts[0].tv_nsec = 5000000000;
+        R(utimensat(AT_FDCWD, q, ts, 0));
+        R(utimensat(AT_FDCWD, "/nonexistent/x", ts, 0));
         R(chown(q, 1000, 1000));
         snprintf(q, sizeof q, "%s/mine", dir);
         R(chown(q, 1000, 1000));

@@ -1066,30 +1066,36 @@ UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 
 
 def sys_utimensat(t, dirfd, pathaddr, times, flags, *_):
+    """Both UTIME_OMIT: nothing to do, not even the lookup. Times given, or
+    one of them UTIME_NOW and the other omitted, need the owner (_utimes)."""
+    vals = None
+    if times:
+        a_s, a_ns, m_s, m_ns = struct.unpack("<qqqq", t.mm.read(times, 32))
+        if a_ns == m_ns == UTIME_OMIT:
+            return 0
     if pathaddr == 0:
         f = t.files.get(s32(dirfd))
         d = f.dentry or f.inode
     else:
         d = resolve_at(t, dirfd, pathaddr, flags, not flags & AT_SYMLINK_NOFOLLOW)
     now = time.time_ns()
-    if times == 0:
-        return _utimes(t, d, now, now, False)
-    a_s, a_ns, m_s, m_ns = struct.unpack("<qqqq", t.mm.read(times, 32))
-    vals = []
-    explicit = False
-    for s_, ns in ((a_s, a_ns), (m_s, m_ns)):
-        if ns == UTIME_NOW:
-            vals.append(now)
-        elif ns == UTIME_OMIT:
-            vals.append(None)
-        elif 0 <= ns < 10**9:
-            vals.append(s_ * 10**9 + ns)
-            explicit = True
+    if times:
+        if a_ns == m_ns == UTIME_NOW:
+            times = 0
         else:
-            raise SyscallError(E.EINVAL)
-    if vals == [None, None]:
-        return 0
-    return _utimes(t, d, vals[0], vals[1], explicit)
+            vals = []
+            for s_, ns in ((a_s, a_ns), (m_s, m_ns)):
+                if ns == UTIME_NOW:
+                    vals.append(now)
+                elif ns == UTIME_OMIT:
+                    vals.append(None)
+                elif 0 <= ns < 10**9:
+                    vals.append(s_ * 10**9 + ns)
+                else:
+                    raise SyscallError(E.EINVAL)
+    if not times:
+        return _utimes(t, d, now, now, False)
+    return _utimes(t, d, vals[0], vals[1], True)
 
 
 def sys_utimes(t, pathaddr, times, *_):

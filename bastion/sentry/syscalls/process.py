@@ -4,8 +4,8 @@ import os
 import struct
 
 from ...abi import errno as E
-from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_CHROOT
 from ...abi import signals as S
+from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_CHROOT
 from ...abi.errno import SyscallError
 from .. import loader, ptrace
 from ..vfs.inode import O_NONBLOCK
