@@ -13,6 +13,7 @@ from ..abi import caps as C
 
 S_IFMT, S_IFDIR = 0o170000, 0o040000
 S_ISUID, S_ISGID, S_IXGRP = 0o4000, 0o2000, 0o010
+_OVERRIDE = 1 << C.CAP_DAC_OVERRIDE
 
 
 class Creds:
@@ -114,6 +115,11 @@ def permission(c, inode, want):
     mode's bits for owner, group or others, then the capabilities that
     override them (generic_permission)."""
     mode = inode.mode
+    eff = c.cap_eff
+    # CAP_DAC_OVERRIDE first, root's case: reading and writing anything,
+    # executing what has some exec bit (and searching any directory, below)
+    if eff & _OVERRIDE and (not want & 1 or mode & 0o111):
+        return True
     if c.fsuid == inode.uid:
         bits = mode >> 6
     elif c.in_group(inode.gid):
@@ -122,15 +128,11 @@ def permission(c, inode, want):
         bits = mode
     if not want & ~bits & 7:
         return True
-    eff = c.cap_eff
     if mode & S_IFMT == S_IFDIR:
         if not want & 2 and eff >> C.CAP_DAC_READ_SEARCH & 1:
             return True
         return bool(eff >> C.CAP_DAC_OVERRIDE & 1)
-    if want == 4 and eff >> C.CAP_DAC_READ_SEARCH & 1:
-        return True
-    # read and write always, exec only where some exec bit is set
-    return bool((not want & 1 or mode & 0o111) and eff >> C.CAP_DAC_OVERRIDE & 1)
+    return want == 4 and bool(eff >> C.CAP_DAC_READ_SEARCH & 1)
 
 
 def owner_or_capable(c, inode):
