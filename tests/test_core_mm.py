@@ -33,3 +33,11 @@ def test_the_page_cache_copies_what_is_mapped_not_the_whole_file():
         pytest.skip("no cc1 here")
     r = run_bastion([compile_c("mmap"), "file_window_cost"], env=env(BIG_FILE=big))
     assert r.stdout.endswith(b"the sandbox grew under 1 MiB: 1\n"), r
+
+
+def test_executable_stack_when_the_program_asks():
+    """PT_GNU_STACK with PF_X (-z execstack) gives an executable stack, as
+    Linux does: code copied onto the stack runs (gcc's trampolines)."""
+    from core_util import ab_run, compile_variant
+    n, b = ab_run([compile_variant("execstack", "-z", "execstack")])
+    assert b"stack rwxp" in b.stdout and b"returned 42" in b.stdout

@@ -189,7 +189,11 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         if kernel.vdso is not None:  # like Linux: the next free range of the mmap area
             img.vdso = kernel.vdso.map(mm)
         mm.brk_start = mm.brk = end
-        mm.map_anon(stack_top - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, name="[stack]",
+        # PT_GNU_STACK with PF_X asks for an executable stack (gcc's
+        # trampolines for nested functions that use their caller's locals)
+        xstack = any(p[0] == PT_GNU_STACK and p[1] & 1 for p in phdrs)
+        mm.map_anon(stack_top - STACK_SIZE, STACK_SIZE,
+                    PROT_READ | PROT_WRITE | (PROT_EXEC if xstack else 0), name="[stack]",
                     growsdown=True)
         sp = _build_stack(mm, stack_top, argv, envp, path, img, creds, secure)
         mm.exe_path = dentry.path(kernel.root_dentry)

@@ -10,6 +10,11 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/time.h>
 #include <linux/capability.h>
 
@@ -452,9 +457,42 @@ static void noexec_mount(void) {
     } f; }));
 }
 
+static struct rlimit rl;
+
+static void privileged_calls(void) {
+    /* what a process without capabilities is refused (and a root one is not) */
+    getrlimit(RLIMIT_NOFILE, &rl);
+    in_child(({ void f(void) {
+        R(unshare(CLONE_NEWUTS));
+        R(sethostname("creds-test", 10));
+        R(setresuid(1000, 1000, 1000));
+        R(unshare(CLONE_NEWNS));
+        R(unshare(CLONE_NEWUTS | CLONE_FILES));
+        R(unshare(CLONE_FILES));
+        R(sethostname("x", 1));
+        R(chroot("/"));
+        R(mknod("/tmp/creds-dev", S_IFCHR | 0600, makedev(1, 3)));
+        R(setpriority(PRIO_PROCESS, 0, -5));
+        R(setpriority(PRIO_PROCESS, 0, 5));
+        struct rlimit up = rl;
+        up.rlim_max = rl.rlim_max == RLIM_INFINITY ? RLIM_INFINITY : rl.rlim_max + 1;
+        up.rlim_cur = 16;
+        R(setrlimit(RLIMIT_NOFILE, &up) == 0 || rl.rlim_max == RLIM_INFINITY ? 0 : -1);
+        struct rlimit r1;
+        R(prlimit(getppid(), RLIMIT_NOFILE, NULL, &r1));
+        R(prlimit(0, RLIMIT_NOFILE, NULL, &r1));
+        R(kill(getppid(), 0));
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        R(bind(s, (struct sockaddr *)&a, sizeof a));
+        close(s);
+    } f; }));
+}
+
 static struct section secs[] = {
     SECTION(capget_capset), SECTION(prctl_caps), SECTION(setuid_moves_caps), SECTION(exec_caps),
-    SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount)};
+    SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount), SECTION(privileged_calls)};
 
 int main(int argc, char **argv) {
     const char *full = getenv("CREDS_FULL");  /* set for the programs the sections exec */

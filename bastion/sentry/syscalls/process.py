@@ -5,7 +5,7 @@ import struct
 
 from ...abi import errno as E
 from ...abi import signals as S
-from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_CHROOT
+from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_CHROOT
 from ...abi.errno import SyscallError
 from .. import loader, ptrace
 from ..vfs.inode import O_NONBLOCK
@@ -37,6 +37,8 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
         raise SyscallError(E.EINVAL)
     if flags & _NS_FLAGS & ~(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS):
         raise SyscallError(E.EPERM if flags & (CLONE_NEWUSER | CLONE_NEWPID) else E.EINVAL)
+    if flags & _NS_FLAGS and not t.tg.creds.capable(CAP_SYS_ADMIN):
+        raise SyscallError(E.EPERM)
     if not k.limits.may_fork(t):
         raise SyscallError(E.EAGAIN)
     regs = t.ctx.regs
@@ -688,6 +690,8 @@ def sys_chroot(t, pathaddr, *_):
 def sys_unshare(t, flags, *_):
     if flags & ~(CLONE_FILES | CLONE_FS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_SYSVSEM):
         raise SyscallError(E.EINVAL if flags & ~_NS_FLAGS & ~0xFFF00 else E.EPERM)
+    if flags & _NS_FLAGS and not t.tg.creds.capable(CAP_SYS_ADMIN):
+        raise SyscallError(E.EPERM)  # new namespaces (no user namespaces here)
     if flags & CLONE_FILES and t.files.users > 1:
         t.files.users -= 1
         t.files = t.files.copy()
