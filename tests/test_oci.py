@@ -218,6 +218,30 @@ def test_mounts_hostname_user_and_limits(bundle, tmp_path):
     assert r.stdout.endswith(b"survived\n") and r.returncode == 0, r
 
 
+def test_capabilities_and_no_new_privileges(bundle):
+    """process.capabilities and noNewPrivileges, as runc applies them: `runc
+    spec`'s three capabilities for root; a non-root user keeps only the
+    ambient set through its exec; capability-less root is refused."""
+    b, root, edit = bundle
+    show = "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status | tr '\\t\\n' ' '"
+    cfg = edit(["sh", "-c", show + "; mknod /dev/shm/n c 1 3 2>/dev/null || echo refused"])
+    r = oci(root, "run", "--bundle", str(b), "c1")
+    three = "0000000020000420"  # AUDIT_WRITE, NET_BIND_SERVICE, KILL
+    # (no ambient: runc raises it only where inheritable, here empty)
+    assert r.stdout.decode() == (f"CapPrm: {three} CapEff: {three} CapBnd: {three} "
+                                 "CapAmb: 0000000000000000 NoNewPrivs: 1 refused\n"), r
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+    cfg["process"]["capabilities"]["ambient"] = ["CAP_NET_BIND_SERVICE", "CAP_NO_SUCH"]
+    cfg["process"]["capabilities"]["inheritable"] = ["CAP_NET_BIND_SERVICE"]
+    cfg["process"]["noNewPrivileges"] = False
+    cfg["process"]["args"] = ["sh", "-c", show]
+    (b / "config.json").write_text(json.dumps(cfg))
+    r = oci(root, "run", "--bundle", str(b), "c2")
+    amb = "0000000000000400"
+    assert r.stdout.decode() == (f"CapPrm: {amb} CapEff: {amb} CapBnd: {three} CapAmb: {amb} "
+                                 "NoNewPrivs: 0 "), r
+
+
 def test_cpu_limit_through_host_cgroup(bundle):
     from bastion.oci import cgroup
     b, root, edit = bundle
