@@ -6,6 +6,7 @@ import resource
 
 from ..abi import errno as E
 from ..abi import signals as S
+from ..abi.caps import ALL
 from ..abi.errno import SyscallError
 from ..gofer import server as gofer_server
 from ..gofer.client import GoferClient
@@ -268,7 +269,6 @@ def spawn(k, argv, env, cwd, uid, gid, files, groups=None, pid=None, start=True,
             actions.actions[sig] = (S.SIG_IGN, 0, 0, 0)
     creds = Creds(uid, gid, [gid] if groups is None else groups)
     if caps is not None:
-        from ..abi.caps import ALL
         creds.cap_bset = caps.get("bounding", 0) & ALL
         creds.cap_prm = caps.get("permitted", 0) & ALL
         creds.cap_eff = caps.get("effective", 0) & creds.cap_prm

@@ -37,6 +37,12 @@ class Creds:
     def capable(self, cap):
         return self.cap_eff >> cap & 1
 
+    def owns_ids_of(self, d):
+        """Are d's real, effective and saved ids all our real ones (uid and
+        gid)? Who may trace or set limits of another process without a
+        capability (ptrace's and prlimit's checks)."""
+        return self.ruid == d.ruid == d.euid == d.suid and self.rgid == d.rgid == d.egid == d.sgid
+
     def in_group(self, gid):
         return gid == self.fsgid or gid in self.groups
 

@@ -144,9 +144,9 @@ def load(kernel, t, dentry, path, argv, envp, depth=0):
         iphdrs = _read_phdrs(idn.inode, idn.inode.read_at(0, BINPRM_BUF_SIZE))
     # the credentials it runs with: those of the ELF file, not a script's
     creds = t.tg.creds.copy()
-    p = t.ptrace
+    tracing = t.ptrace
     secure = creds.exec(inode, dentry.mount.flags & MS_NOSUID, t.tg.no_new_privs,
-                        p is not None and not p.tracer.creds.capable(CAP_SYS_PTRACE))
+                        tracing is not None and not tracing.tracer.creds.capable(CAP_SYS_PTRACE))
     # the point of no return: a process that is the only user of its address
     # space gets it emptied and reused (no new stub); otherwise a new one
     deny_write_access(inode)  # ETXTBSY while it is open for writing; held by the new mm

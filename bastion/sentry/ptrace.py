@@ -72,8 +72,7 @@ def may_attach(t, tg):
     c, d = t.tg.creds, tg.creds
     if c.capable(CAP_SYS_PTRACE):
         return
-    if not (c.ruid == d.ruid == d.euid == d.suid and c.rgid == d.rgid == d.egid == d.sgid) \
-            or d.cap_prm & ~c.cap_prm:
+    if not c.owns_ids_of(d) or d.cap_prm & ~c.cap_prm:
         raise SyscallError(E.EPERM)
 
 

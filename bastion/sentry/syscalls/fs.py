@@ -959,10 +959,18 @@ def sys_symlinkat(t, a, dirfd, b, *_):
     return do_symlink(t, a, dirfd, b)
 
 
-def _setattr(t, d, **kw):
-    if hasattr(d, "mount") and _mount_ro(d):
-        raise SyscallError(E.EROFS)
-    inode = d.inode if hasattr(d, "inode") else d
+def _attr_inode(d):
+    """The inode whose attributes a call on d (a dentry, or an fd's inode)
+    changes; EROFS on a read-only mount first, before any permission check
+    (Linux's mnt_want_write)."""
+    if hasattr(d, "mount"):
+        if _mount_ro(d):
+            raise SyscallError(E.EROFS)
+        return d.inode
+    return d
+
+
+def _set_attrs(t, d, inode, **kw):
     inode.setattr(**kw)
     k = t.kernel
     if k.inotify_watches:
@@ -974,33 +982,32 @@ def _setattr(t, d, **kw):
     return 0
 
 
+def _setattr(t, d, **kw):
+    return _set_attrs(t, d, _attr_inode(d), **kw)
+
+
 def _chmod(t, d, mode):
     """The owner or CAP_FOWNER may; a set-group-ID bit for a group the
     caller is not in is dropped without CAP_FSETID (setattr_prepare)."""
-    inode = d.inode if hasattr(d, "inode") else d
+    inode = _attr_inode(d)
     c = t.tg.creds
     mode &= 0o7777
-    if hasattr(d, "mount") and _mount_ro(d):
-        raise SyscallError(E.EROFS)
     if not owner_or_capable(c, inode):
         raise SyscallError(E.EPERM)
     if mode & S_ISGID and not c.in_group(inode.gid) and not c.capable(CAP_FSETID):
         mode &= ~S_ISGID
-    return _setattr(t, d, mode=mode)
+    return _set_attrs(t, d, inode, mode=mode)
 
 
 def _utimes(t, d, atime, mtime, explicit):
     """Times given (`explicit`) need the owner or CAP_FOWNER (EPERM); times
     set to now, write permission too (EACCES)."""
-    inode = d.inode if hasattr(d, "inode") else d
-    c = t.tg.creds
-    if hasattr(d, "mount") and _mount_ro(d):
-        raise SyscallError(E.EROFS)
-    if not owner_or_capable(c, inode):
+    inode = _attr_inode(d)
+    if not owner_or_capable(t.tg.creds, inode):
         if explicit:
             raise SyscallError(E.EPERM)
         may_access(t, inode, 2)
-    return _setattr(t, d, atime=atime, mtime=mtime)
+    return _set_attrs(t, d, inode, atime=atime, mtime=mtime)
 
 
 def sys_chmod(t, pathaddr, mode, *_):

@@ -150,9 +150,8 @@ def sys_prlimit64(t, pid, res, new, old, *_):
     tg = t.tg if pid == 0 else t.kernel.groups.get(pid)
     if tg is None:
         raise SyscallError(E.ESRCH)
-    c, d = t.tg.creds, tg.creds
-    if tg is not t.tg and not (c.ruid == d.ruid == d.euid == d.suid and c.rgid == d.rgid == d.egid == d.sgid) \
-            and not c.capable(C.CAP_SYS_RESOURCE):
+    c = t.tg.creds
+    if tg is not t.tg and not c.owns_ids_of(tg.creds) and not c.capable(C.CAP_SYS_RESOURCE):
         raise SyscallError(E.EPERM)  # another user's process (check_prlimit_permission)
     cur = tg.rlimits[res]
     if new:
