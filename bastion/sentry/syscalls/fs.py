@@ -960,14 +960,12 @@ def sys_symlinkat(t, a, dirfd, b, *_):
 
 
 def _attr_inode(d):
-    """The inode whose attributes a call on d (a dentry, or an fd's inode)
-    changes; EROFS on a read-only mount first, before any permission check
-    (Linux's mnt_want_write)."""
-    if hasattr(d, "mount"):
-        if _mount_ro(d):
-            raise SyscallError(E.EROFS)
-        return d.inode
-    return d
+    """The inode whose attributes a call on d (a dentry, an open file
+    without one, or an fd's inode) changes; EROFS on a read-only mount
+    first, before any permission check (Linux's mnt_want_write)."""
+    if hasattr(d, "mount") and _mount_ro(d):
+        raise SyscallError(E.EROFS)
+    return d.inode if hasattr(d, "inode") else d
 
 
 def _set_attrs(t, d, inode, **kw):
