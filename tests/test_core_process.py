@@ -80,7 +80,7 @@ def test_ptrace(section):
 
 
 CREDS = ["capget_capset", "prctl_caps", "setuid_moves_caps", "exec_caps", "setid_files",
-         "dac_checks", "noexec_mount", "privileged_calls"]
+         "dac_checks", "noexec_mount", "privileged_calls", "attr_errors"]
 
 
 @pytest.mark.timeout(60)
@@ -89,6 +89,17 @@ def test_creds(section):
     """Capabilities, how set*uid and exec move them, set-user-ID files, and
     the permission checks they decide (sentry/creds.py)."""
     ab_section("creds", section)
+
+
+SCHED = ["policies", "setattr_getattr", "reset_on_fork", "unprivileged", "affinity"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("section", SCHED)
+def test_sched(section):
+    """Scheduling policies, real-time priorities, reset-on-fork and CPU
+    affinity, kept per thread as Linux keeps them (syscalls/sched.py)."""
+    ab_section("sched", section)
 
 
 @pytest.mark.timeout(120)

@@ -17,6 +17,7 @@ RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE
 RLIM_INFINITY = 2**64 - 1
 # the ones the kernel checks itself (an index of RLIMIT_NAMES each)
 RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_AS = 0, 1, 7, 9
+RLIMIT_NICE, RLIMIT_RTPRIO = 13, 14
 
 
 class SigActions:
@@ -89,6 +90,28 @@ class ThreadGroup:
         return self.tasks[0] if self.tasks else None
 
 
+class SchedAttrs:
+    """A thread's scheduling policy, real-time priority, reset-on-fork flag,
+    fair slice of its own (0: the base slice), deadline parameters
+    (runtime, deadline, period, flags) and CPUs (a mask; None: all), as
+    syscalls/sched.py sets them. Its nice is Task.nice."""
+
+    def __init__(self):
+        self.policy = 0
+        self.rt_priority = 0
+        self.reset_on_fork = False
+        self.slice = 0
+        self.dl = None
+        self.cpus = None
+
+    def allowed(self, ncpus):
+        """The CPUs the thread may run on, as a bit mask."""
+        return self.cpus if self.cpus is not None else (1 << ncpus) - 1
+
+    def realtime(self):
+        return self.policy in (1, 2)  # SCHED_FIFO, SCHED_RR
+
+
 class Task:
     """One app thread."""
 
@@ -102,6 +125,7 @@ class Task:
         self.ctx = None
         self.comm = b""
         self.nice = 0  # get/setpriority's (the host runs every thread at its own)
+        self.sched = SchedAttrs()
         self.sigmask = 0
         self.pending = 0
         self.pending_info = {}

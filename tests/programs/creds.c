@@ -7,6 +7,9 @@
 #include <grp.h>
 #include <sched.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -457,6 +460,61 @@ static void noexec_mount(void) {
     } f; }));
 }
 
+static void attr_errors(void) {
+    /* O_NOATIME: the owner's or CAP_FOWNER's; attributes of an anonymous
+       inode: none to set; a read-only mount: EROFS before any owner check */
+    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+    mkdtemp(dir);
+    chmod(dir, 0755);
+    mkfile("open", 0666, 0, 0, "anyone\n");
+    mkfile("mine", 0644, 1000, 1000, "1000's\n");
+    char p[160];
+    snprintf(p, sizeof p, "%s/open", dir);
+    int fd;
+    E(fd = open(p, O_RDONLY | O_NOATIME));
+    close(fd);
+    in_child(({ void f(void) {
+        R(setresuid(1000, 1000, 1000));
+        char q[160];
+        snprintf(q, sizeof q, "%s/open", dir);
+        R(open(q, O_RDONLY | O_NOATIME));
+        int g = open(q, O_RDONLY);
+        R(fcntl(g, F_SETFL, O_NOATIME));
+        R(fcntl(g, F_SETFL, O_NONBLOCK));
+        snprintf(q, sizeof q, "%s/mine", dir);
+        int h = open(q, O_RDONLY | O_NOATIME);
+        printf("own file with O_NOATIME: %s\n", h >= 0 ? "opened" : en(errno));
+        R(fcntl(h, F_GETFL) & O_NOATIME ? 1 : 0);
+    } f; }));
+    int e = eventfd(0, 0), in = inotify_init(), ep = epoll_create1(0), pp[2];
+    R(fchmod(e, 0644));
+    R(fchown(in, 0, 0));
+    R(fchmod(ep, 0600));
+    R(futimens(e, NULL));
+    R(syscall(452, in, "", 0600, AT_EMPTY_PATH));  /* fchmodat2 */
+    pipe(pp);
+    R(fchmod(pp[0], 0600));
+    in_child(({ void f(void) {
+        if (unshare(CLONE_NEWNS) != 0) { printf("unshare: %s\n", en(errno)); return; }
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        R(mount("none", dir, "tmpfs", 0, NULL));
+        mkfile("rootfile", 0644, 0, 0, "x\n");
+        R(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL));
+        char q[160];
+        snprintf(q, sizeof q, "%s/rootfile", dir);
+        R(chown(q, 0, 0));
+        strcpy(path_, q);
+        in_child(({ void g(void) {
+            R(setresuid(1000, 1000, 1000));
+            R(chown(path_, 1000, 1000));
+            R(chmod(path_, 0600));
+            R(utimes(path_, NULL));
+        } g; }));
+        umount(dir);  /* the sandbox's mount namespaces are one (README) */
+    } f; }));
+    cleanup();
+}
+
 static struct rlimit rl;
 
 static void privileged_calls(void) {
@@ -492,7 +550,8 @@ static void privileged_calls(void) {
 
 static struct section secs[] = {
     SECTION(capget_capset), SECTION(prctl_caps), SECTION(setuid_moves_caps), SECTION(exec_caps),
-    SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount), SECTION(privileged_calls)};
+    SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount), SECTION(privileged_calls),
+    SECTION(attr_errors)};
 
 int main(int argc, char **argv) {
     const char *full = getenv("CREDS_FULL");  /* set for the programs the sections exec */

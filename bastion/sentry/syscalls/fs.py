@@ -9,6 +9,7 @@ from ...abi.caps import CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_MKNOD
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
 from ..creds import S_ISGID, S_ISUID, owner_or_capable, permission
+from ..fd.anon import AnonFS
 from ..vfs.inode import File, pack_stat
 from ..vfs.files import check_new_size
 from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE,
@@ -129,6 +130,8 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
     if not created:
         may_access(t, inode, (4 if acc != I.O_WRONLY else 0) |
                    (2 if acc != I.O_RDONLY or flags & I.O_TRUNC else 0))
+        if flags & I.O_NOATIME and not owner_or_capable(t.tg.creds, inode):
+            raise SyscallError(E.EPERM)  # not the owner's (may_open)
     if writing and (inode.is_reg() or inode.is_dir()) and _mount_ro(d):
         raise SyscallError(E.EROFS)
     held = acc != I.O_RDONLY and inode.is_reg()
@@ -491,6 +494,8 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
+        if arg & ~f.flags & I.O_NOATIME and not owner_or_capable(t.tg.creds, f.inode):
+            raise SyscallError(E.EPERM)  # setfl: only the owner may turn it on
         f.flags = (f.flags & ~I.SETFL_MASK) | (arg & I.SETFL_MASK)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
@@ -965,7 +970,10 @@ def _attr_inode(d):
     first, before any permission check (Linux's mnt_want_write)."""
     if hasattr(d, "mount") and _mount_ro(d):
         raise SyscallError(E.EROFS)
-    return d.inode if hasattr(d, "inode") else d
+    inode = d.inode if hasattr(d, "inode") else d
+    if isinstance(inode.fs, AnonFS):
+        raise SyscallError(E.EOPNOTSUPP)  # an anonymous inode has no attributes to set
+    return inode
 
 
 def _set_attrs(t, d, inode, **kw):
@@ -1033,7 +1041,7 @@ def _chown(t, d, uid, gid):
     group it is in; CAP_CHOWN anything. A file that is not a directory
     loses its set-user-ID bit, and its set-group-ID bit if group-executable."""
     uid, gid = s32(uid), s32(gid)
-    inode = d.inode if hasattr(d, "inode") else d
+    inode = _attr_inode(d)
     c = t.tg.creds
     if not c.capable(CAP_CHOWN):
         owner = c.fsuid == inode.uid
@@ -1047,7 +1055,7 @@ def _chown(t, d, uid, gid):
         kill = mode & (S_ISUID | (S_ISGID if mode & 0o010 else 0))
         if kill:
             kw["mode"] = mode & 0o7777 & ~kill
-    return _setattr(t, d, **kw)
+    return _set_attrs(t, d, inode, **kw)
 
 
 def sys_chown(t, pathaddr, uid, gid, *_):

@@ -1,4 +1,4 @@
-"""System information, limits, prctl, arch_prctl, futex, scheduling, random."""
+"""System information, limits, prctl, arch_prctl, futex, nice, random."""
 
 import os
 import struct
@@ -9,7 +9,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .. import futex as F
 from ..mm import patch
-from ..task import RLIM_INFINITY, RLIMIT_NOFILE
+from ..task import RLIM_INFINITY, RLIMIT_NICE, RLIMIT_NOFILE
 from .util import read_timespec, s32
 
 UTS_LEN = 65
@@ -337,63 +337,6 @@ def sys_personality(t, persona, *_):
     return old
 
 
-def sys_sched_yield(t, *_):
-    return 0
-
-
-def sys_getcpu(t, cpu, node, *_):
-    if cpu:
-        t.mm.write_u32(cpu, 0)
-    if node:
-        t.mm.write_u32(node, 0)
-    return 0
-
-
-def sys_sched_getaffinity(t, pid, size, mask, *_):
-    n = t.kernel.ncpus
-    if size < 8 or size & 7:
-        raise SyscallError(E.EINVAL)
-    bits = (1 << n) - 1
-    t.mm.write(mask, bits.to_bytes(8, "little"))
-    return 8
-
-
-def sys_sched_setaffinity(t, pid, size, mask, *_):
-    return 0
-
-
-def sys_sched_getscheduler(t, pid, *_):
-    return 0
-
-
-def sys_sched_setscheduler(t, pid, policy, param, *_):
-    if policy not in (0, 3, 5):
-        raise SyscallError(E.EPERM)
-    return 0
-
-
-def sys_sched_getparam(t, pid, param, *_):
-    t.mm.write_u32(param, 0)
-    return 0
-
-
-def sys_sched_setparam(t, pid, param, *_):
-    return 0
-
-
-def sys_sched_get_priority_max(t, policy, *_):
-    return 99 if policy in (1, 2) else 0
-
-
-def sys_sched_get_priority_min(t, policy, *_):
-    return 1 if policy in (1, 2) else 0
-
-
-def sys_sched_rr_get_interval(t, pid, tp, *_):
-    t.mm.write(tp, struct.pack("<qq", 0, 100000000))
-    return 0
-
-
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 
 
@@ -424,8 +367,8 @@ def sys_getpriority(t, which, who, *_):
 
 
 def sys_setpriority(t, which, who, prio, *_):
-    """setpriority(2): a user may set its own threads' nice, and only
-    raise it (lower their priority) without CAP_SYS_NICE."""
+    """setpriority(2): a user may set its own threads' nice, and lower it
+    only as far as RLIMIT_NICE allows without CAP_SYS_NICE."""
     nice = max(-20, min(19, s32(prio)))
     c = t.tg.creds
     free = c.capable(C.CAP_SYS_NICE)
@@ -433,8 +376,8 @@ def sys_setpriority(t, which, who, prio, *_):
         xc = x.tg.creds
         if not free and c.euid not in (xc.ruid, xc.euid):
             raise SyscallError(E.EPERM)
-        if not free and nice < x.nice:
-            raise SyscallError(E.EACCES)
+        if not free and nice < x.nice and 20 - nice > x.tg.rlimits[RLIMIT_NICE][0]:
+            raise SyscallError(E.EACCES)  # below what RLIMIT_NICE allows (can_nice)
         x.nice = nice
     return 0
 

@@ -8,6 +8,7 @@ from ...abi import signals as S
 from ...abi.caps import CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_CHROOT
 from ...abi.errno import SyscallError
 from .. import loader, ptrace
+from . import sched
 from ..vfs.inode import O_NONBLOCK
 from .util import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, path_arg, read_ptr_array, s32
 
@@ -39,6 +40,7 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
         raise SyscallError(E.EPERM if flags & (CLONE_NEWUSER | CLONE_NEWPID) else E.EINVAL)
     if flags & _NS_FLAGS and not t.tg.creds.capable(CAP_SYS_ADMIN):
         raise SyscallError(E.EPERM)
+    sched.may_fork(t)
     if not k.limits.may_fork(t):
         raise SyscallError(E.EAGAIN)
     regs = t.ctx.regs
@@ -69,7 +71,7 @@ def do_clone(t, flags, stack, parent_tid, child_tid, tls, exit_signal):
     fs = t.fs if flags & CLONE_FS else t.fs.copy()
     child = k.new_task(tg, mm, files, fs, ctx, tid=None if flags & CLONE_THREAD else tg.pid)
     child.comm = t.comm
-    child.nice = t.nice
+    sched.fork(t, child)
     child.sigmask = t.sigmask
     child.altstack = t.altstack if not flags & CLONE_VM or flags & CLONE_VFORK else (0, S.SS_DISABLE, 0)
     r = child.ctx.regs

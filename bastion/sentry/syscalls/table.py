@@ -38,7 +38,8 @@ class _First:
 _FD = __package__.rpartition(".")[0] + ".fd"
 MODULES = {m: f"{_FD}.{m}" for m in ("epoll", "eventfd", "inotify", "pidfd", "signalfd", "timerfd")}
 MODULES.update({m: f"{__package__}.{m}" for m in (
-    "fs", "misc", "mm", "mount", "net", "poll", "process", "ptrace", "signal", "time", "timers")})
+    "fs", "misc", "mm", "mount", "net", "poll", "process", "ptrace", "sched", "signal", "time",
+    "timers")})
 
 # (name, "module.handler", support level): plain constants, so the list costs
 # nothing to build at start-up (it was ~2.5 ms of attribute hooks)
@@ -285,17 +286,19 @@ ENTRIES = [
     ("getrandom", "misc.sys_getrandom", "full"),
     ("prctl", "misc.sys_prctl", "partial"),
     ("personality", "misc.sys_personality", "partial"),
-    ("sched_yield", "misc.sys_sched_yield", "full"),
-    ("getcpu", "misc.sys_getcpu", "partial"),
-    ("sched_getaffinity", "misc.sys_sched_getaffinity", "partial"),
-    ("sched_setaffinity", "misc.sys_sched_setaffinity", "partial"),
-    ("sched_getscheduler", "misc.sys_sched_getscheduler", "partial"),
-    ("sched_setscheduler", "misc.sys_sched_setscheduler", "partial"),
-    ("sched_getparam", "misc.sys_sched_getparam", "partial"),
-    ("sched_setparam", "misc.sys_sched_setparam", "partial"),
-    ("sched_get_priority_max", "misc.sys_sched_get_priority_max", "full"),
-    ("sched_get_priority_min", "misc.sys_sched_get_priority_min", "full"),
-    ("sched_rr_get_interval", "misc.sys_sched_rr_get_interval", "partial"),
+    ("sched_yield", "sched.sys_sched_yield", "full"),
+    ("getcpu", "sched.sys_getcpu", "partial"),
+    ("sched_getaffinity", "sched.sys_sched_getaffinity", "full"),
+    ("sched_setaffinity", "sched.sys_sched_setaffinity", "full"),
+    ("sched_getscheduler", "sched.sys_sched_getscheduler", "full"),
+    ("sched_setscheduler", "sched.sys_sched_setscheduler", "full"),
+    ("sched_getparam", "sched.sys_sched_getparam", "full"),
+    ("sched_setparam", "sched.sys_sched_setparam", "full"),
+    ("sched_setattr", "sched.sys_sched_setattr", "full"),
+    ("sched_getattr", "sched.sys_sched_getattr", "full"),
+    ("sched_get_priority_max", "sched.sys_sched_get_priority_max", "full"),
+    ("sched_get_priority_min", "sched.sys_sched_get_priority_min", "full"),
+    ("sched_rr_get_interval", "sched.sys_sched_rr_get_interval", "full"),
     ("getpriority", "misc.sys_getpriority", "partial"),
     ("setpriority", "misc.sys_setpriority", "partial"),
     ("capget", "misc.sys_capget", "partial"),

@@ -404,11 +404,18 @@ def _stat(k, tg, t):
     ppid = tg.parent.pid if tg.parent else 0
     start = int((tg.start_time - k.boot_mono) * CLK_TCK)
     vsize = sum(v.end - v.start for v in t.mm.vmas) if t and t.mm else 0
-    nice = t.nice if t else 0
+    x = t or tg.leader
+    nice = x.nice if x else 0
+    rt = x.sched.rt_priority if x and x.sched.realtime() else 0
     fields = [tg.pid if t is None else t.tid, f"({comm})", _state_char(tg, t), ppid, tg.pgid, tg.sid,
               0, -1, 0x400000, 0, 0, 0, 0, int(tg.utime * CLK_TCK), int(tg.stime * CLK_TCK),
-              0, 0, 20 + nice, nice, len(tg.tasks), 0, start, vsize, 0, 2**64 - 1]
+              0, 0, -1 - rt if rt else 20 + nice, nice, len(tg.tasks), 0, start, vsize, 0,
+              2**64 - 1]
     fields += [0] * (52 - len(fields))
+    if x is not None:  # exit_signal (a thread's: none), processor, rt_priority, policy
+        mask = x.sched.allowed(k.ncpus)
+        fields[37:41] = [tg.exit_signal if x is tg.leader else -1, (mask & -mask).bit_length() - 1,
+                         rt, x.sched.policy]
     return " ".join(str(x) for x in fields) + "\n"
 
 
@@ -433,8 +440,34 @@ def _status(k, tg, t):
             f"SigCgt:\t{_sigmask_of(tg, None):016x}\n"
             f"CapInh:\t{c.cap_inh:016x}\nCapPrm:\t{c.cap_prm:016x}\nCapEff:\t{c.cap_eff:016x}\n"
             f"CapBnd:\t{c.cap_bset:016x}\nCapAmb:\t{c.cap_amb:016x}\nNoNewPrivs:\t{tg.no_new_privs}\n"
-            f"Seccomp:\t0\nCpus_allowed_list:\t{k.cpu_list}\n"
+            f"Seccomp:\t0\n{_cpus_allowed(k, t or tg.leader)}"
             f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n")
+
+
+def _cpus_allowed(k, t):
+    """Cpus_allowed (%*pb: hex, 32 bits to a comma-separated group) and its list."""
+    mask = t.sched.allowed(k.ncpus) if t is not None else (1 << k.ncpus) - 1
+    groups, n = [], k.ncpus
+    while n > 0:
+        bits = n % 32 or 32
+        n -= bits
+        groups.append(f"{mask >> n & ((1 << bits) - 1):0{(bits + 3) // 4}x}")
+    return f"Cpus_allowed:\t{','.join(groups)}\nCpus_allowed_list:\t{_cpu_list(mask)}\n"
+
+
+def _cpu_list(mask):
+    """A mask as Linux lists CPUs (%*pbl): "0-1", "0,2-3"."""
+    out, i = [], 0
+    while mask >> i:
+        if mask >> i & 1:
+            j = i
+            while mask >> (j + 1) & 1:
+                j += 1
+            out.append(str(i) if i == j else f"{i}-{j}")
+            i = j + 1
+        else:
+            i += 1
+    return ",".join(out)
 
 
 def _sigmask_of(tg, handler):
