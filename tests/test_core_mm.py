@@ -15,6 +15,7 @@ MMAP = [
     "stack_overflow_kills", "proc_self_maps", "dontneed_file_private", "hint_honoured",
     "high_addresses", "dev_zero_and_memfd_shared", "nx_and_text_protection",
     "mprotect_file_shared_readonly", "many_mappings", "host_file_past_eof", "file_windows",
+    "lazy_page_cache",
 ]
 MMAP_XFAIL = {}
 

@@ -521,9 +521,10 @@ class Kernel:
     def _fault(self, t, info):
         sig, code, addr = info
         if sig == S.SIGSEGV:
-            if t.mm.cow_fault(addr, t):
-                # a write to pages shared copy-on-write since a fork, which are
-                # its own now (or a stale fault): the instruction runs again
+            if t.mm.lazy_fault(addr, t) or t.mm.cow_fault(addr, t):
+                # a page-cache page brought in, a write to pages shared
+                # copy-on-write since a fork, which are its own now (or a
+                # stale fault): the instruction runs again
                 self.return_to_user(t, from_syscall=False)
                 return
             eof = t.mm.eof_fault(addr)

@@ -346,6 +346,73 @@ static void file_windows(void) {
     close(fd);
 }
 
+/* A read-only mapping of a host file whose pages come into the sandbox's
+   page cache as they are touched: what the app and the kernel read of pages
+   never touched yet, through every way in, is the file's bytes. */
+static int same(const void *a, int fd, off_t off, size_t n) {
+    unsigned char *buf = malloc(n);
+    int ok = pread(fd, buf, n, off) == (ssize_t)n && !memcmp(a, buf, n);
+    free(buf);
+    return ok;
+}
+
+static void lazy_page_cache(void) {
+    catch_faults();
+    int fd = open("/bin/bash", O_RDONLY);
+    struct stat st;
+    fstat(fd, &st);
+    size_t len = st.st_size / PG * PG;
+    unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK(p != MAP_FAILED && len >= 160 * PG);
+    /* the kernel reads pages the app has not touched */
+    int pp[2];
+    pipe(pp);
+    unsigned char buf[2 * PG];
+    write(pp[1], p + 100 * PG - 16, 32);
+    read(pp[0], buf, 32);
+    printf("write() from an untouched page: %d\n", same(buf, fd, 100 * PG - 16, 32));
+    unsigned char *file = malloc(len);
+    pread(fd, file, len, 0);
+    unsigned char *s = memmem(file + 64 * PG, len - 64 * PG, "/dev/null", 10);
+    CHECK(s != NULL);
+    R(access((char *)p + (s - file), F_OK));  /* a path in a page not touched */
+    int mem = open("/proc/self/mem", O_RDONLY);
+    printf("/proc/self/mem: %d\n", pread(mem, buf, PG, (off_t)(p + 120 * PG)) == PG &&
+                                         same(buf, fd, 120 * PG, PG));
+    close(mem);
+    /* the app's own touches, far apart and next to each other */
+    int ok = 1;
+    for (size_t o = 0; o < len; o += 37 * PG + 123) ok &= p[o] == file[o];
+    printf("scattered reads: %d\n", ok);
+    /* a fork's child reads pages nobody touched */
+    pid_t k = fork();
+    if (k == 0) { _exit(!same(p + 130 * PG, fd, 130 * PG, 2 * PG)); }
+    int wst;
+    waitpid(k, &wst, 0);
+    printf("child: %s\n", wstatus(wst));
+    /* mprotect, made writable (a private copy), mremap: still the file */
+    R(mprotect(p + 140 * PG, 2 * PG, PROT_READ | PROT_EXEC));
+    printf("after mprotect: %d\n", same(p + 140 * PG, fd, 140 * PG, 2 * PG));
+    R(mprotect(p + 144 * PG, 2 * PG, PROT_READ | PROT_WRITE));
+    printf("made writable: %d\n", same(p + 144 * PG, fd, 144 * PG, 2 * PG));
+    p[144 * PG] ^= 1;
+    printf("written: %d\n", p[144 * PG] == (file[144 * PG] ^ 1));
+    unsigned char *q = mremap(p + 150 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE);
+    printf("after mremap: %d\n", q != MAP_FAILED && same(q, fd, 150 * PG, 4 * PG));
+    /* not executable: a call into it faults, every time */
+    for (int i = 0; i < 2; i++) {
+        if (sigsetjmp(jb, 1) == 0) {
+            ((void (*)(void))(p + 156 * PG))();
+            printf("called: ok\n");
+        } else {
+            printf("call into it: %s %s addr_ok=%d\n", sigabbrev_np(fsig), code_name(fsig, fcode),
+                   faddr == (void *)(p + 156 * PG));
+        }
+    }
+    free(file);
+    close(fd);
+}
+
 /* How much memory a one-page window of a big host file costs the sandbox
    (sysinfo's free RAM under Bastion is its memory limit less what it
    holds): the page cache copies what is mapped, not the whole file. */
@@ -654,4 +721,5 @@ MAIN(SECTION(anon_private), SECTION(anon_shared_fork), SECTION(file_private), SE
      SECTION(proc_self_maps), SECTION(dontneed_file_private), SECTION(hint_honoured),
      SECTION(high_addresses), SECTION(dev_zero_and_memfd_shared), SECTION(nx_and_text_protection),
      SECTION(mprotect_file_shared_readonly), SECTION(many_mappings), SECTION(host_file_past_eof),
-     SECTION(file_windows), SECTION(file_window_cost))
+     SECTION(file_windows), SECTION(file_window_cost),
+     SECTION(lazy_page_cache))

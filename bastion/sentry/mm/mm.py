@@ -17,6 +17,7 @@ from .memfile import PAGE
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
 FORK_COPY_MAX = 64 << 10  # writable private VMAs up to this size are copied at fork
+LAZY_WINDOW = 128 << 10  # a lazy VMA's fault brings this much of the file in (aligned)
 
 
 def page_up(n):
@@ -43,7 +44,7 @@ class SharedRange:
 
 class VMA:
     __slots__ = ("start", "end", "prot", "shared", "off", "name", "share",
-                 "file_off", "dev", "ino", "growsdown", "maywrite", "source", "eof_prot")
+                 "file_off", "dev", "ino", "growsdown", "maywrite", "source", "eof_prot", "lazy")
 
     def __init__(self, start, end, prot, shared, off, name="", share=None,
                  file_off=0, dev=0, ino=0, growsdown=False, maywrite=True):
@@ -61,6 +62,11 @@ class VMA:
         # by the app faults (SIGBUS, as Linux) and a copy by the sentry gets
         # EFAULT (MM.eof_fault)
         self.eof_prot = None
+        # None, or for page-cache pages borrowed before all were filled: the
+        # inode whose page cache they are. The host maps the chunks not yet
+        # filled with no access; a touch faults and fills them
+        # (MM.lazy_fault), and the sentry fills what it reads (MM._fill)
+        self.lazy = None
 
     def part(self, start, end):
         """A copy of this VMA restricted to [start, end)."""
@@ -69,6 +75,7 @@ class VMA:
                 self.file_off + d, self.dev, self.ino, self.growsdown, self.maywrite)
         v.source = self.source
         v.eof_prot = self.eof_prot
+        v.lazy = self.lazy
         if v.share is not None:
             v.share.refs += 1
         return v
@@ -114,6 +121,8 @@ class MM:
             if addr + n <= v.end and v.prot & need:
                 if need & PROT_WRITE and v.share is not None and v.share.cow:
                     self._own(v)
+                if v.lazy is not None:
+                    self._fill(v, addr, n)
                 return v.off + (addr - v.start)
         return -1
 
@@ -138,6 +147,8 @@ class MM:
             if need & PROT_WRITE and v.share is not None and v.share.cow:
                 self._own(v)
             k = min(end, v.end) - addr
+            if v.lazy is not None:
+                self._fill(v, addr, k)
             yield v.off + (addr - v.start), k
             addr += k
 
@@ -146,6 +157,8 @@ class MM:
             return b""
         v = self.find(addr)
         if v is not None and addr + n <= v.end and v.prot & PROT_READ:
+            if v.lazy is not None:
+                self._fill(v, addr, n)
             o = v.off + (addr - v.start)
             return self.view[o:o + n].tobytes()
         return b"".join(self.view[o:o + k].tobytes() for o, k in self._span(addr, n, PROT_READ))
@@ -181,6 +194,8 @@ class MM:
         v = self.find(addr)
         if v is None or addr + n > v.end or v.eof_prot is not None:
             raise SyscallError(E.EFAULT)
+        if v.lazy is not None:
+            self._fill(v, addr, n)
         o = v.off + (addr - v.start)
         return self.view[o:o + n].tobytes()
 
@@ -203,6 +218,8 @@ class MM:
         if i >= 0:  # the common case, inline: the NUL within 256 bytes, in one VMA
             v = self.vmas[i]
             if addr < v.end and v.prot & PROT_READ:
+                if v.lazy is not None:
+                    self._fill(v, addr, min(256, v.end - addr))
                 o = v.off + (addr - v.start)
                 e = self.memfile.map.find(b"\0", o, min(o + 256, v.off + (v.end - v.start)))
                 if e >= 0 and e - o < limit:
@@ -212,6 +229,8 @@ class MM:
             v = self.find(addr)
             if v is None or not v.prot & PROT_READ:
                 raise SyscallError(E.EFAULT)
+            if v.lazy is not None:
+                self._fill(v, addr, min(v.end - addr, limit + 1))
             o = v.off + (addr - v.start)
             chunk_end = v.off + (v.end - v.start)
             # search in steps so a string at the start of a big VMA stays cheap
@@ -328,23 +347,77 @@ class MM:
         every mapping and read/write of the file see the same bytes."""
         return self._map_owned(addr, length, prot, off, owner, name, True)
 
-    def map_borrowed(self, addr, length, prot, off, owner, name):
+    def map_borrowed(self, addr, length, prot, off, owner, name, lazy=None, file_off=0):
         """Map MAP_PRIVATE pages that `owner` keeps in the memory file at `off`
         (page cache, the vDSO): shared by every process until one makes them
-        writable (protect gives it its own copy)."""
-        return self._map_owned(addr, length, prot, off, owner, name, False)
+        writable (protect gives it its own copy). `lazy`: the page cache's
+        inode, whose bytes from `file_off` are filled as they are touched."""
+        return self._map_owned(addr, length, prot, off, owner, name, False, lazy, file_off)
 
-    def _map_owned(self, addr, length, prot, off, owner, name, shared):
+    def _map_owned(self, addr, length, prot, off, owner, name, shared, lazy=None, file_off=0):
         """Map a memory-file range that `owner` frees, not this address space."""
         if not self._is_free(addr, length):
             for v in self._carve(addr, addr + length):
                 self._drop(v)
         share = SharedRange(off, length, owner)
         share.refs = 1
-        v = VMA(addr, addr + length, prot, shared, off, name, share)
+        v = VMA(addr, addr + length, prot, shared, off, name, share, file_off)
+        v.lazy = lazy
         self._insert(v)
-        self.aspace.map(addr, length, prot, off)
+        self._host_map(self.aspace, v, prot)
         return v
+
+    def _host_map(self, aspace, v, prot):
+        """Map v in the host with prot, except, for a lazy VMA, the chunks
+        not in the page cache yet: with no access (a touch faults, and
+        lazy_fault fills them). A lazy VMA found all filled stops being one."""
+        length = v.end - v.start
+        if v.lazy is not None:
+            lo = v.file_off
+            runs = v.lazy.cached_runs(lo, lo + length)
+            if runs != [(lo, lo + length)]:
+                aspace.map(v.start, length, 0, v.off)
+                for a, b in runs:
+                    aspace.protect(v.start + (a - lo), b - a, prot)
+                self.changes += 1  # a fault here is new, even where one was before (lazy_fault)
+                return
+            v.lazy = None
+        aspace.map(v.start, length, prot, v.off)
+
+    def _fill(self, v, addr, n):
+        """Bring [addr, addr+n) of lazy v into the page cache: the sentry is
+        about to read it."""
+        v.lazy.page_cache(self.memfile, v.file_off + (addr - v.start), n)
+
+    def lazy_fault(self, addr, t):
+        """A fault at addr by task t in page-cache pages: True if the access
+        is to run again. In a lazy VMA, the LAZY_WINDOW around addr is
+        filled and the run of filled chunks it lies in mapped with the VMA's
+        protection. Elsewhere (or after that) the fault may be stale: another
+        thread's fault mapped the page since. Either way, a second fault
+        there with nothing changed is the app's (a call into pages that are
+        not executable, a write to them)."""
+        v = self.find(addr)
+        if v is None or v.shared or v.share is None or not v.prot & (PROT_READ | PROT_EXEC):
+            return False
+        if t.fault_retried == (addr, self.changes):
+            return False
+        src = v.lazy
+        if src is not None:
+            lo = v.file_off
+            hi = lo + (v.end - v.start)
+            fo = lo + (addr - v.start)
+            start = max(lo, fo & ~(LAZY_WINDOW - 1))
+            src.page_cache(self.memfile, start, min(hi, start + LAZY_WINDOW) - start)
+            for a, b in src.cached_runs(lo, hi):
+                if a <= fo < b:
+                    self.aspace.protect(v.start + (a - lo), b - a, v.prot)
+                    if a == lo and b == hi:
+                        v.lazy = None
+                    break
+            self.changes += 1
+        t.fault_retried = (addr, self.changes)
+        return True
 
     def map_file_private(self, addr, length, prot, inode, off, valid, name, eof=False):
         """A MAP_PRIVATE file mapping: file bytes [off, off+valid), zeros after
@@ -354,7 +427,8 @@ class MM:
         (no copy, shared by every process; made private on mprotect(WRITE))."""
         dev = inode.fs.dev if inode.fs is not None else 0
         size = inode.size
-        cache = getattr(inode, "page_cache", None)
+        src = inode.cache_source() if hasattr(inode, "cache_source") else None
+        cache = src.page_cache if src is not None else None
         end = page_up(size)  # of the file's pages
         if eof and off + length > end:
             head = max(0, end - off)
@@ -367,12 +441,12 @@ class MM:
         if cache is not None and not prot & PROT_WRITE and off < end and \
                 valid >= min(length, size - off):
             head = min(length, end - off)
-            base = cache(self.memfile, off, head)
+            base = cache(self.memfile, off, head, False)
             if base is not None:
-                # the file's pages borrowed; past the last one, zeros, not a
-                # copy of the file
-                v = self.map_borrowed(addr, head, prot, base + off, inode, name)
-                v.file_off, v.dev, v.ino, v.source = off, dev, inode.ino, inode
+                # the file's pages borrowed, filled as they are touched; past
+                # the last one, zeros, not a copy of the file
+                v = self.map_borrowed(addr, head, prot, base + off, inode, name, src, off)
+                v.dev, v.ino, v.source = dev, inode.ino, inode
                 if head < length:
                     tail = self.map_anon(addr + head, length - head, prot, name=name)
                     tail.file_off, tail.dev, tail.ino = end, dev, inode.ino
@@ -439,6 +513,9 @@ class MM:
             self._own(v)
             return
         length = v.end - v.start
+        if v.lazy is not None:  # all of it in the page cache first
+            v.lazy.page_cache(self.memfile, v.file_off, length)
+            v.lazy = None
         off = self.memfile.alloc(length)
         self.memfile.copy(off, v.off, length)
         v.share.refs -= 1
@@ -468,6 +545,9 @@ class MM:
             if prot & PROT_WRITE and not v.shared and v.share is not None:
                 self._unborrow(v)
                 remap.append(v)
+            elif v.lazy is not None and prot:  # accessible as a whole: all of it filled
+                v.lazy.page_cache(self.memfile, v.file_off, v.end - v.start)
+                v.lazy = None
             v.prot = prot
         if not past_eof:
             self.aspace.protect(start, length, prot)
@@ -541,7 +621,7 @@ class MM:
             c = v.part(v.start, v.end)
             child.vmas.append(c)
             child.starts.append(c.start)
-            aspace.map(c.start, length, c.prot & ~PROT_WRITE if c.share.cow else c.prot, c.off)
+            child._host_map(aspace, c, c.prot & ~PROT_WRITE if c.share.cow else c.prot)
         if protected and self.users > 1:
             # other threads of ours run: no write of theirs may reach the
             # child's pages once fork returns

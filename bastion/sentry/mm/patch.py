@@ -242,6 +242,8 @@ def _code(mm, lo, hi):
                 or v.name.startswith("["):
             return None
         end = min(hi, v.end)
+        if v.lazy is not None:
+            mm._fill(v, a, end - a)
         o = v.off + (a - v.start)
         out += bytes(mm.view[o:o + end - a])
         a = end

@@ -284,11 +284,11 @@ class MemNode(Inode):
         self.mtime = self.ctime = now_ns()
         return len(data)
 
-    def page_cache(self, memfile, off, length):
+    def cache_source(self):
         """Unchanged lower files map their lower's cached pages."""
         if self.data is None and self.extent is None and self.lower is not None:
-            pc = getattr(self.lower, "page_cache", None)
-            return pc(memfile, off, length) if pc is not None else None
+            src = getattr(self.lower, "cache_source", None)
+            return src() if src is not None else None
         return None
 
     # --- the file's bytes in the memory file: shared mappings, holes ---------
