@@ -346,8 +346,8 @@ static void file_windows(void) {
     close(fd);
 }
 
-/* A read-only mapping of a host file whose pages come into the sandbox's
-   page cache as they are touched: what the app and the kernel read of pages
+/* A read-only mapping of a big host file, whose pages come into the
+   sandbox's page cache as they are touched: what the app and the kernel read of pages
    never touched yet, through every way in, is the file's bytes. */
 static int same(const void *a, int fd, off_t off, size_t n) {
     unsigned char *buf = malloc(n);
@@ -358,7 +358,7 @@ static int same(const void *a, int fd, off_t off, size_t n) {
 
 static void lazy_page_cache(void) {
     catch_faults();
-    int fd = open("/bin/bash", O_RDONLY);
+    int fd = open("/usr/bin/python3", O_RDONLY);  /* over 4 MiB: filled as it is touched */
     struct stat st;
     fstat(fd, &st);
     size_t len = st.st_size / PG * PG;

@@ -18,6 +18,11 @@ PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE = 0x01, 0x02
 FORK_COPY_MAX = 64 << 10  # writable private VMAs up to this size are copied at fork
 LAZY_WINDOW = 128 << 10  # a lazy VMA's fault brings this much of the file in (aligned)
+# a read-only file mapping up to this size is filled at once, a bigger one as
+# it is touched (lazy): a library's text is touched all over and mapped again
+# by every exec, where a lazy VMA's fragments would cost host calls each time
+# (fork+exec of /bin/true +5%); cc1's 20 MB of text is touched in parts
+LAZY_MIN = 4 << 20
 
 
 def page_up(n):
@@ -441,11 +446,13 @@ class MM:
         if cache is not None and not prot & PROT_WRITE and off < end and \
                 valid >= min(length, size - off):
             head = min(length, end - off)
-            base = cache(self.memfile, off, head, False)
+            lazy = head > LAZY_MIN
+            base = cache(self.memfile, off, head, not lazy)
             if base is not None:
-                # the file's pages borrowed, filled as they are touched; past
-                # the last one, zeros, not a copy of the file
-                v = self.map_borrowed(addr, head, prot, base + off, inode, name, src, off)
+                # the file's pages borrowed (a big range filled as it is
+                # touched); past the last one, zeros, not a copy of the file
+                v = self.map_borrowed(addr, head, prot, base + off, inode, name,
+                                      src if lazy else None, off)
                 v.dev, v.ino, v.source = dev, inode.ino, inode
                 if head < length:
                     tail = self.map_anon(addr + head, length - head, prot, name=name)
