@@ -242,6 +242,34 @@ def test_capabilities_and_no_new_privileges(bundle):
                                  "NoNewPrivs: 0 "), r
 
 
+def test_mount_options_nosuid_nodev_noexec(bundle, tmp_path):
+    """A mount's nosuid, nodev, noexec and ro options hold inside, as runc
+    mounts them (nodev's refusal: tests/programs/creds.c), and the sentry's
+    own /dev/shm takes `runc spec`'s from the config; /proc/mounts shows them."""
+    b, root, edit = bundle
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tool").write_text("#!/bin/sh\necho ran\n")
+    (data / "tool").chmod(0o755)
+    script = ("cp /bin/busybox /scratch/bb; /scratch/bb true 2>/dev/null || echo scratch refused; "
+              "/data/tool 2>/dev/null || echo data refused; touch /data/x 2>/dev/null || echo data ro; "
+              "grep -E ' /(scratch|data|dev/shm) ' /proc/mounts | cut -d' ' -f2,4")
+    cfg = edit(["sh", "-c", script])
+    cfg["mounts"] += [
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "nodev", "noexec", "mode=1777"]},
+        {"destination": "/data", "type": "bind", "source": str(data), "options": ["rbind", "ro", "noexec"]}]
+    (b / "config.json").write_text(json.dumps(cfg))
+    r = oci(root, "run", "--bundle", str(b), "m1")
+    out = r.stdout.decode()
+    assert out.startswith("scratch refused\ndata refused\ndata ro\n"), r
+    opts = dict(line.split(" ", 1) for line in out.splitlines()[3:])
+    assert set(opts) == {"/scratch", "/data", "/dev/shm"}, r
+    assert all(o in opts["/scratch"].split(",") for o in ("nosuid", "nodev", "noexec")), opts
+    assert all(o in opts["/data"].split(",") for o in ("ro", "noexec")), opts
+    assert all(o in opts["/dev/shm"].split(",") for o in ("nosuid", "nodev", "noexec")), opts
+
+
 def test_cpu_limit_through_host_cgroup(bundle):
     from bastion.oci import cgroup
     b, root, edit = bundle

@@ -34,6 +34,7 @@ RLIM_INFINITY = 2**64 - 1
 # served by the sentry itself, whatever config.json mounts there
 OWN_MOUNTS = ("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup")
 OWN_TYPES = ("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
+MOUNT_OPTIONS = {"ro": 1, "nosuid": 2, "nodev": 4, "noexec": 8}  # the MS_* flags a mount keeps
 MAX_FILE_BIND = 1 << 20  # a file bind is a copy: small files only (hosts, resolv.conf, ...)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -135,6 +136,7 @@ class Spec:
         _want(isinstance(self.annotations, dict), "annotations", "expected an object")
         self.hooks = self._hooks(raw.get("hooks") or {})
         self.binds, self.tmpfs, self.files, self.skipped = [], [], [], []
+        self.mount_flags = {}  # destination -> MS_RDONLY/NOSUID/NODEV/NOEXEC of its options
         mounts = raw.get("mounts") or []
         _want(isinstance(mounts, list), "mounts", "expected a list")
         for i, m in enumerate(mounts):
@@ -180,6 +182,9 @@ class Spec:
         opts = _strs(m.get("options") or [], f + ".options")
         src = m.get("source") or ""
         _want(isinstance(src, str), f + ".source", "expected a path")
+        flags = sum(bit for name, bit in MOUNT_OPTIONS.items() if name in opts)
+        if dst in OWN_MOUNTS:  # the sentry's own mount there takes the flags
+            self.mount_flags[dst] = flags
         if dst in OWN_MOUNTS or any(dst.startswith(p + "/") for p in ("/proc", "/sys")):
             self.skipped.append((dst, f"{kind or 'bind'} at {dst}: the sentry's own filesystem"))
             return
@@ -188,6 +193,7 @@ class Spec:
             ro = "ro" in opts
             if os.path.isdir(src):
                 self.binds.append((src, dst, ro))
+                self.mount_flags[dst] = flags
             elif os.path.isfile(src):
                 self.files.append((src, dst))
             elif os.path.exists(src):
@@ -196,6 +202,7 @@ class Spec:
                 raise SpecError(f"{f}.source: {src} does not exist")
         elif kind == "tmpfs":
             self.tmpfs.append(dst)
+            self.mount_flags[dst] = flags
         elif kind in OWN_TYPES:
             self.skipped.append((dst, f"{kind} at {dst}: only at its usual place"))
         else:
@@ -217,6 +224,7 @@ class Spec:
                 raise SpecError(f"file bind {src} at {dst}: {e.strerror}")
             files.append([dst, base64.b64encode(data).decode(), st.st_mode & 0o7777])
         conf = {"rootfs": self.rootfs, "mounts": [list(b) for b in self.binds], "tmpfs": self.tmpfs,
+                "mount_flags": self.mount_flags,
                 "files": files, "root_readonly": self.readonly, "hostname": self.hostname,
                 "debug_log": debug_log, "limits": {"memory": self.memory, "pids": self.pids}}
         if self.process is not None:

@@ -20,7 +20,7 @@ from .vfs.goferfs import GoferFS
 from .vfs.hostfile import HostFile
 from .vfs.inode import S_IFDIR
 from .vfs.memfs import ACCOUNT, MemFS
-from .vfs.path import Mount, Walker
+from .vfs.path import MS_RDONLY, Mount, Walker
 from .vfs.procfs import make_procfs
 from .vfs.sysfs import make_sysfs
 from .vfs.pty import Console, devpts
@@ -35,11 +35,14 @@ class Config:
     def __init__(self, argv, rootfs="/", mounts=(), tmpfs=(), cwd=None, env=None,
                  hostname="bastion", uid=None, gid=None, strace=None, debug_log=None, tty=False,
                  network="none", platform=None, vdso=True, files=(), root_readonly=False,
-                 patch=True, ignored_signals=(), directfs=None):
+                 patch=True, ignored_signals=(), directfs=None, mount_flags=None):
         self.argv = list(argv)
         self.rootfs = rootfs
         self.mounts = list(mounts)  # [(src, dst, readonly)]
         self.tmpfs = list(tmpfs)
+        # destination -> MS_RDONLY/NOSUID/NODEV/NOEXEC for the mount there (an
+        # OCI config's options), the sentry's own (/proc, /dev, ...) included
+        self.mount_flags = dict(mount_flags or {})
         self.cwd = cwd
         self.env = dict(os.environ) if env is None else dict(env)
         self.hostname = hostname
@@ -176,24 +179,25 @@ def build(cfg):
     k.root_dentry = root_mount.root
     k.mounts.append(("/", root_mount))
     _write_etc(k, cfg.hostname)
+    flags = cfg.mount_flags.get
     devfs, devroot = make_devfs(k)
-    mount_at(k, "/dev", devfs, devroot, source="devtmpfs")
+    mount_at(k, "/dev", devfs, devroot, flags("/dev", 0), source="devtmpfs")
     shm = MemFS("tmpfs")
-    mount_at(k, "/dev/shm", shm, shm.new_root(), source="tmpfs")
+    mount_at(k, "/dev/shm", shm, shm.new_root(), flags("/dev/shm", 0), source="tmpfs")
     pts = devpts(k)
-    mount_at(k, "/dev/pts", pts, pts.root, source="devpts")
+    mount_at(k, "/dev/pts", pts, pts.root, flags("/dev/pts", 0), source="devpts")
     procfs, procroot = make_procfs(k)
-    mount_at(k, "/proc", procfs, procroot, source="proc")
+    mount_at(k, "/proc", procfs, procroot, flags("/proc", 0), source="proc")
     sysfs, sysroot = make_sysfs(k)
-    mount_at(k, "/sys", sysfs, sysroot, flags=1, source="sysfs")
+    mount_at(k, "/sys", sysfs, sysroot, flags("/sys", 0) | MS_RDONLY, source="sysfs")
     tmp = MemFS("tmpfs")
-    mount_at(k, "/tmp", tmp, tmp.new_root(), source="tmpfs")
+    mount_at(k, "/tmp", tmp, tmp.new_root(), flags("/tmp", 0), source="tmpfs")
     for i, (src, dst, ro) in enumerate(cfg.mounts):
         fs = GoferFS(client, i + 1, ro, name="9p")
-        mount_at(k, dst, fs, fs.root(), flags=1 if ro else 0, source=src)
+        mount_at(k, dst, fs, fs.root(), flags(dst, 0) | (MS_RDONLY if ro else 0), source=src)
     for dst in cfg.tmpfs:
         fs = MemFS("tmpfs")
-        mount_at(k, dst, fs, fs.new_root(), source="tmpfs")
+        mount_at(k, dst, fs, fs.new_root(), flags(dst, 0), source="tmpfs")
     for dst, data, mode in cfg.files:
         put_file(k, dst, data, mode)
     return k

@@ -37,7 +37,8 @@ def serve(sock, conf, listening=None, console_fd=None, stdio_fds=(0, 1, 2)):
     try:
         cfg = Config([], rootfs=conf.get("rootfs", "/"),
                      mounts=[(m[0], m[1], bool(m[2])) for m in conf.get("mounts", ())],
-                     tmpfs=conf.get("tmpfs", ()), env={}, hostname=conf.get("hostname", "bastion"),
+                     tmpfs=conf.get("tmpfs", ()), mount_flags=conf.get("mount_flags") or {},
+                     env={}, hostname=conf.get("hostname", "bastion"),
                      uid=0, gid=0, strace=conf.get("strace"), debug_log=conf.get("debug_log"),
                      network=conf.get("network", "none"), vdso=conf.get("vdso", True),
                      files=[(f[0], base64.b64decode(f[1]), int(f[2])) for f in conf.get("files", ())],

@@ -435,8 +435,12 @@ static void noexec_mount(void) {
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
         strcpy(dir, "/tmp/bastion-creds.XXXXXX");
         mkdtemp(dir);
-        R(mount("none", dir, "tmpfs", MS_NOEXEC | MS_NOSUID, NULL));
+        R(mount("none", dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, NULL));
         mkfile("script", 0755, 0, 0, "#!/bin/sh\nexit 0\n");
+        char n[160];
+        snprintf(n, sizeof n, "%s/null", dir);
+        R(mknod(n, S_IFCHR | 0666, makedev(1, 3)));
+        R(open(n, O_WRONLY));  /* a device node on a nodev mount */
         char q[160];
         snprintf(q, sizeof q, "%s/script", dir);
         R(execl(q, q, (char *)NULL));
@@ -444,7 +448,7 @@ static void noexec_mount(void) {
         char line[512];
         while (fgets(line, sizeof line, m))
             if (strstr(line, dir)) printf("mounted %s\n", strstr(line, "noexec") && strstr(line, "nosuid")
-                                              ? "noexec,nosuid" : line);
+                                              && strstr(line, "nodev") ? "noexec,nosuid,nodev" : line);
         fclose(m);
         R(mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND, NULL));
         pid_t k = fork();

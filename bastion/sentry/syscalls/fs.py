@@ -16,7 +16,7 @@ from ..fd.inotify import (IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE
                           IN_DELETE_SELF, IN_ISDIR, IN_MODIFY, IN_MOVE_SELF, IN_MOVED_FROM,
                           IN_MOVED_TO, IN_OPEN, notify, notify_dentry)
 from ..mm.mm import PROT_READ, PROT_WRITE
-from ..vfs.path import Dentry
+from ..vfs.path import MS_NODEV, Dentry
 from ..vfs.pipe import Pipe
 from .util import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
                    AT_SYMLINK_NOFOLLOW, dir_dentry, path_arg, resolve_at, s32, s64)
@@ -127,6 +127,8 @@ def do_open(t, dirfd, path, flags, mode, depth=0):
     writing = acc != I.O_RDONLY or flags & I.O_TRUNC
     if inode.is_dir() and (acc != I.O_RDONLY or flags & I.O_CREAT):
         raise SyscallError(E.EISDIR)
+    if inode.mode & 0o170000 in (I.S_IFCHR, I.S_IFBLK) and d.mount.flags & MS_NODEV:
+        raise SyscallError(E.EACCES)  # a device node on a nodev mount (may_open_dev)
     if not created:
         may_access(t, inode, (4 if acc != I.O_WRONLY else 0) |
                    (2 if acc != I.O_RDONLY or flags & I.O_TRUNC else 0))
