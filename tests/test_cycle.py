@@ -86,7 +86,7 @@ def _due_timer(k, t):
 
 @pytest.mark.parametrize("other_work", [
     _pending_signal,
-    lambda k, t: k.runq.append(t),
+    lambda k, t: k.enqueue(t),
     _due_timer,
     lambda k, t: k.host_signals.append(1),
     lambda k, t: setattr(k, "frozen", []),

@@ -96,6 +96,12 @@ class Kernel:
         self.root_dentry = None
         self.mounts = []
         self.host_signals = []
+        # True only while the run queue and the host fd waits and watches are
+        # empty: _syscall's cycle tests this one attribute for all three.
+        # Whatever adds to them sets it False; the loop sets it again where it
+        # knows them (host signals, which a handler adds between any two
+        # bytecodes, keep their own test)
+        self.calm = True
         self.in_wait = False
         self.host_tty_fd = None
         self.host_signal_hooks = {}  # host signal -> fn() run by the loop instead of forwarding
@@ -176,8 +182,14 @@ class Kernel:
         for fn in self.tick_hooks:
             fn()
 
+    def enqueue(self, t):
+        """Put t on the run queue: the loop serves its syscall again."""
+        self.runq.append(t)
+        self.calm = False
+
     # --- host fds --------------------------------------------------------
     def host_fd_queue(self, fd, events):
+        self.calm = False
         waits = self.host_waits.get(fd)
         if waits is None:
             waits = self.host_waits[fd] = {}
@@ -199,6 +211,7 @@ class Kernel:
         host_fd_unwatch. Unlike host_fd_queue's one-shot level-triggered
         entries it needs no re-arming, so an app's EPOLLET set over it sees
         one event per host edge (net/hostinet.py sockets)."""
+        self.calm = False
         q = self.host_watches.get(fd)
         if q is None:
             q = self.host_watches[fd] = WaitQueue()
@@ -303,6 +316,7 @@ class Kernel:
             if runq or self.done:
                 continue
             host = self.host_waits or self.host_watches
+            self.calm = not host  # (the run queue is empty here)
             ev = None if host else plat.poll_one()
             if ev is not None:
                 events = (ev,)
@@ -469,10 +483,10 @@ class Kernel:
             tg = t.tg
             timers = self.timers
             if cycle is None or _RESTART_LO <= rax <= _RESTART_HI or t.ctx is not ctx \
-                    or (t.pending | tg.shared_pending) & ~t.sigmask or tg.stopped or tg.exiting \
-                    or t.saved_sigmask is not None or self.runq or self.host_signals \
-                    or timers and (timers[0][3] or timers[0][0] <= _now_ns()) \
-                    or self.host_waits or self.host_watches:
+                    or (t.pending or tg.shared_pending) and (t.pending | tg.shared_pending) & ~t.sigmask \
+                    or tg.stopped or tg.exiting or t.saved_sigmask is not None \
+                    or not self.calm or self.host_signals \
+                    or timers and (timers[0][3] or timers[0][0] <= _now_ns()):
                 break
             t.on_host = True
             a = cycle(ctx, rax)

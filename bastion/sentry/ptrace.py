@@ -227,7 +227,7 @@ def resume(x, sig, syscalls, step=False):
     if where == "entry":  # its syscall is served now, from the loop's run queue
         if sig:
             k.send_signal_task(x, sig)
-        k.runq.append(x)
+        k.enqueue(x)
     elif where == "signal":
         if sig:
             info = p.siginfo
@@ -259,7 +259,7 @@ def detach(x, sig=0):
         p.syscalls = False
         if where == "entry":
             x.ptrace = None
-            x.kernel.runq.append(x)
+            x.kernel.enqueue(x)
             return
         resume(x, sig, False)
     x.ptrace = None

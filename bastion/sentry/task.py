@@ -203,7 +203,7 @@ class Task:
         if self.timer is not None:
             self.kernel.cancel_timer(self.timer)
             self.timer = None
-        self.kernel.runq.append(self)
+        self.kernel.enqueue(self)
 
     def deadline_after(self, ns):
         """The absolute deadline for a relative timeout, stable across retries."""
