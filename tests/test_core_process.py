@@ -91,14 +91,15 @@ def test_creds(section):
     ab_section("creds", section)
 
 
-SCHED = ["policies", "setattr_getattr", "reset_on_fork", "unprivileged", "affinity"]
+SCHED = ["policies", "setattr_getattr", "reset_on_fork", "unprivileged", "affinity", "ioprio"]
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("section", SCHED)
 def test_sched(section):
-    """Scheduling policies, real-time priorities, reset-on-fork and CPU
-    affinity, kept per thread as Linux keeps them (syscalls/sched.py)."""
+    """Scheduling policies, real-time priorities, reset-on-fork, CPU
+    affinity and I/O priority, kept per thread as Linux keeps them
+    (syscalls/sched.py)."""
     ab_section("sched", section)
 
 

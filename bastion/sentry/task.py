@@ -93,8 +93,8 @@ class ThreadGroup:
 class SchedAttrs:
     """A thread's scheduling policy, real-time priority, reset-on-fork flag,
     fair slice of its own (0: the base slice), deadline parameters
-    (runtime, deadline, period, flags) and CPUs (a mask; None: all), as
-    syscalls/sched.py sets them. Its nice is Task.nice."""
+    (runtime, deadline, period, flags), CPUs (a mask; None: all) and I/O
+    priority, as syscalls/sched.py sets them. Its nice is Task.nice."""
 
     def __init__(self):
         self.policy = 0
@@ -103,6 +103,7 @@ class SchedAttrs:
         self.slice = 0
         self.dl = None
         self.cpus = None
+        self.ioprio = 0  # ioprio_set's class and level (0: none set, IOPRIO_DEFAULT)
 
     def allowed(self, ncpus):
         """The CPUs the thread may run on, as a bit mask."""

@@ -2,7 +2,7 @@
    priorities (sched_setscheduler/setparam/setattr and their getters), nice
    through sched_setattr, SCHED_RESET_ON_FORK, what a process without
    CAP_SYS_NICE may change (RLIMIT_RTPRIO, RLIMIT_NICE, another user's
-   threads), and CPU affinity (inherited, shown in /proc). Run as root; the
+   threads), CPU affinity (inherited, shown in /proc) and I/O priority. Run as root; the
    unprivileged parts run in a child. */
 #include "common.h"
 #include <sched.h>
@@ -331,9 +331,46 @@ static void affinity(void) {
     } f; }));
 }
 
+#define IOPRIO(cls, level) ((cls) << 13 | (level))
+static long ioprio_get_(int which, int who) { return syscall(SYS_ioprio_get, which, who); }
+static long ioprio_set_(int which, int who, int prio) { return syscall(SYS_ioprio_set, which, who, prio); }
+
+static void ioprio(void) {
+    R(ioprio_get_(1, 0));
+    R(ioprio_set_(1, 0, IOPRIO(2, 6)));  /* best-effort, level 6 */
+    R(ioprio_get_(1, 0));
+    R(ioprio_get_(1, getpid()));
+    pid_t k = fork();
+    if (k == 0) { printf("child: %ld\n", ioprio_get_(1, 0)); _exit(0); }
+    waitpid(k, NULL, 0);
+    R(ioprio_set_(1, 0, IOPRIO(3, 0)));  /* idle */
+    R(ioprio_get_(1, 0));
+    R(ioprio_set_(1, 0, IOPRIO(1, 2)));  /* real-time: root's */
+    R(ioprio_get_(1, 0));
+    R(ioprio_get_(2, 0));  /* the best of the group's (not the user's: the host's others) */
+    R(ioprio_set_(1, 0, IOPRIO(0, 1)));
+    R(ioprio_set_(1, 0, IOPRIO(4, 0)));
+    R(ioprio_set_(1, 0, IOPRIO(7, 0)));
+    R(ioprio_set_(0, 0, IOPRIO(2, 0)));
+    R(ioprio_set_(4, 0, IOPRIO(2, 0)));
+    R(ioprio_get_(4, 0));
+    R(ioprio_set_(1, 999999, IOPRIO(2, 0)));
+    R(ioprio_get_(1, 999999));
+    R(ioprio_set_(1, 0, 0));
+    R(ioprio_get_(1, 0));
+    in_child(({ void f(void) {
+        R(setresuid(1000, 1000, 1000));
+        R(ioprio_set_(1, 0, IOPRIO(1, 0)));
+        R(ioprio_set_(1, 0, IOPRIO(2, 7)));
+        R(ioprio_get_(1, 0));
+        R(ioprio_set_(1, 1, IOPRIO(2, 7)));  /* another user's */
+        R(ioprio_get_(1, 1));
+    } f; }));
+}
+
 static struct section secs[] = {
     SECTION(policies), SECTION(setattr_getattr), SECTION(reset_on_fork), SECTION(unprivileged),
-    SECTION(affinity)};
+    SECTION(affinity), SECTION(ioprio)};
 
 int main(int argc, char **argv) {
     return run_sections(secs, sizeof secs / sizeof secs[0], argc, argv);

@@ -340,7 +340,7 @@ def sys_personality(t, persona, *_):
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 
 
-def _prio_tasks(t, which, who):
+def prio_tasks(t, which, who):
     """The threads `which`/`who` name (kernel/sys.c): a thread (who a tid),
     every thread of a process group, or of a user's processes (who 0: the
     caller's own); ESRCH if none."""
@@ -363,7 +363,7 @@ def _prio_tasks(t, which, who):
 
 def sys_getpriority(t, which, who, *_):
     """getpriority(2): 20 - nice of the highest priority among them."""
-    return 20 - min(x.nice for x in _prio_tasks(t, which, who))
+    return 20 - min(x.nice for x in prio_tasks(t, which, who))
 
 
 def sys_setpriority(t, which, who, prio, *_):
@@ -372,7 +372,7 @@ def sys_setpriority(t, which, who, prio, *_):
     nice = max(-20, min(19, s32(prio)))
     c = t.tg.creds
     free = c.capable(C.CAP_SYS_NICE)
-    for x in _prio_tasks(t, which, who):
+    for x in prio_tasks(t, which, who):
         xc = x.tg.creds
         if not free and c.euid not in (xc.ruid, xc.euid):
             raise SyscallError(E.EPERM)
@@ -427,14 +427,6 @@ def sys_capset(t, hdr, data, *_):
         raise SyscallError(E.EPERM)
     c.cap_eff, c.cap_prm, c.cap_inh = eff, prm, inh
     c.cap_amb &= prm & inh
-    return 0
-
-
-def sys_ioprio_get(t, *_):
-    return 0
-
-
-def sys_ioprio_set(t, *_):
     return 0
 
 

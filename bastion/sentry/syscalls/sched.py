@@ -9,6 +9,7 @@ from ...abi import caps as C
 from ...abi import errno as E
 from ...abi.errno import SyscallError
 from ..task import RLIMIT_NICE, RLIMIT_RTPRIO, SchedAttrs
+from .misc import prio_tasks
 from .util import s32
 
 NORMAL, FIFO, RR, BATCH, IDLE, DEADLINE, EXT = 0, 1, 2, 3, 5, 6, 7
@@ -296,6 +297,52 @@ def sys_sched_getaffinity(t, pid, length, mask, *_):
     return n
 
 
+# --- I/O priority (block/ioprio.c): recorded, as the policies are --------
+
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+IOPRIO_BE_NORM = 4  # what a task with none set counts as among several (ioprio_best)
+
+
+def _ioprio_check(t, ioprio):
+    """ioprio_check_cap: a known class, a level for RT and BE only, RT for
+    CAP_SYS_ADMIN or CAP_SYS_NICE."""
+    cls, level = ioprio >> 13 & 7, ioprio & 7
+    c = t.tg.creds
+    if cls == IOPRIO_CLASS_RT and not (c.capable(C.CAP_SYS_ADMIN) or c.capable(C.CAP_SYS_NICE)):
+        raise SyscallError(E.EPERM)
+    if cls == IOPRIO_CLASS_NONE and level or cls > IOPRIO_CLASS_IDLE:
+        raise SyscallError(E.EINVAL)
+
+
+def _ioprio_tasks(t, which, who):
+    """IOPRIO_WHO_PROCESS, _PGRP, _USER (1, 2, 3): setpriority's 0, 1, 2."""
+    if which not in (1, 2, 3):
+        raise SyscallError(E.EINVAL)
+    return prio_tasks(t, which - 1, who)
+
+
+def sys_ioprio_set(t, which, who, ioprio, *_):
+    ioprio = s32(ioprio)
+    _ioprio_check(t, ioprio)
+    c = t.tg.creds
+    free = c.capable(C.CAP_SYS_NICE)
+    for x in _ioprio_tasks(t, s32(which), who):
+        xc = x.tg.creds
+        if not free and xc.ruid != c.euid and xc.ruid != c.ruid:
+            raise SyscallError(E.EPERM)
+        x.sched.ioprio = ioprio
+    return 0
+
+
+def sys_ioprio_get(t, which, who, *_):
+    which = s32(which)
+    tasks = _ioprio_tasks(t, which, who)
+    if which == 1:
+        return tasks[0].sched.ioprio
+    # the best among them, one with none set counting as best-effort's norm
+    return min(x.sched.ioprio or IOPRIO_CLASS_BE << 13 | IOPRIO_BE_NORM for x in tasks)
+
+
 def fork(parent, child):
     """sched_fork: the child's policy, priority, nice and CPUs are its
     parent's, unless reset-on-fork asked for a plain one; a deadline
@@ -303,6 +350,7 @@ def fork(parent, child):
     s = parent.sched
     c = child.sched = SchedAttrs()
     c.cpus = s.cpus
+    c.ioprio = s.ioprio
     child.nice = parent.nice
     if s.reset_on_fork:
         if s.policy in RT or s.policy == DEADLINE:

@@ -303,8 +303,8 @@ ENTRIES = [
     ("setpriority", "misc.sys_setpriority", "partial"),
     ("capget", "misc.sys_capget", "partial"),
     ("capset", "misc.sys_capset", "partial"),
-    ("ioprio_get", "misc.sys_ioprio_get", "partial"),
-    ("ioprio_set", "misc.sys_ioprio_set", "partial"),
+    ("ioprio_get", "sched.sys_ioprio_get", "full"),
+    ("ioprio_set", "sched.sys_ioprio_set", "full"),
     ("membarrier", "misc.sys_membarrier", "partial"),
     ("syslog", "misc.sys_syslog", "partial"),
 ]
