@@ -1,7 +1,8 @@
-"""Scheduling policies, real-time priorities and CPU affinity, kept per
-thread as Linux keeps them (kernel/sched/syscalls.c): what the app sets, reads
-back, and what fork passes on. The host runs every thread at its own policy;
-the sandbox records these, as it records nice, and schedules nothing by them."""
+"""Scheduling policies, real-time priorities, CPU affinity and I/O
+priority, kept per thread as Linux keeps them (kernel/sched/syscalls.c,
+block/ioprio.c): what the app sets, reads back, and what fork passes on. The
+host runs every thread at its own policy; the sandbox records these, as it
+records nice, and schedules nothing by them."""
 
 import struct
 
