@@ -109,6 +109,11 @@ class SchedAttrs:
         """The CPUs the thread may run on, as a bit mask."""
         return self.cpus if self.cpus is not None else (1 << ncpus) - 1
 
+    def first_cpu(self, ncpus):
+        """The lowest CPU it may run on: where getcpu and /proc say it runs."""
+        mask = self.allowed(ncpus)
+        return (mask & -mask).bit_length() - 1
+
     def realtime(self):
         return self.policy in (1, 2)  # SCHED_FIFO, SCHED_RR
 

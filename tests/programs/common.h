@@ -65,6 +65,16 @@ static inline void msleep(int ms) {
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
+/* Run fn in a forked child (a section that changes its credentials or
+   limits); say how the child ended unless it exited 0. */
+static inline void in_child(void (*fn)(void)) {
+    pid_t c = fork();
+    if (c == 0) { fn(); _exit(0); }
+    int st;
+    waitpid(c, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("child: %s\n", wstatus(st));
+}
+
 static char *self_path; /* argv[0]: the test passes an absolute path */
 
 struct section { const char *name; void (*fn)(void); };

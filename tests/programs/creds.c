@@ -78,14 +78,6 @@ static void show_caps(const char *when) {
 }
 
 /* run fn in a child and wait for it */
-static void in_child(void (*fn)(void)) {
-    pid_t c = fork();
-    if (c == 0) { fn(); _exit(0); }
-    int st;
-    waitpid(c, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("child: %s\n", wstatus(st));
-}
-
 /* the exec'd half: `creds --show WHAT` prints its credentials */
 static int show_main(const char *what) {
     show_caps(what);

@@ -58,14 +58,6 @@ static void show_attr(const char *when, int pid) {
     printf("\n");
 }
 
-static void in_child(void (*fn)(void)) {
-    pid_t k = fork();
-    if (k == 0) { fn(); _exit(0); }
-    int st;
-    waitpid(k, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("child: %s\n", wstatus(st));
-}
-
 static void policies(void) {
     show("start", 0);
     struct sched_param p = {10};

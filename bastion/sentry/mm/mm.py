@@ -70,7 +70,7 @@ class VMA:
         # None, or for page-cache pages borrowed before all were filled: the
         # inode whose page cache they are. The host maps the chunks not yet
         # filled with no access; a touch faults and fills them
-        # (MM.lazy_fault), and the sentry fills what it reads (MM._fill)
+        # (MM.lazy_fault), and the sentry fills what it reads (MM.fill)
         self.lazy = None
 
     def part(self, start, end):
@@ -127,7 +127,7 @@ class MM:
                 if need & PROT_WRITE and v.share is not None and v.share.cow:
                     self._own(v)
                 if v.lazy is not None:
-                    self._fill(v, addr, n)
+                    self.fill(v, addr, n)
                 return v.off + (addr - v.start)
         return -1
 
@@ -153,7 +153,7 @@ class MM:
                 self._own(v)
             k = min(end, v.end) - addr
             if v.lazy is not None:
-                self._fill(v, addr, k)
+                self.fill(v, addr, k)
             yield v.off + (addr - v.start), k
             addr += k
 
@@ -163,7 +163,7 @@ class MM:
         v = self.find(addr)
         if v is not None and addr + n <= v.end and v.prot & PROT_READ:
             if v.lazy is not None:
-                self._fill(v, addr, n)
+                self.fill(v, addr, n)
             o = v.off + (addr - v.start)
             return self.view[o:o + n].tobytes()
         return b"".join(self.view[o:o + k].tobytes() for o, k in self._span(addr, n, PROT_READ))
@@ -200,7 +200,7 @@ class MM:
         if v is None or addr + n > v.end or v.eof_prot is not None:
             raise SyscallError(E.EFAULT)
         if v.lazy is not None:
-            self._fill(v, addr, n)
+            self.fill(v, addr, n)
         o = v.off + (addr - v.start)
         return self.view[o:o + n].tobytes()
 
@@ -224,7 +224,7 @@ class MM:
             v = self.vmas[i]
             if addr < v.end and v.prot & PROT_READ:
                 if v.lazy is not None:
-                    self._fill(v, addr, min(256, v.end - addr))
+                    self.fill(v, addr, min(256, v.end - addr))
                 o = v.off + (addr - v.start)
                 e = self.memfile.map.find(b"\0", o, min(o + 256, v.off + (v.end - v.start)))
                 if e >= 0 and e - o < limit:
@@ -235,7 +235,7 @@ class MM:
             if v is None or not v.prot & PROT_READ:
                 raise SyscallError(E.EFAULT)
             if v.lazy is not None:
-                self._fill(v, addr, min(v.end - addr, limit + 1))
+                self.fill(v, addr, min(v.end - addr, limit + 1))
             o = v.off + (addr - v.start)
             chunk_end = v.off + (v.end - v.start)
             # search in steps so a string at the start of a big VMA stays cheap
@@ -389,10 +389,16 @@ class MM:
             v.lazy = None
         aspace.map(v.start, length, prot, v.off)
 
-    def _fill(self, v, addr, n):
+    def fill(self, v, addr, n):
         """Bring [addr, addr+n) of lazy v into the page cache: the sentry is
         about to read it."""
         v.lazy.page_cache(self.memfile, v.file_off + (addr - v.start), n)
+
+    def _fill_all(self, v):
+        """All of lazy v into the page cache: it is to be seen whole (a
+        private copy, an mprotect that makes it accessible)."""
+        v.lazy.page_cache(self.memfile, v.file_off, v.end - v.start)
+        v.lazy = None
 
     def lazy_fault(self, addr, t):
         """A fault at addr by task t in page-cache pages: True if the access
@@ -432,7 +438,7 @@ class MM:
         (no copy, shared by every process; made private on mprotect(WRITE))."""
         dev = inode.fs.dev if inode.fs is not None else 0
         size = inode.size
-        src = inode.cache_source() if hasattr(inode, "cache_source") else None
+        src = inode.cache_source()
         cache = src.page_cache if src is not None else None
         end = page_up(size)  # of the file's pages
         if eof and off + length > end:
@@ -520,9 +526,8 @@ class MM:
             self._own(v)
             return
         length = v.end - v.start
-        if v.lazy is not None:  # all of it in the page cache first
-            v.lazy.page_cache(self.memfile, v.file_off, length)
-            v.lazy = None
+        if v.lazy is not None:
+            self._fill_all(v)
         off = self.memfile.alloc(length)
         self.memfile.copy(off, v.off, length)
         v.share.refs -= 1
@@ -552,9 +557,8 @@ class MM:
             if prot & PROT_WRITE and not v.shared and v.share is not None:
                 self._unborrow(v)
                 remap.append(v)
-            elif v.lazy is not None and prot:  # accessible as a whole: all of it filled
-                v.lazy.page_cache(self.memfile, v.file_off, v.end - v.start)
-                v.lazy = None
+            elif v.lazy is not None and prot:
+                self._fill_all(v)
             v.prot = prot
         if not past_eof:
             self.aspace.protect(start, length, prot)

@@ -243,7 +243,7 @@ def _code(mm, lo, hi):
             return None
         end = min(hi, v.end)
         if v.lazy is not None:
-            mm._fill(v, a, end - a)
+            mm.fill(v, a, end - a)
         o = v.off + (a - v.start)
         out += bytes(mm.view[o:o + end - a])
         a = end

@@ -167,7 +167,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr, _a6):
         mm.unmap(dst, new_len)
     nv = mm.map_anon(dst, new_len, v.prot, name=v.name, growsdown=v.growsdown)
     if v.lazy is not None:
-        mm._fill(v, old, min(old_len, new_len))
+        mm.fill(v, old, min(old_len, new_len))
     src_off = v.off + (old - v.start)
     mm.memfile.copy(nv.off, src_off, min(old_len, new_len))
     nv.file_off, nv.ino, nv.dev = v.file_off + (old - v.start), v.ino, v.dev

@@ -260,8 +260,7 @@ def sys_sched_yield(t, *_):
 def sys_getcpu(t, cpu, node, *_):
     """The first CPU the thread may run on (the vDSO's getcpu answers 0)."""
     if cpu:
-        mask = t.sched.allowed(t.kernel.ncpus)
-        t.mm.write_u32(cpu, (mask & -mask).bit_length() - 1)
+        t.mm.write_u32(cpu, t.sched.first_cpu(t.kernel.ncpus))
     if node:
         t.mm.write_u32(node, 0)
     return 0

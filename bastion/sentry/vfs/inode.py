@@ -68,6 +68,11 @@ class Inode:
     def blocks(self):
         return (self.size + 511) // 512
 
+    def cache_source(self):
+        """The inode whose page cache (GoferInode.page_cache) a read-only
+        private mapping of this file borrows, or None: a copy of its bytes."""
+        return None
+
     def seek_data(self, off, hole):
         """Where lseek's SEEK_DATA (or with `hole`, SEEK_HOLE) lands from off
         (< size): a file without holes has data up to its end."""

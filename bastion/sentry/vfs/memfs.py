@@ -287,8 +287,7 @@ class MemNode(Inode):
     def cache_source(self):
         """Unchanged lower files map their lower's cached pages."""
         if self.data is None and self.extent is None and self.lower is not None:
-            src = getattr(self.lower, "cache_source", None)
-            return src() if src is not None else None
+            return self.lower.cache_source()
         return None
 
     # --- the file's bytes in the memory file: shared mappings, holes ---------

@@ -11,7 +11,7 @@ from ...abi import errno as E
 from ...abi.errno import SyscallError
 from .files import DirFile, RegularFile
 from .inode import S_IFDIR, S_IFLNK, S_IFREG, FileSystem, Inode, dtype
-from .path import Mount
+from .path import MS_NODEV, MS_NOEXEC, MS_NOSUID, Mount
 
 CLK_TCK = 100
 
@@ -413,8 +413,7 @@ def _stat(k, tg, t):
               2**64 - 1]
     fields += [0] * (52 - len(fields))
     if x is not None:  # exit_signal (a thread's: none), processor, rt_priority, policy
-        mask = x.sched.allowed(k.ncpus)
-        fields[37:41] = [tg.exit_signal if x is tg.leader else -1, (mask & -mask).bit_length() - 1,
+        fields[37:41] = [tg.exit_signal if x is tg.leader else -1, x.sched.first_cpu(k.ncpus),
                          rt, x.sched.policy]
     return " ".join(str(x) for x in fields) + "\n"
 
@@ -534,8 +533,9 @@ def _limits(tg):
 
 def _mount_opts(m, ro):
     """A mount's options as /proc/mounts shows them (show_mnt_opts)."""
-    return ",".join(["ro" if ro else "rw"] + [o for bit, o in ((2, "nosuid"), (4, "nodev"), (8, "noexec"))
-                                              if m.flags & bit] + ["relatime"])
+    return ",".join(["ro" if ro else "rw"] + [o for bit, o in ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"),
+                                                               (MS_NOEXEC, "noexec")) if m.flags & bit]
+                    + ["relatime"])
 
 
 def _mounts(k):
