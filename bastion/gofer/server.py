@@ -117,6 +117,8 @@ class Gofer:
         for path, ro in mounts:
             self.roots.append((os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), ro))
         self._dirs = collections.OrderedDict()  # (mount, path) -> O_PATH fd, oldest first
+        self.ops = {n[3:]: getattr(self, n) for n in dir(self) if n.startswith("op_")}
+        self._held = {}  # (mount, path) -> fd of a directory the sentry holds open (hold_dir)
 
     def _open(self, m, path, flags, mode=0):
         # close-on-exec: under directfs these are the sentry's own fds
@@ -140,8 +142,11 @@ class Gofer:
         name is a symlink: then from the root."""
         if not path:
             return self.roots[m][0]
-        dirs = self._dirs
         key = (m, path)
+        fd = self._held.get(key)
+        if fd is not None:
+            return fd
+        dirs = self._dirs
         fd = dirs.get(key)
         if fd is not None:
             dirs.move_to_end(key)
@@ -161,6 +166,15 @@ class Gofer:
             os.close(dirs.popitem(last=False)[1])
         return fd
 
+    def hold_dir(self, m, path, fd):
+        """directfs: the sentry holds op_opendir's fd of path open (a
+        HostDir) until release_dir; names in it are resolved beneath it."""
+        self._held.setdefault((m, path), fd)
+
+    def release_dir(self, m, path, fd):
+        if self._held.get((m, path)) == fd:
+            del self._held[(m, path)]
+
     def _beneath(self, m, path):
         """(the cached fd of path's directory, path's last name), a plain one."""
         d, _, name = path.rpartition("/")
@@ -173,6 +187,8 @@ class Gofer:
         below = path + "/"
         for key in [k for k in self._dirs if k[0] == m and (k[1] == path or k[1].startswith(below))]:
             os.close(self._dirs.pop(key))
+        for key in [k for k in self._held if k[0] == m and (k[1] == path or k[1].startswith(below))]:
+            del self._held[key]  # (the sentry still holds it open: no longer at path)
 
     # --- ops: each returns (result, fd_or_None) ------------------------
     def op_lstat(self, m, path):
@@ -180,12 +196,20 @@ class Gofer:
         reads it next, to follow it: one round trip, not two)."""
         if not path:
             return stat_tuple(os.stat(self.roots[m][0])), None
-        dfd, name = self._beneath(m, path)
+        d, _, name = path.rpartition("/")
+        return self.lstat_in(m, d, name), None
+
+    def lstat_in(self, m, d, name):
+        """op_lstat's attributes of directory d's entry name; under directfs
+        the sentry asks so for one name (GoferInode._walk)."""
+        if not _name_ok(name):
+            raise OSError(22, "bad name")
+        dfd = self._dir(m, d)
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         res = stat_tuple(st)
-        if stat.S_ISLNK(st.st_mode):
+        if st.st_mode & 0o170000 == 0o120000:
             res.append(os.fsdecode(os.readlink(name, dir_fd=dfd)))
-        return res, None
+        return res
 
     def op_walk(self, m, path, names, open_last=False):
         """The attributes (as op_lstat's) of path/names[0], then of the next
@@ -198,15 +222,15 @@ class Gofer:
         for i, name in enumerate(names):
             if not _name_ok(name):
                 raise OSError(22, "bad name")
-            path = path + "/" + name if path else name
             try:
-                st = self.op_lstat(m, path)[0]
+                st = self.lstat_in(m, path, name)
             except OSError as e:
                 if not i:
                     raise
                 out.append(e.errno or 5)
                 break
             out.append(st)
+            path = path + "/" + name if path else name
             if not stat.S_ISDIR(st[0]):
                 if open_last and i == len(names) - 1 and stat.S_ISREG(st[0]):
                     # None on failure: the sentry asks again when it reads, and
@@ -405,13 +429,13 @@ class Gofer:
         """One request, op_<op>(m, *args): (result, fd, [fds] or None), or
         OSError with the errno to answer (EINVAL for a malformed request).
         The gofer process answers with it (serve); under directfs the
-        sentry calls it itself (GoferClient.direct)."""
+        sentry calls the ops themselves (GoferClient.call)."""
         try:
-            fn = getattr(self, "op_" + str(op))
+            fn = self.ops[op]
             if not isinstance(m, int) or not 0 <= m < len(self.roots):
                 raise OSError(22, "bad mount")
             return fn(m, *args)
-        except (AttributeError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):
             raise OSError(22, "bad request") from None
 
     def serve(self, sock):

@@ -364,7 +364,14 @@ class GoferInode(Inode):
             if n is None:
                 raise SyscallError(E.ENOENT)
             return n
-        if self._misses >= LIST_AFTER_MISSES and self._misses >= self._size // LIST_BYTES:
+        misses = self._misses
+        if self.fs.client.direct is not None:
+            # directfs: a walk is one host fstatat, so a listing pays only
+            # for names it answers with no host call at all, missing ones
+            # (a search path's); a tree walk's lookups of the
+            # subdirectories it lists cost less walked (find -10%)
+            misses = len(self._absent) if self._absent is not None else 0
+        if misses >= LIST_AFTER_MISSES and misses >= self._size // LIST_BYTES:
             # a busy directory: one listing answers the rest
             self.children()
             n = self._get(name)
@@ -376,6 +383,21 @@ class GoferInode(Inode):
     def _walk(self, name, rest, opening):
         """Fetch name and as many of the names after it as the gofer can
         walk (op_walk); with `opening`, the last one's host fd too."""
+        fs = self.fs
+        direct = fs.client.direct
+        if direct is not None and not rest and not opening:
+            # directfs, one name's attributes (find's lstat of each
+            # subdirectory it lists): the gofer's lstat itself, no walk's
+            # lists (a fresh lookup ~15 -> ~8 us)
+            try:
+                st = direct.lstat_in(fs.mount, self.path, name)
+            except OSError as e:
+                if e.errno == E.ENOENT:
+                    self._set_absent(name, True)
+                raise SyscallError(e.errno or E.EIO)
+            if self._host_listed and st[0] & S_IFMT != S_IFDIR:
+                fs.want_attrs = True
+            return self._made(name, st)
         names = [name]
         for c in rest:
             if c in ("", ".", "..") or len(names) >= WALK_MAX:
@@ -383,32 +405,36 @@ class GoferInode(Inode):
             names.append(c)
         open_last = opening and len(names) == len(rest) + 1
         try:
-            res, fd = self.fs.call("walk", self.path, names, open_last)
+            res, fd = fs.call("walk", self.path, names, open_last)
         except SyscallError as e:
             if e.errno == E.ENOENT:
                 self._set_absent(name, True)
             raise
-        d, fs = self, self.fs
         if self._host_listed and isinstance(res[0], list) and res[0][0] & S_IFMT != S_IFDIR:
             fs.want_attrs = True  # a file the app listed (not only subdirectories, as find's)
+        d = self
         for nm, st in zip(names, res):
             if not isinstance(st, list):  # the first missing one
                 if st == E.ENOENT:
                     d._set_absent(nm, True)
                 break
-            n = d._get(nm)
-            if n is None:
-                n = d._cache[nm] = GoferInode(fs, d._sub(nm), st)
-                n._dir = d
-            else:
-                n._set(st)
-            d = n
+            d = d._made(nm, st)
         if fd is not None:
             if d is self or not d.is_reg():
                 os.close(fd)
             else:
                 fs.keep_fd(d, fd)
         return self._cache[name]
+
+    def _made(self, name, st):
+        """The inode of name here, with attributes st (made or refreshed)."""
+        n = self._get(name)
+        if n is None:
+            n = self._cache[name] = GoferInode(self.fs, self._sub(name), st)
+            n._dir = self
+        else:
+            n._set(st)
+        return n
 
     def _set_absent(self, name, absent):
         """Note that name is missing here, or (absent False) that it may not be."""
@@ -774,6 +800,10 @@ class HostDir:
         self.path = path
         self.fd = fd
         fs.host_dirs += 1
+        # while it is open, what is looked up below it is resolved beneath
+        # its fd (find's lstat of each subdirectory it lists, its open of
+        # the next: the directory is not opened again, O_PATH)
+        fs.client.direct.hold_dir(fs.mount, path, fd)
 
     def getdents(self, n):
         try:
@@ -794,8 +824,10 @@ class HostDir:
             raise SyscallError(e.errno or E.EINVAL)
 
     def close(self):
+        fs = self.fs
+        fs.client.direct.release_dir(fs.mount, self.path, self.fd)
         os.close(self.fd)
-        self.fs.host_dirs -= 1
+        fs.host_dirs -= 1
 
 
 class HostBackedFile(RegularFile):
