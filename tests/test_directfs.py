@@ -292,3 +292,29 @@ def test_an_app_that_stats_what_it_lists_gets_the_sentrys_listings(tmp_path):
     assert calls.count("readtree") == 1 and len(calls) <= 4, calls
     c, host = listed("c")
     assert not host
+
+
+def test_names_in_a_held_directory_resolve_beneath_its_fd(tmp_path):
+    """A directory the sentry holds open (a HostDir: hold_dir) is not
+    opened again to look in it: names resolve beneath its fd, wherever it
+    has moved, until it is released; once renamed or removed in the
+    sandbox, its old path names another directory."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    g = server.Gofer([(str(tmp_path), False)])
+    _, fd = g.op_opendir(0, "d")
+    g.hold_dir(0, "d", fd)
+    os.rename(tmp_path / "d", tmp_path / "w")  # behind the gofer's back: still the held one
+    assert g.lstat_in(0, "d", "f")[6] == 1
+    g.release_dir(0, "d", fd)
+    with pytest.raises(FileNotFoundError):
+        g.lstat_in(0, "d", "f")
+    os.rename(tmp_path / "w", tmp_path / "d")
+    g.hold_dir(0, "d", fd)
+    g.op_rename(0, "d", "z")
+    g.op_mkdir(0, "d", 0o755)
+    with pytest.raises(FileNotFoundError):
+        g.lstat_in(0, "d", "f")
+    assert g.lstat_in(0, "z", "f")[6] == 1
+    g.release_dir(0, "d", fd)
+    os.close(fd)

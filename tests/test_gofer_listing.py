@@ -67,6 +67,38 @@ def test_lookups_list_one_directory(tree):
     assert len(calls) == n
 
 
+def test_under_directfs_only_missing_names_get_a_directory_listed(tmp_path):
+    """Under directfs a name that is there is one host fstatat (the gofer's
+    lstat_in, no walk), less than listing its directory (find's lookups of
+    the subdirectories it lists); names found missing are what a listing
+    answers with no host call at all (a search path's), so it comes after
+    LIST_AFTER_MISSES of them."""
+    import errno
+    from bastion.abi.errno import SyscallError
+    for i in range(40):
+        (tmp_path / f"d{i:02}").mkdir()
+    with counted_gofer(tmp_path, direct=True) as (root, calls):
+        g = root.fs.client.direct
+        real = g.lstat_in
+        g.lstat_in = lambda *a: (calls.append("lstat_in"), real(*a))[1]
+        calls.clear()
+        for i in range(10):
+            root.lookup(f"d{i:02}")
+        assert calls == ["lstat_in"] * 10
+        calls.clear()
+        for i in range(goferfs.LIST_AFTER_MISSES + 1):
+            with pytest.raises(SyscallError) as e:
+                root.lookup(f"nope{i}")
+            assert e.value.errno == errno.ENOENT
+        assert calls == ["lstat_in"] * goferfs.LIST_AFTER_MISSES + ["readtree"]
+        calls.clear()
+        for i in range(10, 40):
+            root.lookup(f"d{i:02}")
+        with pytest.raises(SyscallError):
+            root.lookup("nope9")
+        assert calls == []
+
+
 def test_a_few_listings_do_not_descend(tree):
     root, calls = tree
     root.readdir()
