@@ -32,8 +32,9 @@ READ_FDS_MAX = 128
 # a round trip.
 OPEN_AHEAD = 15
 # After this many single-name lookups in one directory, fetch its whole listing
-# (names and attributes in one round trip); later lookups, and misses, are
-# local. A big directory waits for more: a listing costs about one round trip
+# (names, and the attributes of directories, in one round trip); later
+# lookups, and misses, are local (under directfs, this many names found
+# missing: see lookup). A big directory waits for more: a listing costs about one round trip
 # per ~50 entries, and a directory's size (st_size) is ~32 bytes an entry on
 # ext4 and tmpfs, so one more lookup per LIST_BYTES of it (/usr/bin, ~1,100
 # names: 23 lookups, not a 7 ms listing for the 3 names ld.so or python3 ask).
@@ -366,10 +367,10 @@ class GoferInode(Inode):
             return n
         misses = self._misses
         if self.fs.client.direct is not None:
-            # directfs: a walk is one host fstatat, so a listing pays only
-            # for names it answers with no host call at all, missing ones
-            # (a search path's); a tree walk's lookups of the
-            # subdirectories it lists cost less walked (find -10%)
+            # directfs: a lookup of a name that is there is one host
+            # fstatat, less than its share of a listing (find looks up the
+            # subdirectories it lists); a listing pays for the names it
+            # answers with no host call at all, missing ones (a search path's)
             misses = len(self._absent) if self._absent is not None else 0
         if misses >= LIST_AFTER_MISSES and misses >= self._size // LIST_BYTES:
             # a busy directory: one listing answers the rest
