@@ -389,7 +389,7 @@ class GoferInode(Inode):
         if direct is not None and not rest and not opening:
             # directfs, one name's attributes (find's lstat of each
             # subdirectory it lists): the gofer's lstat itself, no walk's
-            # lists (a fresh lookup ~15 -> ~8 us)
+            # lists (a fresh lookup in the VFS alone ~18 -> ~12 us)
             try:
                 st = direct.lstat_in(fs.mount, self.path, name)
             except OSError as e:
