@@ -80,7 +80,7 @@ def test_ptrace(section):
 
 
 CREDS = ["capget_capset", "prctl_caps", "setuid_moves_caps", "exec_caps", "setid_files",
-         "dac_checks", "noexec_mount", "privileged_calls", "attr_errors"]
+         "dac_checks", "noexec_mount", "privileged_calls", "attr_errors", "create_perms"]
 
 
 @pytest.mark.timeout(60)

@@ -544,10 +544,74 @@ static void privileged_calls(void) {
     } f; }));
 }
 
+/* Making names (fs/namei.c filename_create, may_create, may_linkat): EEXIST
+   for a name already there before EROFS or EACCES; write and search rights
+   on the directory; a hard link to another user's file only to a regular
+   one, not set-user-ID nor set-group-ID and group-executable, that the
+   caller may read and write (fs.protected_hardlinks, on by default);
+   mknod's type checks before its path, CAP_MKNOD after the directory's. */
+static void create_perms(void) {
+    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+    mkdtemp(dir);
+    chmod(dir, 0755);
+    mkfile("secret", 0600, 0, 0, "root only\n");
+    mkfile("open", 0666, 0, 0, "anyone\n");
+    mkfile("suid", 04666, 0, 0, "x");
+    mkfile("sgid", 02676, 0, 0, "x");
+    mkfile("sgidnox", 02666, 0, 0, "x");
+    mkfile("mine", 0600, 1000, 1000, "x");
+    char p[160];
+    snprintf(p, sizeof p, "%s/pub", dir);
+    mkdir(p, 01777);
+    chmod(p, 01777);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    mkfifo(p, 0666);
+    chmod(p, 0666);
+    in_child(({ void f(void) {
+        char q[160], r[160];
+        R(setgroups(0, NULL));
+        R(setresgid(1000, 1000, 1000));
+        R(setresuid(1000, 1000, 1000));
+        snprintf(r, sizeof r, "%s/open", dir);
+        snprintf(q, sizeof q, "%s/new", dir);  /* in a directory it may not write */
+        R(symlink("x", q));
+        R(link(r, q));
+        R(mkdir(q, 0755));
+        R(mknod(q, S_IFIFO | 0644, 0));
+        R(mknod(q, S_IFCHR | 0600, makedev(1, 3)));  /* EACCES before EPERM */
+        R(mknod(q, S_IFDIR | 0755, 0));  /* the type before the path */
+        R(mknod("/nonexistent/x", 0170000, 0));
+        snprintf(q, sizeof q, "%s/sub", dir);  /* a name already there */
+        R(symlink("x", q));
+        R(link(r, q));
+        R(mkdir(q, 0755));
+        R(mknod(q, S_IFIFO | 0644, 0));
+        snprintf(q, sizeof q, "%s/.", dir);
+        R(mkdir(q, 0755));
+        R(symlink("x", q));
+        const char *names[] = {"secret", "open", "suid", "sgid", "sgidnox", "mine", "fifo"};
+        for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+            snprintf(r, sizeof r, "%s/%s", dir, names[i]);
+            snprintf(q, sizeof q, "%s/pub/%s", dir, names[i]);
+            printf("link to %s: ", names[i]);
+            R(link(r, q));
+        }
+        snprintf(q, sizeof q, "%s/pub/dev", dir);
+        R(mknod(q, S_IFCHR | 0600, makedev(1, 3)));
+    } f; }));
+    snprintf(p, sizeof p, "%s/secret", dir);  /* root: CAP_FOWNER links anything */
+    char q[160];
+    snprintf(q, sizeof q, "%s/pub/by_root", dir);
+    R(link(p, q));
+    cleanup();
+}
+
 static struct section secs[] = {
     SECTION(capget_capset), SECTION(prctl_caps), SECTION(setuid_moves_caps), SECTION(exec_caps),
     SECTION(setid_files), SECTION(dac_checks), SECTION(noexec_mount), SECTION(privileged_calls),
-    SECTION(attr_errors)};
+    SECTION(attr_errors), SECTION(create_perms)};
 
 int main(int argc, char **argv) {
     const char *full = getenv("CREDS_FULL");  /* set for the programs the sections exec */

@@ -756,21 +756,53 @@ def _parent_for_change(t, dirfd, path):
     return parent, name
 
 
-def do_mknod(t, dirfd, pathaddr, mode, dev):
-    path = path_arg(t, pathaddr)
-    parent, name = _parent_for_change(t, dirfd, path)
+def _parent_for_create(t, dirfd, path):
+    """The directory to make path's last name in, as fs/namei.c's
+    filename_create finds it: EEXIST for a name already there (or . and
+    ..), before EROFS. The caller checks write and search rights on it next
+    (may_create), after whatever its syscall checks in between."""
+    parent, name = t.kernel.lookup_parent(t, path, _start(t, dirfd, path))
     if name in (".", ".."):
         raise SyscallError(E.EEXIST)
-    kind = mode & I.S_IFMT
+    try:
+        parent.child(name)
+    except SyscallError:
+        pass
+    else:
+        raise SyscallError(E.EEXIST)
+    if _mount_ro(parent):
+        raise SyscallError(E.EROFS)
+    return parent, name
+
+
+def may_linkat(t, inode):
+    """fs/namei.c may_linkat under fs.protected_hardlinks=1 (Linux's
+    default): a hard link to another user's file only to a regular one,
+    neither set-user-ID nor set-group-ID and group-executable, that the
+    caller may read and write; else CAP_FOWNER."""
+    c = t.tg.creds
+    if c.fsuid == inode.uid:
+        return
+    mode = inode.mode
+    if mode & I.S_IFMT == I.S_IFREG and not mode & S_ISUID \
+            and mode & (S_ISGID | 0o010) != S_ISGID | 0o010 and permission(c, inode, 6):
+        return
+    if not c.capable(CAP_FOWNER):
+        raise SyscallError(E.EPERM)
+
+
+def do_mknod(t, dirfd, pathaddr, mode, dev):
+    kind = mode & I.S_IFMT  # (may_mknod: the type before the path)
     if kind == 0:
         kind = I.S_IFREG
     if kind == I.S_IFDIR:
         raise SyscallError(E.EPERM)
-    if kind in (I.S_IFCHR, I.S_IFBLK) and not t.tg.creds.capable(CAP_MKNOD):
-        raise SyscallError(E.EPERM)
     if kind not in (I.S_IFREG, I.S_IFIFO, I.S_IFCHR, I.S_IFBLK, I.S_IFSOCK):
         raise SyscallError(E.EINVAL)
+    parent, name = _parent_for_create(t, dirfd, path_arg(t, pathaddr))
     may_access(t, parent.inode, 3)
+    if kind in (I.S_IFCHR, I.S_IFBLK) and not t.tg.creds.capable(CAP_MKNOD):
+        raise SyscallError(E.EPERM)
     c = t.tg.creds
     node = parent.inode.create(name, kind | (mode & 0o7777 & ~t.fs.umask), c.fsuid, c.fsgid, dev)
     notify(t.kernel, parent.inode, IN_CREATE, name)
@@ -790,10 +822,7 @@ def sys_mknodat(t, dirfd, pathaddr, mode, dev, *_):
 
 
 def do_mkdir(t, dirfd, pathaddr, mode):
-    path = path_arg(t, pathaddr)
-    parent, name = _parent_for_change(t, dirfd, path)
-    if name in (".", ".."):
-        raise SyscallError(E.EEXIST)
+    parent, name = _parent_for_create(t, dirfd, path_arg(t, pathaddr))
     may_access(t, parent.inode, 3)
     c = t.tg.creds
     parent.inode.create(name, I.S_IFDIR | (mode & 0o7777 & ~t.fs.umask), c.fsuid, c.fsgid)
@@ -924,11 +953,13 @@ def do_link(t, olddir, oldaddr, newdir, newaddr, flags):
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         raise SyscallError(E.EINVAL)
     src = resolve_at(t, olddir, oldaddr, flags, bool(flags & AT_SYMLINK_FOLLOW))
-    if src.inode.is_dir():
-        raise SyscallError(E.EPERM)
-    np_, nn = _parent_for_change(t, newdir, path_arg(t, newaddr))
+    np_, nn = _parent_for_create(t, newdir, path_arg(t, newaddr))
     if src.mount is not np_.mount:
         raise SyscallError(E.EXDEV)
+    may_linkat(t, src.inode)
+    may_access(t, np_.inode, 3)
+    if src.inode.is_dir():
+        raise SyscallError(E.EPERM)
     if src.inode.nlink == 0 and not getattr(src.inode, "tmpfile", False):
         raise SyscallError(E.ENOENT)  # a deleted file cannot get a name back
     src.inode.tmpfile = False
@@ -948,9 +979,8 @@ def sys_linkat(t, ad, a, bd, b, flags, *_):
 
 def do_symlink(t, targetaddr, dirfd, pathaddr):
     target = path_arg(t, targetaddr)
-    parent, name = _parent_for_change(t, dirfd, path_arg(t, pathaddr))
-    if name in (".", ".."):
-        raise SyscallError(E.EEXIST)
+    parent, name = _parent_for_create(t, dirfd, path_arg(t, pathaddr))
+    may_access(t, parent.inode, 3)
     c = t.tg.creds
     parent.inode.symlink(name, target, c.fsuid, c.fsgid)
     parent.forget(name)
