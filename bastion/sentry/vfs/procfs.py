@@ -354,7 +354,8 @@ def make_procfs(kernel):
             "fs": lambda: ProcDir(fs, lambda: {
                 "file-max": file(lambda t: "1048576\n"),
                 "nr_open": file(lambda t: "1048576\n"),
-                "pipe-max-size": file(lambda t: "1048576\n")}),
+                "pipe-max-size": file(lambda t: "1048576\n"),
+                "protected_hardlinks": file(lambda t: "1\n")}),  # (syscalls/fs.py may_linkat)
             "net": lambda: ProcDir(fs, lambda: {"core": lambda: ProcDir(fs, lambda: {
                 "somaxconn": file(lambda t: "4096\n")})})}
 
