@@ -252,6 +252,13 @@ static void exec_caps(void) {
 static char dir[64];
 static char path_[160];  /* a file the children of a section use */
 
+/* A new directory under /tmp for a section's files (dir), anyone may search. */
+static void new_dir(void) {
+    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
+    mkdtemp(dir);
+    chmod(dir, 0755);
+}
+
 static void mkfile(const char *name, int mode, uid_t uid, gid_t gid, const char *body) {
     char p[128];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -280,9 +287,7 @@ static void cleanup(void) {
 }
 
 static void setid_files(void) {
-    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
-    mkdtemp(dir);
-    chmod(dir, 0755);
+    new_dir();
     copy_self("suid");
     char *p = path_;
     snprintf(p, sizeof path_, "%s/suid", dir);
@@ -315,9 +320,7 @@ static void setid_files(void) {
 }
 
 static void dac_checks(void) {
-    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
-    mkdtemp(dir);
-    chmod(dir, 0755);
+    new_dir();
     mkfile("secret", 0600, 0, 0, "root only\n");
     mkfile("open", 0666, 0, 0, "anyone\n");
     mkfile("mine", 0644, 1000, 1000, "1000's\n");
@@ -459,9 +462,7 @@ static void noexec_mount(void) {
 static void attr_errors(void) {
     /* O_NOATIME: the owner's or CAP_FOWNER's; attributes of an anonymous
        inode: none to set; a read-only mount: EROFS before any owner check */
-    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
-    mkdtemp(dir);
-    chmod(dir, 0755);
+    new_dir();
     mkfile("open", 0666, 0, 0, "anyone\n");
     mkfile("mine", 0644, 1000, 1000, "1000's\n");
     char p[160];
@@ -556,9 +557,7 @@ static void create_perms(void) {
     read(sfd, sysctl, sizeof sysctl - 1);
     close(sfd);
     printf("fs.protected_hardlinks = %s", sysctl);
-    strcpy(dir, "/tmp/bastion-creds.XXXXXX");
-    mkdtemp(dir);
-    chmod(dir, 0755);
+    new_dir();
     mkfile("secret", 0600, 0, 0, "root only\n");
     mkfile("open", 0666, 0, 0, "anyone\n");
     mkfile("suid", 04666, 0, 0, "x");
