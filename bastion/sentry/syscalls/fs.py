@@ -8,7 +8,7 @@ from ...abi import errno as E
 from ...abi.caps import CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_MKNOD
 from ...abi.errno import SyscallError
 from ..vfs import inode as I
-from ..creds import S_ISGID, S_ISUID, owner_or_capable, permission
+from ..creds import S_ISGID, S_ISUID, S_IXGRP, owner_or_capable, permission
 from ..fd.anon import AnonFS
 from ..vfs.inode import File, pack_stat
 from ..vfs.files import check_new_size
@@ -785,7 +785,7 @@ def may_linkat(t, inode):
         return
     mode = inode.mode
     if mode & I.S_IFMT == I.S_IFREG and not mode & S_ISUID \
-            and mode & (S_ISGID | 0o010) != S_ISGID | 0o010 and permission(c, inode, 6):
+            and mode & (S_ISGID | S_IXGRP) != S_ISGID | S_IXGRP and permission(c, inode, 6):
         return
     if not c.capable(CAP_FOWNER):
         raise SyscallError(E.EPERM)
@@ -1084,7 +1084,7 @@ def _chown(t, d, uid, gid):
           "gid": None if gid == -1 else gid & 0xFFFFFFFF}
     mode = inode.mode
     if not inode.is_dir():
-        kill = mode & (S_ISUID | (S_ISGID if mode & 0o010 else 0))
+        kill = mode & (S_ISUID | (S_ISGID if mode & S_IXGRP else 0))
         if kill:
             kw["mode"] = mode & 0o7777 & ~kill
     return _set_attrs(t, d, inode, **kw)
